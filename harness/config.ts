@@ -1,0 +1,249 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { registerSecret, registerSecretsFromEnv } from './redact.ts';
+
+export const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 'release-tracking'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export type TargetSpec =
+  | { kind: 'auto' }
+  | { kind: 'local' }
+  | { kind: 'lab' }
+  | { kind: 'ssh'; user: string; host: string; port: number };
+
+/** The one typed configuration of a run: flags over environment over config file over defaults. */
+export interface Config {
+  target: TargetSpec;
+  identityFiles: string[];
+  knownHostsFiles: string[];
+  hostKeyFingerprint: string | undefined;
+  acceptNewHostKey: boolean;
+  allowNonRiscv64: boolean;
+  connectTimeoutMs: number;
+  reportDir: string;
+  phases: Phase[];
+  /** Where `docker.io` images come from on the target (a pull-through mirror), e.g. `10.0.2.2:5311`. */
+  registryMirror: string | undefined;
+  buildkitRef: string;
+  binaries: string | undefined;
+  image: string | undefined;
+  imageRepository: string;
+  lab: LabConfig;
+}
+
+export interface LabConfig {
+  dir: string;
+  memoryMiB: number;
+  cpus: number;
+  sshPort: number;
+  registryPort: number;
+  mirror: string;
+  suite: string;
+  /** Keep the lab running after a run that started it. */
+  keep: boolean;
+}
+
+/** The BuildKit release the suite builds and checks by default (the latest when this was written). */
+export const DEFAULT_BUILDKIT_REF = 'v0.34.2';
+
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'buildkit-acceptance');
+}
+
+type Source = Record<string, unknown>;
+
+/** Flags as given on the command line (already split by the CLI), by their config field names. */
+export type FlagValues = Partial<Record<keyof typeof FIELDS, string | boolean | string[]>>;
+
+const FIELDS = {
+  target: { env: 'BKA_TARGET', flag: '--target' },
+  identityFile: { env: 'BKA_IDENTITY_FILE', flag: '--identity-file' },
+  knownHosts: { env: 'BKA_KNOWN_HOSTS', flag: '--known-hosts' },
+  hostKeyFingerprint: { env: 'BKA_HOST_KEY_FINGERPRINT', flag: '--host-key-fingerprint' },
+  acceptNewHostKey: { env: 'BKA_INSECURE_ACCEPT_NEW_HOST_KEY', flag: '--insecure-accept-new-host-key' },
+  allowNonRiscv64: { env: 'BKA_ALLOW_NON_RISCV64', flag: '--allow-non-riscv64' },
+  connectTimeout: { env: 'BKA_CONNECT_TIMEOUT', flag: '--connect-timeout' },
+  reportDir: { env: 'BKA_REPORT_DIR', flag: '--report-dir' },
+  phase: { env: 'BKA_PHASES', flag: '--phase' },
+  registryMirror: { env: 'BKA_REGISTRY_MIRROR', flag: '--registry-mirror' },
+  buildkitRef: { env: 'BKA_BUILDKIT_REF', flag: '--buildkit-ref' },
+  binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
+  image: { env: 'BKA_IMAGE', flag: '--image' },
+  imageRepository: { env: 'BKA_IMAGE_REPOSITORY', flag: '--image-repository' },
+  labDir: { env: 'BKA_LAB_DIR', flag: '--lab-dir' },
+  labMemory: { env: 'BKA_LAB_MEMORY', flag: '--lab-memory' },
+  labCpus: { env: 'BKA_LAB_CPUS', flag: '--lab-cpus' },
+  labSshPort: { env: 'BKA_LAB_SSH_PORT', flag: '--lab-ssh-port' },
+  labRegistryPort: { env: 'BKA_LAB_REGISTRY_PORT', flag: '--lab-registry-port' },
+  labMirror: { env: 'BKA_LAB_DEBIAN_MIRROR', flag: '--lab-debian-mirror' },
+  labKeep: { env: 'BKA_LAB_KEEP', flag: '--lab-keep' },
+} as const;
+
+export type FieldName = keyof typeof FIELDS;
+export const FLAG_NAMES: Record<string, FieldName> = Object.fromEntries(
+  Object.entries(FIELDS).map(([name, f]) => [f.flag, name as FieldName]),
+);
+/** Flags that take no value. */
+export const BOOLEAN_FLAGS = new Set(['--insecure-accept-new-host-key', '--allow-non-riscv64', '--lab-keep']);
+
+function fail(field: string, origin: string, expected: string, actual: unknown): never {
+  const shown = typeof actual === 'string' ? `'${actual}'` : JSON.stringify(actual);
+  throw new ConfigError(`config: ${field} (from ${origin}) expected ${expected}, got ${shown}`);
+}
+
+interface Raw {
+  value: unknown;
+  origin: string;
+}
+
+/** Parses `local`, `lab`, or `ssh://user@host[:port]`. */
+export function parseTarget(value: string, origin = 'target'): TargetSpec {
+  if (value === 'local' || value === 'lab' || value === 'auto') return { kind: value };
+  const m = /^ssh:\/\/([A-Za-z0-9._-]+)@(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/.exec(value);
+  if (!m) fail('target', origin, "'local', 'lab' or 'ssh://user@host[:port]'", value);
+  const port = m[3] ? Number(m[3]) : 22;
+  if (port < 1 || port > 65535) fail('target', origin, 'a port from 1 to 65535', m[3]);
+  return { kind: 'ssh', user: m[1]!, host: m[2]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function str(field: string, raw: Raw | undefined): string | undefined {
+  if (raw === undefined || raw.value === undefined || raw.value === '') return undefined;
+  if (typeof raw.value !== 'string') fail(field, raw.origin, 'a string', raw.value);
+  return raw.value;
+}
+
+function bool(field: string, raw: Raw | undefined, dflt: boolean): boolean {
+  if (raw === undefined || raw.value === undefined || raw.value === '') return dflt;
+  if (typeof raw.value === 'boolean') return raw.value;
+  if (raw.value === '1' || raw.value === 'true') return true;
+  if (raw.value === '0' || raw.value === 'false') return false;
+  fail(field, raw.origin, 'true/false (or 1/0)', raw.value);
+}
+
+function int(field: string, raw: Raw | undefined, dflt: number, min: number, max: number): number {
+  if (raw === undefined || raw.value === undefined || raw.value === '') return dflt;
+  const n = typeof raw.value === 'number' ? raw.value : Number(raw.value);
+  if (!Number.isInteger(n) || n < min || n > max) fail(field, raw.origin, `a whole number from ${min} to ${max}`, raw.value);
+  return n;
+}
+
+function list(raw: Raw | undefined): string[] | undefined {
+  if (raw === undefined || raw.value === undefined || raw.value === '') return undefined;
+  const v = raw.value;
+  const items = Array.isArray(v) ? v : String(v).split(',');
+  return items.map((s) => String(s).trim()).filter(Boolean);
+}
+
+export interface LoadOptions {
+  flags?: FlagValues;
+  env?: NodeJS.ProcessEnv;
+  /** Explicit config file; otherwise BKA_CONFIG, then ./buildkit-acceptance.json when present. */
+  configFile?: string;
+  cwd?: string;
+}
+
+/** Reads the config file: a JSON object whose keys are the field names above. */
+function readConfigFile(path: string): Source {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config: ${path} must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(key in FIELDS)) {
+      throw new ConfigError(`config: ${path} has an unknown field '${key}'; known fields: ${Object.keys(FIELDS).join(', ')}`);
+    }
+  }
+  return parsed as Source;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  registerSecretsFromEnv(env);
+  registerSecret(env.BKA_SSH_PASSPHRASE);
+  const fileArg = options.configFile ?? env.BKA_CONFIG;
+  const defaultFile = join(cwd, 'buildkit-acceptance.json');
+  const filePath = fileArg ? resolve(cwd, fileArg) : existsSync(defaultFile) ? defaultFile : undefined;
+  const file = filePath ? readConfigFile(filePath) : {};
+
+  const get = (name: FieldName): Raw | undefined => {
+    const spec = FIELDS[name];
+    const flag = options.flags?.[name];
+    if (flag !== undefined) return { value: flag, origin: spec.flag };
+    if (env[spec.env] !== undefined && env[spec.env] !== '') return { value: env[spec.env], origin: spec.env };
+    if (file[name] !== undefined) return { value: file[name], origin: `${filePath} field ${name}` };
+    return undefined;
+  };
+
+  const targetRaw = get('target');
+  const targetStr = str('target', targetRaw);
+  const target = targetStr ? parseTarget(targetStr, targetRaw!.origin) : ({ kind: 'auto' } as const);
+
+  const phasesRaw = get('phase');
+  const phases = list(phasesRaw) ?? [...PHASES];
+  for (const p of phases) {
+    if (!(PHASES as readonly string[]).includes(p)) fail('phase', phasesRaw!.origin, `one of ${PHASES.join(', ')}`, p);
+  }
+
+  const fpRaw = get('hostKeyFingerprint');
+  const hostKeyFingerprint = str('hostKeyFingerprint', fpRaw);
+  if (hostKeyFingerprint && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeyFingerprint)) {
+    fail('hostKeyFingerprint', fpRaw!.origin, "an OpenSSH fingerprint 'SHA256:<43 base64 characters>'", hostKeyFingerprint);
+  }
+
+  const mirrorRaw = get('registryMirror');
+  const registryMirror = str('registryMirror', mirrorRaw);
+  if (registryMirror && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/.test(registryMirror)) {
+    fail('registryMirror', mirrorRaw!.origin, "a registry host[:port] such as 'mirror.example:5000'", registryMirror);
+  }
+
+  const refRaw = get('buildkitRef');
+  const buildkitRef = str('buildkitRef', refRaw) ?? DEFAULT_BUILDKIT_REF;
+  if (!/^(v\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?|[0-9a-f]{7,40}|master)$/.test(buildkitRef)) {
+    fail('buildkitRef', refRaw!.origin, "a release tag like 'v0.34.2', a commit hash, or 'master'", buildkitRef);
+  }
+
+  const identity = str('identityFile', get('identityFile'));
+  const knownHosts = str('knownHosts', get('knownHosts'));
+  const labDir = str('labDir', get('labDir')) ?? join(defaultCacheDir(), 'lab');
+
+  return {
+    target,
+    identityFiles: identity ? [resolve(cwd, identity)] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)),
+    knownHostsFiles: knownHosts ? [resolve(cwd, knownHosts)] : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
+    hostKeyFingerprint,
+    acceptNewHostKey: bool('acceptNewHostKey', get('acceptNewHostKey'), false),
+    allowNonRiscv64: bool('allowNonRiscv64', get('allowNonRiscv64'), false),
+    connectTimeoutMs: int('connectTimeout', get('connectTimeout'), 10, 1, 300) * 1000,
+    reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? 'out/reports'),
+    phases: phases as Phase[],
+    registryMirror,
+    buildkitRef,
+    binaries: str('binaries', get('binaries')),
+    image: str('image', get('image')),
+    imageRepository: str('imageRepository', get('imageRepository')) ?? 'ghcr.io/OWNER/buildkit-riscv64',
+    lab: {
+      dir: resolve(cwd, labDir),
+      memoryMiB: int('labMemory', get('labMemory'), 4096, 1024, 65536),
+      cpus: int('labCpus', get('labCpus'), 2, 1, 8),
+      sshPort: int('labSshPort', get('labSshPort'), 2322, 1024, 65535),
+      registryPort: int('labRegistryPort', get('labRegistryPort'), 5311, 1024, 65535),
+      mirror: str('labMirror', get('labMirror')) ?? 'http://deb.debian.org/debian',
+      suite: 'trixie',
+      keep: bool('labKeep', get('labKeep'), false),
+    },
+  };
+}

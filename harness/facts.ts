@@ -1,0 +1,131 @@
+import type { Target } from './target.ts';
+
+/** What the target is, probed once per run and attached to every report. */
+export interface TargetFacts {
+  host: string;
+  arch: string;
+  kernel: string;
+  distro: string;
+  cpuModel: string;
+  cpuCount: number;
+  memoryMiB: number;
+  user: string;
+  uid: number;
+  groups: string[];
+  docker: string | undefined;
+  dockerServer: string | undefined;
+  containerd: string | undefined;
+  runc: string | undefined;
+  buildx: string | undefined;
+  cgroup: 'v1' | 'v2' | 'unknown';
+  binfmt: BinfmtEntry[];
+  unprivilegedUserns: boolean;
+  go: string | undefined;
+}
+
+export interface BinfmtEntry {
+  name: string;
+  enabled: boolean;
+  interpreter: string;
+  flags: string;
+}
+
+/**
+ * One shell script, one round trip: each probe prints `key=value` (values base64 where they may span
+ * lines) so a missing tool is an empty value, not a failure.
+ */
+const PROBE = String.raw`
+p() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
+p arch "$(uname -m)"
+p kernel "$(uname -r)"
+p distro "$( . /etc/os-release 2>/dev/null; echo "$PRETTY_NAME")"
+p cpumodel "$(grep -m1 -E '^(model name|uarch|isa)' /proc/cpuinfo | sed 's/^[^:]*:[[:space:]]*//')"
+p cpus "$(nproc 2>/dev/null)"
+p memkb "$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
+p user "$(id -un)"
+p uid "$(id -u)"
+p groups "$(id -Gn)"
+p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)"
+p dockerserver "$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null)"
+p containerd "$(containerd --version 2>/dev/null | awk '{print $3}')"
+p runc "$(runc --version 2>/dev/null | awk 'NR==1{print $3}')"
+p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')"
+p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
+p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
+p go "$(go version 2>/dev/null | awk '{print $3}')"
+b=""
+for f in /proc/sys/fs/binfmt_misc/*; do
+  case "$(basename "$f")" in register|status) continue;; esac
+  [ -f "$f" ] || continue
+  b="$b$(basename "$f")|$(head -n1 "$f")|$(awk '/^interpreter/{print $2}' "$f")|$(awk '/^flags:/{print $2}' "$f");"
+done
+p binfmt "$b"
+`;
+
+function decode(v: string | undefined): string {
+  return v ? Buffer.from(v, 'base64').toString('utf8').trim() : '';
+}
+
+export function parseFacts(host: string, stdout: string): TargetFacts {
+  const kv = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) kv.set(line.slice(0, i), decode(line.slice(i + 1)));
+  }
+  const opt = (k: string) => kv.get(k) || undefined;
+  const [clone, maxNs, apparmor] = (kv.get('userns') ?? '').split(':');
+  const cgroupFs = kv.get('cgroup');
+  return {
+    host,
+    arch: kv.get('arch') ?? '',
+    kernel: kv.get('kernel') ?? '',
+    distro: kv.get('distro') ?? '',
+    cpuModel: kv.get('cpumodel') ?? '',
+    cpuCount: Number(kv.get('cpus') || 0),
+    memoryMiB: Math.round(Number(kv.get('memkb') || 0) / 1024),
+    user: kv.get('user') ?? '',
+    uid: Number(kv.get('uid') ?? -1),
+    groups: (kv.get('groups') ?? '').split(/\s+/).filter(Boolean),
+    docker: opt('docker'),
+    dockerServer: opt('dockerserver'),
+    containerd: opt('containerd'),
+    runc: opt('runc'),
+    buildx: opt('buildx'),
+    cgroup: cgroupFs === 'cgroup2fs' ? 'v2' : cgroupFs === 'tmpfs' ? 'v1' : 'unknown',
+    binfmt: (kv.get('binfmt') ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((e) => {
+        const [name = '', state = '', interpreter = '', flags = ''] = e.split('|');
+        return { name, enabled: state === 'enabled', interpreter, flags };
+      }),
+    unprivilegedUserns: clone !== '0' && maxNs !== '0' && apparmor !== '1',
+    go: opt('go'),
+  };
+}
+
+export async function probeFacts(target: Target): Promise<TargetFacts> {
+  const result = await target.exec(['sh', '-c', PROBE], { timeoutMs: 60_000, context: 'probing the target facts' });
+  return parseFacts(target.host, result.stdout);
+}
+
+/** Flat string properties for reports. */
+export function factsAsProperties(f: TargetFacts): Record<string, string> {
+  return {
+    'target.host': f.host,
+    'target.arch': f.arch,
+    'target.kernel': f.kernel,
+    'target.distro': f.distro,
+    'target.cpu': `${f.cpuCount} x ${f.cpuModel || 'unknown'}`,
+    'target.memory': `${f.memoryMiB} MiB`,
+    'target.user': `${f.user} (uid ${f.uid}; groups ${f.groups.join(',')})`,
+    'target.docker': `${f.docker ?? 'absent'} (server ${f.dockerServer ?? 'unreachable'})`,
+    'target.containerd': f.containerd ?? 'absent',
+    'target.runc': f.runc ?? 'absent',
+    'target.buildx': f.buildx ?? 'absent',
+    'target.cgroup': f.cgroup,
+    'target.binfmt': f.binfmt.map((b) => `${b.name}[${b.flags}${b.enabled ? '' : ',disabled'}]`).join(' ') || 'none',
+    'target.unprivileged-userns': String(f.unprivilegedUserns),
+    'target.go': f.go ?? 'absent',
+  };
+}

@@ -1,0 +1,76 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { RUN_CONTEXT_FILE } from '../reports/vitest-reporter.ts';
+import { loadConfig } from './config.ts';
+import { factsAsProperties, type TargetFacts } from './facts.ts';
+import { Lab } from './lab/lab.ts';
+import { currentRunId, janitor } from './resources.ts';
+import { openTarget, planEnv, planTarget, preflight, type TargetPlan } from './session.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    facts: TargetFacts;
+    buildMode: string;
+  }
+}
+
+interface Session {
+  plan: TargetPlan;
+  facts: TargetFacts;
+  startedLab: boolean;
+  users: number;
+}
+
+// globalThis, not module scope: every phase project runs this file, maybe as separate module instances.
+const KEY = Symbol.for('buildkit-acceptance.session');
+const store = globalThis as unknown as Record<symbol, Promise<Session> | undefined>;
+
+async function start(): Promise<Session> {
+  const runId = currentRunId();
+  const config = loadConfig();
+  const lab = new Lab(config.lab);
+  const wasRunning = config.target.kind !== 'ssh' && config.target.kind !== 'local' && (await lab.running()) !== undefined;
+  const plan = await planTarget(config);
+  const startedLab = plan.origin === 'lab' && !wasRunning;
+  // Workers inherit this environment: they open the same concrete target.
+  Object.assign(process.env, planEnv(plan));
+  const target = openTarget(plan.config, (l) => process.stderr.write(`${l}\n`));
+  try {
+    const { facts } = await preflight(target, plan.config);
+    const properties = {
+      'run.id': runId,
+      'run.target-origin': plan.origin,
+      'run.build': plan.buildMode,
+      'run.buildkit-ref': plan.config.buildkitRef,
+      ...(plan.config.registryMirror ? { 'run.registry-mirror': plan.config.registryMirror } : {}),
+      ...factsAsProperties(facts),
+    };
+    mkdirSync(plan.config.reportDir, { recursive: true });
+    writeFileSync(join(plan.config.reportDir, RUN_CONTEXT_FILE), `${JSON.stringify({ properties, facts }, null, 2)}\n`);
+    return { plan, facts, startedLab, users: 0 };
+  } finally {
+    await target.close();
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  store[KEY] ??= start();
+  const session = await store[KEY];
+  session.users++;
+  project.provide('facts', session.facts);
+  project.provide('buildMode', session.plan.buildMode);
+  return async () => {
+    session.users--;
+    if (session.users > 0) return;
+    const target = openTarget(session.plan.config);
+    try {
+      const report = await janitor(target, currentRunId());
+      if (report.removed.length > 0) process.stderr.write(`janitor: removed ${report.removed.length} leftover resource(s) of this run\n`);
+      for (const f of report.failed) process.stderr.write(`janitor: could not remove ${f}\n`);
+    } finally {
+      await target.close();
+    }
+    if (session.startedLab && !session.plan.config.lab.keep) await new Lab(session.plan.config.lab).down();
+  };
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Build the lab VM's disk from a riscv64 minbase rootfs tarball: packages like the real runner's,
+# an unprivileged `runner` user with the runner's sudo rules, sshd with a pinned host key.
+# usage: vm-image.sh MINBASE.tar MIRROR SUITE OUTDIR SSHDIR REGISTRY_ADDR DISK_SIZE PACKAGES...
+set -euo pipefail
+minbase=$1 mirror=$2 suite=$3 out=$4 sshdir=$5 registry=$6 disk_size=$7
+shift 7
+packages=("$@")
+
+work=$(mktemp -d "${out}.work.XXXXXX")
+root=$work/root
+cleanup() {
+  for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m" || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$root"
+tar --numeric-owner -C "$root" -xf "$minbase"
+
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
+
+# Small initramfs: only what the virt machine needs to find its root disk.
+mkdir -p "$root/etc/initramfs-tools/conf.d"
+echo 'MODULES=list' > "$root/etc/initramfs-tools/conf.d/lab.conf"
+mkdir -p "$root/etc/initramfs-tools"
+printf '%s\n' virtio_mmio virtio_blk virtio_net virtio_pci ext4 > "$root/etc/initramfs-tools/modules"
+
+in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+in_root apt-get update -qq
+in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" > "$work/apt.log" 2>&1 || {
+  tail -n 40 "$work/apt.log" >&2; echo "lab: installing the VM's packages failed" >&2; exit 1; }
+rm -f "$root/usr/sbin/policy-rc.d"
+
+# Identity, disk, network.
+echo lab-riscv64 > "$root/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 lab-riscv64\n' > "$root/etc/hosts"
+echo '/dev/vda / ext4 defaults,noatime 0 1' > "$root/etc/fstab"
+mkdir -p "$root/etc/systemd/network"
+printf '[Match]\nName=e*\n\n[Network]\nDHCP=yes\n' > "$root/etc/systemd/network/10-lab.network"
+ln -sf /lib/systemd/system/systemd-networkd.service "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+rm -f "$root/etc/resolv.conf"; echo 'nameserver 10.0.2.3' > "$root/etc/resolv.conf"
+in_root systemctl mask systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer 2>/dev/null || true
+
+# The runner's kind of user: docker group, sudo only for package and service tools.
+in_root useradd -m -u 1000 -s /bin/bash -G docker runner
+printf 'runner ALL=(root) NOPASSWD: /usr/bin/apt-get, /usr/bin/apt, /usr/bin/dpkg, /usr/bin/systemctl, /usr/bin/docker\n' > "$root/etc/sudoers.d/runner"
+chmod 0440 "$root/etc/sudoers.d/runner"
+grep -q '^runner:' "$root/etc/subuid" 2>/dev/null || echo 'runner:100000:65536' >> "$root/etc/subuid"
+grep -q '^runner:' "$root/etc/subgid" 2>/dev/null || echo 'runner:100000:65536' >> "$root/etc/subgid"
+in_root loginctl enable-linger runner 2>/dev/null || { mkdir -p "$root/var/lib/systemd/linger"; touch "$root/var/lib/systemd/linger/runner"; }
+
+# SSH: the client key may log in as runner; the host key is the one the harness pins.
+install -d -m 700 -o 1000 -g 1000 "$root/home/runner/.ssh"
+install -m 600 -o 1000 -g 1000 "$sshdir/id_ed25519.pub" "$root/home/runner/.ssh/authorized_keys"
+rm -f "$root"/etc/ssh/ssh_host_*
+install -m 600 "$sshdir/ssh_host_ed25519_key" "$root/etc/ssh/ssh_host_ed25519_key"
+install -m 644 "$sshdir/ssh_host_ed25519_key.pub" "$root/etc/ssh/ssh_host_ed25519_key.pub"
+cat > "$root/etc/ssh/sshd_config.d/lab.conf" <<CONF
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+MaxSessions 10
+CONF
+
+# Docker: pull docker.io images through the lab's registry on the host (10.0.2.2 from the guest).
+mkdir -p "$root/etc/docker"
+cat > "$root/etc/docker/daemon.json" <<JSON
+{ "registry-mirrors": ["http://$registry"], "insecure-registries": ["$registry"] }
+JSON
+
+# Emulators for BuildKit's foreign RUN steps: register with the F flag (fix binary) so they work in containers.
+mkdir -p "$root/etc/binfmt.d"
+for f in "$root"/usr/lib/binfmt.d/qemu-*.conf; do
+  [ -e "$f" ] || continue
+  name=$(basename "$f")
+  sed -E 's/:([A-Z]*)$/:\1F/; s/:([A-Z]*)F+([A-Z]*)F$/:\1F\2/' "$f" > "$root/etc/binfmt.d/$name"
+done
+
+# Kernel and initrd for qemu's -kernel/-initrd.
+kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
+mkdir -p "$out.partial"
+cp "$root/boot/vmlinux-$kver" "$out.partial/vmlinux" 2>/dev/null || cp "$root/boot/vmlinuz-$kver" "$out.partial/vmlinux"
+cp "$root/boot/initrd.img-$kver" "$out.partial/initrd.img"
+echo "$kver" > "$out.partial/kernel-version"
+in_root dpkg-query -W -f='${Package} ${Version}\n' > "$out.partial/packages.txt"
+
+for m in dev/pts dev proc sys; do umount -l "$root/$m"; done
+rm -rf "$root"/var/cache/apt/archives/*.deb
+mkfs.ext4 -q -F -L labroot -d "$root" "$out.partial/disk.img" "$disk_size"
+rm -rf "$out"; mv "$out.partial" "$out"
+echo "lab: VM image ready (kernel $kver)"

@@ -1,0 +1,45 @@
+import { afterAll, inject } from 'vitest';
+import { type Config, loadConfig } from './config.ts';
+import type { TargetFacts } from './facts.ts';
+import { ResourceTracker } from './resources.ts';
+import { openTarget } from './session.ts';
+import type { Target } from './target.ts';
+
+/**
+ * What a phase test file gets: the target (one connection per worker, shared by every file it runs),
+ * the config, the target facts, and a resource tracker whose cleanup runs after the file, also on
+ * failure. A test body does not know whether the target is the lab, a board or this machine.
+ */
+export interface PhaseContext {
+  target: Target;
+  config: Config;
+  facts: TargetFacts;
+  buildMode: string;
+  resources: ResourceTracker;
+}
+
+const KEY = Symbol.for('buildkit-acceptance.worker-target');
+const store = globalThis as unknown as Record<symbol, { target: Target; config: Config } | undefined>;
+
+function sharedTarget(): { target: Target; config: Config } {
+  let entry = store[KEY];
+  if (!entry) {
+    const config = loadConfig();
+    const target = openTarget(config, (line) => process.stderr.write(`${line}\n`));
+    entry = { target, config };
+    store[KEY] = entry;
+    const close = () => void target.close();
+    process.once('beforeExit', close);
+  }
+  return entry;
+}
+
+export function usePhase(): PhaseContext {
+  const { target, config } = sharedTarget();
+  const resources = new ResourceTracker(target);
+  afterAll(async () => {
+    const failures = await resources.cleanup();
+    if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
+  }, 300_000);
+  return { target, config, facts: inject('facts'), buildMode: inject('buildMode'), resources };
+}

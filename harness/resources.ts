@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { errorMessage } from './errors.ts';
+import type { Target } from './target.ts';
+
+/** Every Docker object the suite creates carries this label with the run id. */
+export const RUN_LABEL = 'io.github.buildkit-riscv64-acceptance.run';
+/** Names of things that cannot be labelled (buildx builders, temp dirs) start with this. */
+export const NAME_PREFIX = 'bka';
+
+export function newRunId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-').toLowerCase();
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The run id shared by the CLI, vitest's main process and its workers. */
+export function currentRunId(): string {
+  if (!process.env.BKA_RUN_ID) process.env.BKA_RUN_ID = newRunId();
+  return process.env.BKA_RUN_ID;
+}
+
+export function resourceName(kind: string, runId = currentRunId()): string {
+  return `${NAME_PREFIX}-${runId}-${kind}`.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 120);
+}
+
+export interface Registered {
+  what: string;
+  remove: () => Promise<void>;
+}
+
+/**
+ * Cleanup registered the moment a resource is created, run in reverse order. Errors in one cleanup
+ * do not stop the others; they are collected and reported together.
+ */
+export class ResourceTracker implements AsyncDisposable {
+  private readonly stack: Registered[] = [];
+
+  constructor(
+    readonly target: Target,
+    readonly runId = currentRunId(),
+  ) {}
+
+  get labels(): Record<string, string> {
+    return { [RUN_LABEL]: this.runId };
+  }
+
+  /** Docker CLI flags that label what `docker run/create/network/volume create` makes. */
+  get labelFlags(): string[] {
+    return ['--label', `${RUN_LABEL}=${this.runId}`];
+  }
+
+  name(kind: string): string {
+    return resourceName(kind, this.runId);
+  }
+
+  defer(what: string, remove: () => Promise<unknown>): void {
+    this.stack.push({ what, remove: async () => void (await remove()) });
+  }
+
+  container(id: string): void {
+    this.defer(`container ${id}`, () => this.target.exec(['docker', 'rm', '-f', '-v', id], { reject: false, timeoutMs: 60_000 }));
+  }
+
+  image(ref: string): void {
+    this.defer(`image ${ref}`, () => this.target.exec(['docker', 'image', 'rm', '-f', ref], { reject: false, timeoutMs: 60_000 }));
+  }
+
+  volume(name: string): void {
+    this.defer(`volume ${name}`, () => this.target.exec(['docker', 'volume', 'rm', '-f', name], { reject: false, timeoutMs: 60_000 }));
+  }
+
+  network(name: string): void {
+    this.defer(`network ${name}`, () => this.target.exec(['docker', 'network', 'rm', name], { reject: false, timeoutMs: 60_000 }));
+  }
+
+  builder(name: string): void {
+    this.defer(`buildx builder ${name}`, () =>
+      this.target.exec(['docker', 'buildx', 'rm', '--force', name], { reject: false, timeoutMs: 120_000 }),
+    );
+  }
+
+  /** A temp dir on the target, named after the run so the janitor finds it. */
+  async tempDir(kind: string): Promise<string> {
+    const r = await this.target.exec(['mktemp', '-d', `/tmp/${this.name(kind)}.XXXXXX`], { context: 'creating a temp dir' });
+    const dir = r.stdout.trim();
+    this.defer(`temp dir ${dir}`, () => this.target.exec(['rm', '-rf', dir], { reject: false, timeoutMs: 60_000 }));
+    return dir;
+  }
+
+  /** Runs every cleanup in reverse order; returns the ones that failed. */
+  async cleanup(): Promise<string[]> {
+    const failures: string[] = [];
+    while (this.stack.length > 0) {
+      const item = this.stack.pop()!;
+      try {
+        await item.remove();
+      } catch (err) {
+        failures.push(`${item.what}: ${errorMessage(err)}`);
+      }
+    }
+    return failures;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.cleanup();
+  }
+}
+
+export interface JanitorReport {
+  removed: string[];
+  failed: string[];
+}
+
+/**
+ * Removes what runs left behind, by label and name prefix: containers, volumes, networks, images,
+ * buildx builders, temp dirs and the processes recorded in them. `runId` limits it to one run.
+ */
+export async function janitor(target: Target, runId?: string): Promise<JanitorReport> {
+  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
+  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
+  const removed: string[] = [];
+  const failed: string[] = [];
+  const run = async (what: string, argv: string[]) => {
+    const r = await target.exec(argv, { reject: false, timeoutMs: 120_000 });
+    if (r.failed) failed.push(`${what}: ${r.stderr.trim().split('\n').pop()}`);
+    else removed.push(what);
+  };
+  const list = async (argv: string[]) => {
+    const r = await target.exec(argv, { reject: false, timeoutMs: 60_000 });
+    return r.failed ? [] : r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  };
+  const hasDocker = !(await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], { reject: false, timeoutMs: 30_000 })).failed;
+  if (hasDocker) {
+    for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
+      if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
+    }
+    for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {
+      await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
+    }
+    for (const v of await list(['docker', 'volume', 'ls', '-q', '--filter', `label=${label}`])) {
+      await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
+    }
+    for (const n of await list(['docker', 'network', 'ls', '-q', '--filter', `label=${label}`])) {
+      await run(`network ${n}`, ['docker', 'network', 'rm', n]);
+    }
+    for (const i of await list(['docker', 'images', '-q', '--filter', `label=${label}`])) {
+      await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
+    }
+  }
+  // Temp dirs; a `pids` file in one lists background process groups to kill first.
+  for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
+    await target.exec(['sh', '-c', 'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL -- "-$p" 2>/dev/null; done; true', 'sh', dir], {
+      reject: false,
+    });
+    await run(`temp dir ${dir}`, ['rm', '-rf', dir]);
+  }
+  return { removed, failed };
+}
