@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from './errors.ts';
+import { killAllTracked } from './process-tree.ts';
 import type { Target } from './target.ts';
 
 /** Every Docker object the suite creates carries this label with the run id. */
@@ -37,7 +38,10 @@ export class ResourceTracker implements AsyncDisposable {
   constructor(
     readonly target: Target,
     readonly runId = currentRunId(),
-  ) {}
+  ) {
+    live.add(this);
+    installInterruptCleanup();
+  }
 
   get labels(): Record<string, string> {
     return { [RUN_LABEL]: this.runId };
@@ -86,6 +90,24 @@ export class ResourceTracker implements AsyncDisposable {
     return dir;
   }
 
+  /**
+   * Starts a background process on the target in its own process group (setsid), its output in
+   * `dir/<kind>.log` and its group id in `dir/<kind>.pgid` (where the janitor finds it too).
+   * The whole group is killed at cleanup. Returns the log path.
+   */
+  async background(kind: string, dir: string, argv: readonly string[]): Promise<{ log: string; pgid: number }> {
+    const log = `${dir}/${kind}.log`;
+    const pgidFile = `${dir}/${kind}.pgid`;
+    const script = 'pg=$1; log=$2; shift 2; setsid sh -c \'echo $$ > "$0"; exec "$@"\' "$pg" "$@" > "$log" 2>&1 < /dev/null & for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$pg" ] && break; sleep 0.2; done; cat "$pg"';
+    const r = await this.target.exec(['sh', '-c', script, 'sh', pgidFile, log, ...argv], { context: `starting ${kind}`, timeoutMs: 30_000 });
+    const pgid = Number(r.stdout.trim());
+    if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`starting ${kind}: no process group id (got '${r.stdout.trim()}')`);
+    this.defer(`process group ${pgid} (${kind})`, () =>
+      this.target.exec(['sh', '-c', 'kill -TERM "-$1" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "-$1" 2>/dev/null; true', 'sh', String(pgid)], { reject: false, timeoutMs: 30_000 }),
+    );
+    return { log, pgid };
+  }
+
   /** Runs every cleanup in reverse order; returns the ones that failed. */
   async cleanup(): Promise<string[]> {
     const failures: string[] = [];
@@ -103,6 +125,26 @@ export class ResourceTracker implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.cleanup();
   }
+}
+
+const live = new Set<ResourceTracker>();
+let interruptInstalled = false;
+
+/**
+ * On SIGINT/SIGTERM/SIGHUP: kill local child process trees, run every live tracker's cleanup
+ * (bounded to a minute), then exit 130. Installed once per process, by the first tracker.
+ */
+function installInterruptCleanup(): void {
+  if (interruptInstalled) return;
+  interruptInstalled = true;
+  const handler = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${signal}: removing what this run created ...\n`);
+    killAllTracked('SIGTERM');
+    const all = Promise.all([...live].map((t) => t.cleanup()));
+    const cap = new Promise((r) => setTimeout(r, 60_000).unref());
+    void Promise.race([all, cap]).finally(() => process.exit(130));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, handler);
 }
 
 export interface JanitorReport {
@@ -148,7 +190,7 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   }
   // Temp dirs; a `pids` file in one lists background process groups to kill first.
   for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
-    await target.exec(['sh', '-c', 'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL -- "-$p" 2>/dev/null; done; true', 'sh', dir], {
+    await target.exec(['sh', '-c', 'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; done; true', 'sh', dir], {
       reject: false,
     });
     await run(`temp dir ${dir}`, ['rm', '-rf', dir]);

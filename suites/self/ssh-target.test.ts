@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CommandError } from '../../harness/command-result.ts';
 import { TargetUnreachableError } from '../../harness/errors.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
+import type { TestDockerd as TestDockerdType } from './fixtures/dockerd.ts';
 import { sshdUnavailable, TestSshd } from './fixtures/sshd.ts';
 
 const unavailable = sshdUnavailable();
@@ -151,7 +152,7 @@ describe.skipIf(unavailable)('docker socket forwarded through the ssh connection
   const { dockerdUnavailable, TestDockerd } = await import('./fixtures/dockerd.ts');
   const noDocker = dockerdUnavailable();
   let sshd: TestSshd;
-  let dockerd: InstanceType<typeof TestDockerd>;
+  let dockerd: TestDockerdType;
   let target: SshTarget;
 
   beforeAll(async () => {

@@ -1,0 +1,150 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { describe, expect, test } from 'vitest';
+import { CommandError, makeResult } from '../../harness/command-result.ts';
+import { redact, registerSecret } from '../../harness/redact.ts';
+import { toJUnit } from '../../reports/junit.ts';
+import { toMarkdown } from '../../reports/markdown.ts';
+import type { RunResults } from '../../reports/model.ts';
+
+const evidence = new CommandError(
+  makeResult({
+    argv: ['buildctl', 'debug', 'workers'],
+    host: 'runner@127.0.0.1:2322',
+    exitCode: 1,
+    signal: undefined,
+    stdout: '',
+    stderr: 'error: failed to connect: dial unix /run/buildkit/buildkitd.sock: no such file',
+    durationMs: 1234,
+    startedAt: new Date('2026-11-21T10:00:00Z'),
+  }),
+);
+
+function sample(): RunResults {
+  return {
+    runId: '20261121-100000-abcdef',
+    startedAt: '2026-11-21T10:00:00.000Z',
+    durationMs: 65_000,
+    properties: { 'target.arch': 'riscv64', 'target.host': 'runner@127.0.0.1:2322', 'run.build': 'cross-compiled (lab)' },
+    errors: [],
+    phases: [
+      {
+        name: 'binaries',
+        durationMs: 60_000,
+        tests: [
+          { name: 'binaries › buildkitd is a static riscv64 ELF', file: 'suites/binaries/elf.test.ts', state: 'passed', durationMs: 20, retries: 0, flaky: false, notes: ['size: 60 MiB'] },
+          {
+            name: 'binaries › buildkitd answers buildctl debug workers',
+            file: 'suites/binaries/daemon.test.ts',
+            state: 'failed',
+            durationMs: 30_000,
+            message: evidence.message.split('\n')[0],
+            details: evidence.message,
+            retries: 1,
+            flaky: false,
+            notes: [],
+          },
+          { name: 'binaries › rootless daemon starts', file: 'suites/binaries/daemon.test.ts', state: 'skipped', durationMs: 0, skipReason: 'no uidmap on the target', retries: 0, flaky: false, notes: [] },
+        ],
+      },
+    ],
+  };
+}
+
+describe('JUnit report', () => {
+  const xml = toJUnit(sample());
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
+  const suites = [doc.testsuites.testsuite].flat();
+  const cases = [suites[0].testcase].flat();
+
+  test('is well-formed XML with one testsuite per phase and counts that add up', () => {
+    expect(XMLValidator.validate(xml)).toBe(true);
+    expect(suites.map((s: { name: string }) => s.name)).toEqual(['binaries']);
+    expect(suites[0]).toMatchObject({ tests: '3', failures: '1', skipped: '1', errors: '0' });
+  });
+
+  test('names read as behaviour and carry the phase as class name', () => {
+    expect(cases.map((c: { name: string }) => c.name)).toEqual([
+      'binaries › buildkitd is a static riscv64 ELF',
+      'binaries › buildkitd answers buildctl debug workers',
+      'binaries › rootless daemon starts',
+    ]);
+    expect(cases.every((c: { classname: string }) => c.classname === 'binaries')).toBe(true);
+  });
+
+  test('a failure has a short message and the command evidence in its body and system-err', () => {
+    const failed = cases[1];
+    expect(failed.failure.message).toBe('Command failed with exit code 1: buildctl debug workers');
+    expect(failed.failure['#text']).toContain('host: runner@127.0.0.1:2322  exit: 1  duration: 1.2s');
+    expect(failed['system-err']).toContain('no such file');
+  });
+
+  test('keeps the final outcome only, with retries as a property', () => {
+    const props = [cases[1].properties.property].flat();
+    expect(props).toContainEqual({ name: 'retries', value: '1' });
+  });
+
+  test('a skip carries its reason', () => {
+    const skipped = cases[2];
+    expect(skipped.skipped).toBeDefined();
+    expect(skipped['system-out']).toContain('no uidmap on the target');
+  });
+
+  test('target facts and run metadata are suite properties, timestamps in UTC', () => {
+    const props = [suites[0].properties.property].flat();
+    expect(props).toContainEqual({ name: 'target.arch', value: 'riscv64' });
+    expect(suites[0].timestamp).toBe('2026-11-21T10:00:00');
+  });
+});
+
+describe('Markdown summary', () => {
+  test('shows per-phase counts, durations and the first failure evidence', () => {
+    const md = toMarkdown(sample());
+    expect(md).toContain('## BuildKit on riscv64: FAILED');
+    expect(md).toContain('| binaries | 1 | 1 | 1 | 1m0s |');
+    expect(md).toContain('### First failure: binaries › buildkitd answers buildctl debug workers');
+    expect(md).toContain('no such file');
+    expect(md).toContain('- binaries › rootless daemon starts: no uidmap on the target');
+  });
+});
+
+describe('redaction', () => {
+  const token = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+
+  test('masks registered secrets and well-known credential shapes', () => {
+    registerSecret('s3cr3t-passphrase');
+    const text = [
+      `token ${token}`,
+      'Authorization: Bearer abc.def.ghi',
+      'password=hunter22',
+      'https://bot:ghs-credential@registry.example/v2/',
+      'my passphrase is s3cr3t-passphrase',
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----',
+    ].join('\n');
+    const out = redact(text);
+    for (const secret of [token, 'abc.def.ghi', 'hunter22', 'ghs-credential', 's3cr3t-passphrase', 'b3BlbnNzaC1rZXktdjEAAAAA']) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain('Authorization: Bearer ***');
+  });
+
+  test('no secret reaches the command evidence, JUnit, or the summary', () => {
+    registerSecret('registry-pass-123');
+    const result = makeResult({
+      argv: ['docker', 'login', '-u', 'bot', '-p', 'registry-pass-123', 'ghcr.io'],
+      host: 'local',
+      exitCode: 1,
+      signal: undefined,
+      stdout: '',
+      stderr: `denied for ${token}`,
+      durationMs: 5,
+      startedAt: new Date(),
+    });
+    const err = new CommandError(result);
+    const results = sample();
+    results.phases[0]!.tests[1]!.details = err.message;
+    results.phases[0]!.tests[1]!.message = `${err.message.split('\n')[0]} registry-pass-123`;
+    const all = [err.message, JSON.stringify(result), toJUnit(results), toMarkdown(results)].join('\n');
+    expect(all).not.toContain('registry-pass-123');
+    expect(all).not.toContain(token);
+  });
+});
