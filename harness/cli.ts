@@ -20,6 +20,7 @@ Usage:
   buildkit-acceptance doctor [--target T]   preflight: reach the target and print its facts
   buildkit-acceptance janitor [--target T] [--run ID]   remove what earlier runs left behind
   buildkit-acceptance lab up|down|status|ssh|destroy
+  buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
 
 Target (T): ssh://user@host[:port] | local | lab. Default: this machine if it is riscv64, else the lab.
 Phases (P): ${PHASES.join(', ')} (repeatable or comma-separated; default all)
@@ -48,6 +49,10 @@ interface Parsed {
   flags: FlagValues;
   configFile?: string;
   run?: string;
+  source?: string;
+  goarch?: string;
+  out?: string;
+  fresh?: boolean;
   passthrough: string[];
 }
 
@@ -80,6 +85,10 @@ export function parseArgs(argv: string[]): Parsed {
     };
     if (name === '--config') parsed.configFile = takeValue();
     else if (name === '--run') parsed.run = takeValue();
+    else if (name === '--source') parsed.source = takeValue();
+    else if (name === '--goarch') parsed.goarch = takeValue();
+    else if (name === '--out') parsed.out = takeValue();
+    else if (name === '--fresh') parsed.fresh = true;
     else if (BOOLEAN_FLAGS.has(name)) (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {
       const prev = (parsed.flags.phase as string[] | undefined) ?? [];
@@ -238,10 +247,27 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'lab':
         return await labCommand(config, parsed.positional[0]);
+      case 'build-binaries': {
+        const { buildBinaries } = await import('../suites/binaries/build-buildkit.ts');
+        const out = await buildBinaries({
+          ref: config.buildkitRef,
+          source: parsed.source,
+          goarch: parsed.goarch,
+          outDir: parsed.out,
+          fresh: parsed.fresh,
+          log: say,
+        });
+        process.stdout.write(`${JSON.stringify({ ...out.manifest, dir: out.dir, tarballPath: out.tarball, cached: out.cached }, null, 2)}\n`);
+        return EXIT.ok;
+      }
       default:
         throw new ConfigError(`usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab; see --help)`);
     }
   } catch (err) {
+    if (err instanceof Error && err.name === 'BuildError') {
+      say(`build: ${err.message}`);
+      return EXIT.failed;
+    }
     if (err instanceof ConfigError) {
       say(err.message);
       return EXIT.usage;

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import type { PhaseContext } from '../../harness/phase-context.ts';
+import { type BuildManifest, buildBinaries } from './build-buildkit.ts';
+
+/** The binaries under test, on the target, and where they came from. */
+export interface BinariesUnderTest {
+  /** Directory on the target holding buildkitd and buildctl. */
+  remoteBinDir: string;
+  localBinDir: string;
+  /** The version and revision the binaries must report. */
+  expectedVersion: string;
+  expectedRevision: string | undefined;
+  /** Where they came from, for the report: the build script (native or cross) or --binaries. */
+  source: string;
+  manifest: BuildManifest | undefined;
+  sha256: Record<string, string>;
+}
+
+const KEY = Symbol.for('buildkit-acceptance.binaries');
+const store = globalThis as unknown as Record<symbol, Promise<BinariesUnderTest> | undefined>;
+
+async function sha(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/** `--binaries` given as a directory (with or without bin/) or a release archive (.tar.gz). */
+async function externalBinaries(spec: string): Promise<{ binDir: string; manifest?: BuildManifest; archiveSha?: string }> {
+  let dir = spec;
+  let archiveSha: string | undefined;
+  if (/^https?:\/\//.test(spec)) {
+    const res = await fetch(spec);
+    if (!res.ok) throw new Error(`--binaries ${spec}: HTTP ${res.status}`);
+    const tmp = await mkdtemp(join(tmpdir(), 'bka-binaries-'));
+    const file = join(tmp, basename(new URL(spec).pathname) || 'buildkit.tar.gz');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+    return externalBinaries(file);
+  }
+  if (!existsSync(spec)) throw new Error(`--binaries ${spec}: no such file or directory`);
+  if ((await stat(spec)).isFile()) {
+    archiveSha = await sha(spec);
+    dir = await mkdtemp(join(tmpdir(), 'bka-binaries-'));
+    await execa('tar', ['-xzf', spec, '-C', dir]);
+  }
+  const binDir = existsSync(join(dir, 'bin', 'buildkitd')) ? join(dir, 'bin') : dir;
+  for (const b of ['buildkitd', 'buildctl']) {
+    if (!existsSync(join(binDir, b))) throw new Error(`--binaries ${spec}: no ${b} in it (expected bin/${b} or ${b})`);
+  }
+  const manifestFile = [join(dir, 'manifest.json'), join(binDir, '..', 'manifest.json')].find(existsSync);
+  const manifest = manifestFile ? (JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest) : undefined;
+  return { binDir, manifest, archiveSha };
+}
+
+async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
+  const { config, target } = ctx;
+  let localBinDir: string;
+  let manifest: BuildManifest | undefined;
+  let source: string;
+  if (config.binaries) {
+    const ext = await externalBinaries(config.binaries);
+    localBinDir = ext.binDir;
+    manifest = ext.manifest;
+    source = `--binaries ${config.binaries}${ext.archiveSha ? ` (sha256 ${ext.archiveSha})` : ''}`;
+  } else {
+    // Native where the suite runs on riscv64 (the runner); the lab cross-compiles on its x86-64 side.
+    const goarch = ctx.buildMode === 'native' ? undefined : 'riscv64';
+    const out = await buildBinaries({
+      ref: config.buildkitRef,
+      goarch,
+      fresh: process.env.BKA_FRESH === '1',
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+    localBinDir = out.binDir;
+    manifest = out.manifest;
+    source = `build script: ${out.manifest.source}, ${out.manifest.goVersion}, ${out.manifest.mode}${out.cached ? ' (cached build)' : ''}`;
+  }
+  const sha256: Record<string, string> = {};
+  for (const b of ['buildkitd', 'buildctl']) sha256[b] = await sha(join(localBinDir, b));
+  let remoteBinDir = localBinDir;
+  if (target.kind !== 'local') {
+    const dir = await ctx.resources.tempDir('binaries');
+    remoteBinDir = `${dir}/bin`;
+    for (const b of ['buildkitd', 'buildctl']) await target.upload(join(localBinDir, b), `${remoteBinDir}/${b}`, 0o755);
+  }
+  return {
+    remoteBinDir,
+    localBinDir,
+    expectedVersion: manifest?.version ?? config.buildkitRef,
+    expectedRevision: manifest?.revision,
+    source,
+    manifest,
+    sha256,
+  };
+}
+
+/**
+ * The binaries for this run, built (or taken from --binaries) once per worker and uploaded to the
+ * target. The first file to ask pays for it; its tracker owns the upload dir, so ask with the
+ * longest-lived context (the phase's first file).
+ */
+export function binariesUnderTest(ctx: PhaseContext): Promise<BinariesUnderTest> {
+  store[KEY] ??= prepare(ctx);
+  return store[KEY];
+}

@@ -1,0 +1,220 @@
+/**
+ * The phase's build script: buildkitd and buildctl from BuildKit source (a checkout, or a release ref
+ * fetched as the Go module through the module proxy), static, reproducible, with upstream's version
+ * injection, laid out like upstream's release archive.
+ *
+ *   buildkit-acceptance build-binaries [--ref vX.Y.Z | --source DIR] [--goarch riscv64] [--out DIR] [--fresh]
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { defaultCacheDir } from '../../harness/config.ts';
+import { errorMessage } from '../../harness/errors.ts';
+
+export const MODULE = 'github.com/moby/buildkit';
+
+export class BuildError extends Error {
+  override readonly name = 'BuildError';
+}
+
+export interface BuildOptions {
+  /** A release tag (or commit) fetched as the Go module through the module proxy. */
+  ref?: string;
+  /** A BuildKit checkout (the runner keeps it as a git submodule); wins over `ref`. */
+  source?: string;
+  /** Default: the host's GOARCH (native). Anything else cross-compiles, which only the lab does. */
+  goarch?: string;
+  outDir?: string;
+  fresh?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BuildManifest {
+  ref: string;
+  version: string;
+  revision: string;
+  source: string;
+  goVersion: string;
+  goarch: string;
+  hostArch: string;
+  mode: 'native' | 'cross-compiled';
+  builtAt: string;
+  sizes: Record<string, number>;
+  sha256: Record<string, string>;
+  tarball: string;
+}
+
+export interface BuildOutput {
+  dir: string;
+  binDir: string;
+  tarball: string;
+  manifest: BuildManifest;
+  cached: boolean;
+}
+
+const sha256File = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+async function go(args: string[], env: Record<string, string>, cwd?: string, timeoutMs = 45 * 60_000) {
+  const r = await execa('go', args, { cwd, env: { ...process.env, ...env }, reject: false, all: true, timeout: timeoutMs });
+  if (r.failed && (r as { code?: string }).code === 'ENOENT') {
+    throw new BuildError('no Go toolchain on PATH: install Go (Debian: apt-get install golang-go) and try again');
+  }
+  return r;
+}
+
+function versionOf(text: string): number[] {
+  const m = /go(\d+)\.(\d+)(?:\.(\d+))?/.exec(text) ?? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0];
+}
+
+function older(a: number[], b: number[]): boolean {
+  for (let i = 0; i < 3; i++) if (a[i]! !== b[i]!) return a[i]! < b[i]!;
+  return false;
+}
+
+interface Source {
+  dir: string;
+  ref: string;
+  version: string;
+  revision: string;
+  description: string;
+}
+
+/** Fetches the module at `ref` through the Go module proxy and returns its (read-only) directory. */
+async function fetchModule(ref: string): Promise<Source> {
+  const r = await go(['mod', 'download', '-json', `${MODULE}@${ref}`], { GOFLAGS: '-mod=mod' });
+  let info: { Dir?: string; Version?: string; Sum?: string; Error?: string } = {};
+  try {
+    info = JSON.parse(r.stdout || '{}');
+  } catch {
+    // fall through to the error below
+  }
+  if (r.failed || !info.Dir) {
+    const why = info.Error ?? r.all ?? '';
+    if (/unknown revision|invalid version|not found|no matching versions/i.test(why)) {
+      throw new BuildError(`BuildKit ref '${ref}' does not exist (the module proxy knows no ${MODULE}@${ref}); give a release tag such as v0.34.2`);
+    }
+    if (/dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect/i.test(why)) {
+      throw new BuildError(`cannot reach the Go module proxy (${process.env.GOPROXY || 'proxy.golang.org'}) to fetch ${MODULE}@${ref}: check the network or GOPROXY, or build from a checkout with --source`);
+    }
+    throw new BuildError(`fetching ${MODULE}@${ref} failed: ${why.trim().split('\n').slice(-3).join(' ')}`);
+  }
+  // The proxy does not say which commit a tag is; the module's content hash identifies the exact source.
+  return { dir: info.Dir, ref, version: info.Version ?? ref, revision: info.Sum ?? 'unknown', description: `${MODULE}@${info.Version} (Go module proxy, ${info.Sum})` };
+}
+
+/** A BuildKit checkout (git submodule): present, clean, and named by `git describe`. */
+async function checkout(dir: string): Promise<Source> {
+  const abs = resolve(dir);
+  if (!existsSync(join(abs, 'go.mod'))) {
+    throw new BuildError(`no BuildKit source at ${abs} (no go.mod): run 'git submodule update --init' or give --ref`);
+  }
+  const mod = await readFile(join(abs, 'go.mod'), 'utf8');
+  if (!new RegExp(`^module ${MODULE.replace(/\./g, '\\.')}\\s*$`, 'm').test(mod)) {
+    throw new BuildError(`${abs} is not a BuildKit checkout (its go.mod does not declare module ${MODULE})`);
+  }
+  const git = (args: string[]) => execa('git', ['-C', abs, ...args], { reject: false });
+  const status = await git(['status', '--porcelain', '--untracked-files=no']);
+  if (status.failed) throw new BuildError(`${abs} is not a git checkout: run 'git submodule update --init'`);
+  if (status.stdout.trim()) {
+    throw new BuildError(`the BuildKit checkout at ${abs} has uncommitted changes; commit them or reset it with 'git submodule update --force'`);
+  }
+  const revision = (await git(['rev-parse', 'HEAD'])).stdout.trim();
+  const described = await git(['describe', '--tags', '--match', 'v[0-9]*', '--always']);
+  const version = described.stdout.trim() || revision.slice(0, 12);
+  return { dir: abs, ref: version, version, revision, description: `checkout ${abs} at ${revision}` };
+}
+
+/** The Go to use: the host's when it satisfies go.mod, else GOTOOLCHAIN auto-download, else a sentence. */
+async function chooseToolchain(srcDir: string): Promise<{ env: Record<string, string>; goVersion: string }> {
+  const mod = await readFile(join(srcDir, 'go.mod'), 'utf8');
+  const required = /^go (\d+\.\d+(?:\.\d+)?)/m.exec(mod)?.[1] ?? '1.0';
+  const hostR = await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' });
+  const host = hostR.stdout.trim();
+  if (!older(versionOf(host), versionOf(required))) return { env: { GOTOOLCHAIN: 'local' }, goVersion: host };
+  const auto = await go(['version'], { GOTOOLCHAIN: `go${required}` }, srcDir, 10 * 60_000);
+  if (auto.failed) {
+    throw new BuildError(
+      `BuildKit's go.mod needs Go ${required}, this host has ${host} and Go could not fetch go${required} (GOTOOLCHAIN): install Go ${required} or allow toolchain downloads`,
+    );
+  }
+  return { env: { GOTOOLCHAIN: `go${required}` }, goVersion: `go${required}` };
+}
+
+export async function buildBinaries(options: BuildOptions): Promise<BuildOutput> {
+  const log = options.log ?? (() => {});
+  const src = options.source ? await checkout(options.source) : await fetchModule(options.ref ?? 'latest');
+  const { env: toolEnv, goVersion } = await chooseToolchain(src.dir);
+  const hostArch = (await go(['env', 'GOARCH'], { GOTOOLCHAIN: 'local' })).stdout.trim();
+  const goarch = options.goarch ?? hostArch;
+  const mode = goarch === hostArch ? 'native' : 'cross-compiled';
+  const outRoot = options.outDir ?? join(defaultCacheDir(), 'binaries');
+  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}`;
+  const dir = join(outRoot, key);
+  const manifestPath = join(dir, 'manifest.json');
+  if (!options.fresh && existsSync(manifestPath)) {
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as BuildManifest;
+    log(`binaries: reusing ${dir} (built ${manifest.builtAt}; --fresh rebuilds)`);
+    return { dir, binDir: join(dir, 'bin'), tarball: join(dir, manifest.tarball), manifest, cached: true };
+  }
+
+  const partial = `${dir}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(join(partial, 'bin'), { recursive: true });
+  try {
+    const ldflags = [
+      '-s', '-w', '-buildid=',
+      `-X ${MODULE}/version.Version=${src.version}`,
+      `-X ${MODULE}/version.Revision=${src.revision}`,
+      `-X ${MODULE}/version.Package=${MODULE}`,
+    ].join(' ');
+    const env = { ...toolEnv, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goarch, GOFLAGS: '-mod=mod -modcacherw' };
+    for (const cmd of ['buildctl', 'buildkitd']) {
+      log(`binaries: go build ./cmd/${cmd} (${src.version}, ${goVersion}, linux/${goarch}, ${mode})`);
+      const t0 = performance.now();
+      const r = await go(['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', join(partial, 'bin', cmd), `./cmd/${cmd}`], env, src.dir);
+      if (r.failed) {
+        const tail = (r.all ?? '').trim().split('\n').slice(-15).join('\n');
+        if (/dial tcp|no such host|proxyconnect|i\/o timeout/.test(tail)) {
+          throw new BuildError(`cannot reach the Go module proxy to download BuildKit's dependencies: check the network or GOPROXY\n${tail}`);
+        }
+        throw new BuildError(`go build ./cmd/${cmd} failed:\n${tail}`);
+      }
+      log(`binaries: ${cmd} built in ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+    }
+    const tarball = `buildkit-${src.version}.linux-${goarch}.tar.gz`;
+    await execa('sh', ['-c', `tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf - bin | gzip -n -9 > "$1/$2"`, 'sh', partial, tarball]);
+    await writeFile(join(partial, 'VERSION.txt'), `${src.version}\n`);
+    const files = ['bin/buildkitd', 'bin/buildctl', tarball];
+    const sha256: Record<string, string> = {};
+    const sizes: Record<string, number> = {};
+    for (const f of files) {
+      sha256[f] = await sha256File(join(partial, f));
+      sizes[f] = (await stat(join(partial, f))).size;
+    }
+    await writeFile(join(partial, 'SHA256SUMS'), files.map((f) => `${sha256[f]}  ${f}\n`).join(''));
+    const manifest: BuildManifest = {
+      ref: src.ref,
+      version: src.version,
+      revision: src.revision,
+      source: src.description,
+      goVersion,
+      goarch,
+      hostArch,
+      mode,
+      builtAt: new Date().toISOString(),
+      sizes,
+      sha256,
+      tarball,
+    };
+    await writeFile(join(partial, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+    return { dir, binDir: join(dir, 'bin'), tarball: join(dir, tarball), manifest, cached: false };
+  } catch (err) {
+    await rm(partial, { recursive: true, force: true });
+    throw err instanceof BuildError ? err : new BuildError(errorMessage(err));
+  }
+}
