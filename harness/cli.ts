@@ -79,7 +79,8 @@ export function parseArgs(argv: string[]): Parsed {
     const takeValue = (): string => {
       if (eq > 0) return arg.slice(eq + 1);
       const v = rest[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new ConfigError(`usage: ${name} needs a value (see --help)`);
+      if (v === undefined || v.startsWith('--'))
+        throw new ConfigError(`usage: ${name} needs a value (see --help)`);
       i++;
       return v;
     };
@@ -89,7 +90,8 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--goarch') parsed.goarch = takeValue();
     else if (name === '--out') parsed.out = takeValue();
     else if (name === '--fresh') parsed.fresh = true;
-    else if (BOOLEAN_FLAGS.has(name)) (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
+    else if (BOOLEAN_FLAGS.has(name))
+      (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {
       const prev = (parsed.flags.phase as string[] | undefined) ?? [];
       parsed.flags.phase = [...prev, ...takeValue().split(',')];
@@ -108,7 +110,11 @@ async function doctor(config: Config): Promise<number> {
   const target = openTarget(plan.config, say);
   try {
     const { facts, problems } = await preflight(target, plan.config, false);
-    const props = { ...factsAsProperties(facts), 'run.build': plan.buildMode, 'run.target-origin': plan.origin };
+    const props = {
+      ...factsAsProperties(facts),
+      'run.build': plan.buildMode,
+      'run.target-origin': plan.origin,
+    };
     const width = Math.max(...Object.keys(props).map((k) => k.length));
     for (const [k, v] of Object.entries(props)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
     if (problems.length > 0) {
@@ -125,11 +131,15 @@ async function doctor(config: Config): Promise<number> {
 /** Runs vitest as a child in its own process group; SIGINT/SIGTERM are forwarded, then we clean up. */
 function runVitest(args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: 'inherit',
+      },
+    );
     let interrupted = false;
     const forward = (signal: NodeJS.Signals) => {
       interrupted = true;
@@ -172,12 +182,27 @@ async function run(config: Config): Promise<number> {
   return code;
 }
 
+/** `npm test`: every project (self, then the phases); a lab this run started is shut down after it. */
+async function testCommand(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const lab = new Lab(config.lab);
+  const labWasRunning = (await lab.running()) !== undefined;
+  const code = await runVitest(args, { BKA_RUN_ID: currentRunId() });
+  if (!labWasRunning && !config.lab.keep && (await lab.running())) {
+    say('test: shutting down the lab this run started (BKA_LAB_KEEP=1 keeps it)');
+    await lab.down();
+  }
+  return code;
+}
+
 async function labCommand(config: Config, sub: string | undefined): Promise<number> {
   const lab = new Lab(config.lab);
   switch (sub) {
     case 'up': {
       const ep = await lab.up();
-      process.stdout.write(`lab: up; ssh -i ${ep.identityFile} -p ${ep.port} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.user}@${ep.host}\n`);
+      process.stdout.write(
+        `lab: up; ssh -i ${ep.identityFile} -p ${ep.port} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.user}@${ep.host}\n`,
+      );
       return EXIT.ok;
     }
     case 'down': {
@@ -192,16 +217,21 @@ async function labCommand(config: Config, sub: string | undefined): Promise<numb
       return EXIT.ok;
     case 'status': {
       const state = await lab.running();
-      process.stdout.write(`state      ${state ? `running (qemu pid ${state.qemuPid}, since ${state.startedAt})` : 'stopped'}\n`);
+      process.stdout.write(
+        `state      ${state ? `running (qemu pid ${state.qemuPid}, since ${state.startedAt})` : 'stopped'}\n`,
+      );
       process.stdout.write(`cache      ${config.lab.dir}: ${await lab.cacheSize()}\n`);
       if (state) {
         const ep = await lab.endpoint();
-        process.stdout.write(`ssh        ssh://${ep.user}@${ep.host}:${ep.port} (host key ${ep.hostKeyFingerprint})\n`);
+        process.stdout.write(
+          `ssh        ssh://${ep.user}@${ep.host}:${ep.port} (host key ${ep.hostKeyFingerprint})\n`,
+        );
         process.stdout.write(`registry   ${ep.registryFromHost} (from the VM: ${ep.registryFromGuest})\n`);
         const target = await lab.connect();
         try {
           const { facts } = await preflight(target, { ...config, allowNonRiscv64: true }, false);
-          for (const [k, v] of Object.entries(factsAsProperties(facts))) process.stdout.write(`${k.padEnd(26)} ${v}\n`);
+          for (const [k, v] of Object.entries(factsAsProperties(facts)))
+            process.stdout.write(`${k.padEnd(26)} ${v}\n`);
         } finally {
           await target.close();
         }
@@ -209,9 +239,24 @@ async function labCommand(config: Config, sub: string | undefined): Promise<numb
       return EXIT.ok;
     }
     case 'ssh': {
-      if (!(await lab.running())) throw new TargetUnreachableError('lab: the lab is not running (buildkit-acceptance lab up)');
+      if (!(await lab.running()))
+        throw new TargetUnreachableError('lab: the lab is not running (buildkit-acceptance lab up)');
       const ep = await lab.endpoint();
-      const child = spawn('ssh', ['-i', ep.identityFile, '-p', String(ep.port), '-o', `UserKnownHostsFile=${ep.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', `${ep.user}@${ep.host}`], { stdio: 'inherit' });
+      const child = spawn(
+        'ssh',
+        [
+          '-i',
+          ep.identityFile,
+          '-p',
+          String(ep.port),
+          '-o',
+          `UserKnownHostsFile=${ep.knownHostsFile}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+          `${ep.user}@${ep.host}`,
+        ],
+        { stdio: 'inherit' },
+      );
       return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
     }
     default:
@@ -226,7 +271,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return EXIT.ok;
     }
-    if (parsed.command === 'test') return runVitest(parsed.passthrough, { BKA_RUN_ID: currentRunId() });
+    if (parsed.command === 'test') return await testCommand(parsed.passthrough);
     const config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
     switch (parsed.command) {
       case 'run':
@@ -238,7 +283,9 @@ export async function main(argv: string[]): Promise<number> {
         const target = openTarget(plan.config, say);
         try {
           const report = await janitor(target, parsed.run);
-          process.stdout.write(`janitor: removed ${report.removed.length}${report.removed.length ? `: ${report.removed.join(', ')}` : ''}\n`);
+          process.stdout.write(
+            `janitor: removed ${report.removed.length}${report.removed.length ? `: ${report.removed.join(', ')}` : ''}\n`,
+          );
           for (const f of report.failed) say(`janitor: could not remove ${f}`);
           return report.failed.length ? EXIT.failed : EXIT.ok;
         } finally {
@@ -257,11 +304,15 @@ export async function main(argv: string[]): Promise<number> {
           fresh: parsed.fresh,
           log: say,
         });
-        process.stdout.write(`${JSON.stringify({ ...out.manifest, dir: out.dir, tarballPath: out.tarball, cached: out.cached }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...out.manifest, dir: out.dir, tarballPath: out.tarball, cached: out.cached }, null, 2)}\n`,
+        );
         return EXIT.ok;
       }
       default:
-        throw new ConfigError(`usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab; see --help)`);
+        throw new ConfigError(
+          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab; see --help)`,
+        );
     }
   } catch (err) {
     if (err instanceof Error && err.name === 'BuildError') {

@@ -1,5 +1,5 @@
-import { redact } from './redact.ts';
 import { quoteCommand } from './quote.ts';
+import { redact } from './redact.ts';
 import { tailLines } from './tail-buffer.ts';
 
 /** The evidence of one command on a target: one shape for success and failure (as execa does). */
@@ -97,7 +97,9 @@ export class CommandError extends Error {
     readonly result: CommandResult,
     options?: { cause?: unknown; context?: string },
   ) {
-    const head = options?.context ? `${options.context}: ${failureHeadline(result)}` : failureHeadline(result);
+    const head = options?.context
+      ? `${options.context}: ${failureHeadline(result)}`
+      : failureHeadline(result);
     super(`${head}\n${formatEvidence(result)}`, { cause: options?.cause });
   }
 }

@@ -4,7 +4,14 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { registerSecret, registerSecretsFromEnv } from './redact.ts';
 
-export const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 'release-tracking'] as const;
+export const PHASES = [
+  'binaries',
+  'container',
+  'buildx',
+  'multiplatform',
+  'rootless',
+  'release-tracking',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export type TargetSpec =
@@ -45,8 +52,11 @@ export interface LabConfig {
   keep: boolean;
 }
 
-/** The BuildKit release the suite builds and checks by default (the latest when this was written). */
-export const DEFAULT_BUILDKIT_REF = 'v0.34.2';
+/**
+ * The BuildKit release the suite builds and checks by default: the newest release (2026-11) whose whole
+ * dependency set the Go module proxy reachable from CI serves (v0.34.x needs module versions it refuses).
+ */
+export const DEFAULT_BUILDKIT_REF = 'v0.33.1';
 
 export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'buildkit-acceptance');
@@ -125,7 +135,8 @@ function bool(field: string, raw: Raw | undefined, dflt: boolean): boolean {
 function int(field: string, raw: Raw | undefined, dflt: number, min: number, max: number): number {
   if (raw === undefined || raw.value === undefined || raw.value === '') return dflt;
   const n = typeof raw.value === 'number' ? raw.value : Number(raw.value);
-  if (!Number.isInteger(n) || n < min || n > max) fail(field, raw.origin, `a whole number from ${min} to ${max}`, raw.value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    fail(field, raw.origin, `a whole number from ${min} to ${max}`, raw.value);
   return n;
 }
 
@@ -150,7 +161,9 @@ function readConfigFile(path: string): Source {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config: cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new ConfigError(
+      `config: cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -159,11 +172,15 @@ function readConfigFile(path: string): Source {
     throw new ConfigError(`config: ${path} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(`config: ${path} must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw new ConfigError(
+      `config: ${path} must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+    );
   }
   for (const key of Object.keys(parsed)) {
     if (!(key in FIELDS)) {
-      throw new ConfigError(`config: ${path} has an unknown field '${key}'; known fields: ${Object.keys(FIELDS).join(', ')}`);
+      throw new ConfigError(
+        `config: ${path} has an unknown field '${key}'; known fields: ${Object.keys(FIELDS).join(', ')}`,
+      );
     }
   }
   return parsed as Source;
@@ -183,7 +200,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const spec = FIELDS[name];
     const flag = options.flags?.[name];
     if (flag !== undefined) return { value: flag, origin: spec.flag };
-    if (env[spec.env] !== undefined && env[spec.env] !== '') return { value: env[spec.env], origin: spec.env };
+    if (env[spec.env] !== undefined && env[spec.env] !== '')
+      return { value: env[spec.env], origin: spec.env };
     if (file[name] !== undefined) return { value: file[name], origin: `${filePath} field ${name}` };
     return undefined;
   };
@@ -195,25 +213,41 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const phasesRaw = get('phase');
   const phases = list(phasesRaw) ?? [...PHASES];
   for (const p of phases) {
-    if (!(PHASES as readonly string[]).includes(p)) fail('phase', phasesRaw!.origin, `one of ${PHASES.join(', ')}`, p);
+    if (!(PHASES as readonly string[]).includes(p))
+      fail('phase', phasesRaw!.origin, `one of ${PHASES.join(', ')}`, p);
   }
 
   const fpRaw = get('hostKeyFingerprint');
   const hostKeyFingerprint = str('hostKeyFingerprint', fpRaw);
   if (hostKeyFingerprint && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeyFingerprint)) {
-    fail('hostKeyFingerprint', fpRaw!.origin, "an OpenSSH fingerprint 'SHA256:<43 base64 characters>'", hostKeyFingerprint);
+    fail(
+      'hostKeyFingerprint',
+      fpRaw!.origin,
+      "an OpenSSH fingerprint 'SHA256:<43 base64 characters>'",
+      hostKeyFingerprint,
+    );
   }
 
   const mirrorRaw = get('registryMirror');
   const registryMirror = str('registryMirror', mirrorRaw);
   if (registryMirror && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/.test(registryMirror)) {
-    fail('registryMirror', mirrorRaw!.origin, "a registry host[:port] such as 'mirror.example:5000'", registryMirror);
+    fail(
+      'registryMirror',
+      mirrorRaw!.origin,
+      "a registry host[:port] such as 'mirror.example:5000'",
+      registryMirror,
+    );
   }
 
   const refRaw = get('buildkitRef');
   const buildkitRef = str('buildkitRef', refRaw) ?? DEFAULT_BUILDKIT_REF;
   if (!/^(v\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?|[0-9a-f]{7,40}|master)$/.test(buildkitRef)) {
-    fail('buildkitRef', refRaw!.origin, "a release tag like 'v0.34.2', a commit hash, or 'master'", buildkitRef);
+    fail(
+      'buildkitRef',
+      refRaw!.origin,
+      "a release tag like 'v0.34.2', a commit hash, or 'master'",
+      buildkitRef,
+    );
   }
 
   const identity = str('identityFile', get('identityFile'));
@@ -222,8 +256,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   return {
     target,
-    identityFiles: identity ? [resolve(cwd, identity)] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)),
-    knownHostsFiles: knownHosts ? [resolve(cwd, knownHosts)] : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
+    identityFiles: identity
+      ? [resolve(cwd, identity)]
+      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)),
+    knownHostsFiles: knownHosts
+      ? [resolve(cwd, knownHosts)]
+      : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
     hostKeyFingerprint,
     acceptNewHostKey: bool('acceptNewHostKey', get('acceptNewHostKey'), false),
     allowNonRiscv64: bool('allowNonRiscv64', get('allowNonRiscv64'), false),

@@ -105,7 +105,10 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
 }
 
 export async function probeFacts(target: Target): Promise<TargetFacts> {
-  const result = await target.exec(['sh', '-c', PROBE], { timeoutMs: 60_000, context: 'probing the target facts' });
+  const result = await target.exec(['sh', '-c', PROBE], {
+    timeoutMs: 60_000,
+    context: 'probing the target facts',
+  });
   return parseFacts(target.host, result.stdout);
 }
 
@@ -124,7 +127,8 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.runc': f.runc ?? 'absent',
     'target.buildx': f.buildx ?? 'absent',
     'target.cgroup': f.cgroup,
-    'target.binfmt': f.binfmt.map((b) => `${b.name}[${b.flags}${b.enabled ? '' : ',disabled'}]`).join(' ') || 'none',
+    'target.binfmt':
+      f.binfmt.map((b) => `${b.name}[${b.flags}${b.enabled ? '' : ',disabled'}]`).join(' ') || 'none',
     'target.unprivileged-userns': String(f.unprivilegedUserns),
     'target.go': f.go ?? 'absent',
   };

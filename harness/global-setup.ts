@@ -30,7 +30,8 @@ async function start(): Promise<Session> {
   const runId = currentRunId();
   const config = loadConfig();
   const lab = new Lab(config.lab);
-  const wasRunning = config.target.kind !== 'ssh' && config.target.kind !== 'local' && (await lab.running()) !== undefined;
+  const wasRunning =
+    config.target.kind !== 'ssh' && config.target.kind !== 'local' && (await lab.running()) !== undefined;
   const plan = await planTarget(config);
   const startedLab = plan.origin === 'lab' && !wasRunning;
   // Workers inherit this environment: they open the same concrete target.
@@ -47,7 +48,10 @@ async function start(): Promise<Session> {
       ...factsAsProperties(facts),
     };
     mkdirSync(plan.config.reportDir, { recursive: true });
-    writeFileSync(join(plan.config.reportDir, RUN_CONTEXT_FILE), `${JSON.stringify({ properties, facts }, null, 2)}\n`);
+    writeFileSync(
+      join(plan.config.reportDir, RUN_CONTEXT_FILE),
+      `${JSON.stringify({ properties, facts }, null, 2)}\n`,
+    );
     return { plan, facts, startedLab, users: 0 };
   } finally {
     await target.close();
@@ -66,7 +70,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const target = openTarget(session.plan.config);
     try {
       const report = await janitor(target, currentRunId());
-      if (report.removed.length > 0) process.stderr.write(`janitor: removed ${report.removed.length} leftover resource(s) of this run\n`);
+      if (report.removed.length > 0)
+        process.stderr.write(`janitor: removed ${report.removed.length} leftover resource(s) of this run\n`);
       for (const f of report.failed) process.stderr.write(`janitor: could not remove ${f}\n`);
     } finally {
       await target.close();

@@ -54,7 +54,12 @@ function patternMatches(pattern: string, name: string): boolean {
     return mac === hash;
   }
   if (pattern.includes('*') || pattern.includes('?')) {
-    const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     return re.test(name);
   }
   return pattern === name;
@@ -81,7 +86,8 @@ export async function verifyHostKey(
   const fp = fingerprint(keyBlob);
   const display = knownHostsName(host, port);
   if (policy.pinnedFingerprint) {
-    if (policy.pinnedFingerprint.replace(/=+$/, '') === fp) return { ok: true, how: `pinned fingerprint ${fp}` };
+    if (policy.pinnedFingerprint.replace(/=+$/, '') === fp)
+      return { ok: true, how: `pinned fingerprint ${fp}` };
     return {
       ok: false,
       reason: 'mismatch',
@@ -102,7 +108,11 @@ export async function verifyHostKey(
       const negated = entry.patterns.some((p) => p.startsWith('!') && patternMatches(p.slice(1), display));
       if (negated || !entry.patterns.some((p) => patternMatches(p, display))) continue;
       if (entry.revoked && entry.key === keyB64) {
-        return { ok: false, reason: 'revoked', sentence: `the host key of ${display} (${fp}) is revoked in ${file}` };
+        return {
+          ok: false,
+          reason: 'revoked',
+          sentence: `the host key of ${display} (${fp}) is revoked in ${file}`,
+        };
       }
       if (entry.revoked) continue;
       if (entry.keyType === keyType && entry.key === keyB64) return { ok: true, how: `known_hosts ${file}` };
@@ -120,7 +130,9 @@ export async function verifyHostKey(
     const file = policy.knownHostsFiles[0];
     await mkdir(dirname(file), { recursive: true });
     await appendFile(file, `${display} ${keyType} ${keyB64}\n`);
-    process.stderr.write(`WARNING: accepted the NEW host key of ${display} (${fp}) and recorded it in ${file}\n`);
+    process.stderr.write(
+      `WARNING: accepted the NEW host key of ${display} (${fp}) and recorded it in ${file}\n`,
+    );
     return { ok: true, how: `accepted new key (recorded in ${file})` };
   }
   return {

@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
-import { makeResult, CommandError, type CommandResult } from './command-result.ts';
+import { CommandError, type CommandResult, makeResult } from './command-result.ts';
 import { killTree, trackProcessGroup } from './process-tree.ts';
 import { TailBuffer } from './tail-buffer.ts';
 import { DEFAULT_TIMEOUT_MS, type ExecOptions, type Target } from './target.ts';
@@ -45,14 +45,17 @@ export class LocalTarget implements Target {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     untrack();
-    const spawnError = outcome.failed && outcome.exitCode === undefined && !outcome.signal ? outcome : undefined;
+    const spawnError =
+      outcome.failed && outcome.exitCode === undefined && !outcome.signal ? outcome : undefined;
     const result = makeResult({
       argv,
       host: this.host,
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       stdout: stdout.toString(),
-      stderr: spawnError ? `${stderr.toString()}${spawnError.originalMessage ?? spawnError.shortMessage}` : stderr.toString(),
+      stderr: spawnError
+        ? `${stderr.toString()}${spawnError.originalMessage ?? spawnError.shortMessage}`
+        : stderr.toString(),
       durationMs: performance.now() - t0,
       timedOut,
       isCanceled: canceled,

@@ -61,19 +61,27 @@ export class ResourceTracker implements AsyncDisposable {
   }
 
   container(id: string): void {
-    this.defer(`container ${id}`, () => this.target.exec(['docker', 'rm', '-f', '-v', id], { reject: false, timeoutMs: 60_000 }));
+    this.defer(`container ${id}`, () =>
+      this.target.exec(['docker', 'rm', '-f', '-v', id], { reject: false, timeoutMs: 60_000 }),
+    );
   }
 
   image(ref: string): void {
-    this.defer(`image ${ref}`, () => this.target.exec(['docker', 'image', 'rm', '-f', ref], { reject: false, timeoutMs: 60_000 }));
+    this.defer(`image ${ref}`, () =>
+      this.target.exec(['docker', 'image', 'rm', '-f', ref], { reject: false, timeoutMs: 60_000 }),
+    );
   }
 
   volume(name: string): void {
-    this.defer(`volume ${name}`, () => this.target.exec(['docker', 'volume', 'rm', '-f', name], { reject: false, timeoutMs: 60_000 }));
+    this.defer(`volume ${name}`, () =>
+      this.target.exec(['docker', 'volume', 'rm', '-f', name], { reject: false, timeoutMs: 60_000 }),
+    );
   }
 
   network(name: string): void {
-    this.defer(`network ${name}`, () => this.target.exec(['docker', 'network', 'rm', name], { reject: false, timeoutMs: 60_000 }));
+    this.defer(`network ${name}`, () =>
+      this.target.exec(['docker', 'network', 'rm', name], { reject: false, timeoutMs: 60_000 }),
+    );
   }
 
   builder(name: string): void {
@@ -84,9 +92,13 @@ export class ResourceTracker implements AsyncDisposable {
 
   /** A temp dir on the target, named after the run so the janitor finds it. */
   async tempDir(kind: string): Promise<string> {
-    const r = await this.target.exec(['mktemp', '-d', `/tmp/${this.name(kind)}.XXXXXX`], { context: 'creating a temp dir' });
+    const r = await this.target.exec(['mktemp', '-d', `/tmp/${this.name(kind)}.XXXXXX`], {
+      context: 'creating a temp dir',
+    });
     const dir = r.stdout.trim();
-    this.defer(`temp dir ${dir}`, () => this.target.exec(['rm', '-rf', dir], { reject: false, timeoutMs: 60_000 }));
+    this.defer(`temp dir ${dir}`, () =>
+      this.target.exec(['rm', '-rf', dir], { reject: false, timeoutMs: 60_000 }),
+    );
     return dir;
   }
 
@@ -95,15 +107,33 @@ export class ResourceTracker implements AsyncDisposable {
    * `dir/<kind>.log` and its group id in `dir/<kind>.pgid` (where the janitor finds it too).
    * The whole group is killed at cleanup. Returns the log path.
    */
-  async background(kind: string, dir: string, argv: readonly string[]): Promise<{ log: string; pgid: number }> {
+  async background(
+    kind: string,
+    dir: string,
+    argv: readonly string[],
+  ): Promise<{ log: string; pgid: number }> {
     const log = `${dir}/${kind}.log`;
     const pgidFile = `${dir}/${kind}.pgid`;
-    const script = 'pg=$1; log=$2; shift 2; setsid sh -c \'echo $$ > "$0"; exec "$@"\' "$pg" "$@" > "$log" 2>&1 < /dev/null & for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$pg" ] && break; sleep 0.2; done; cat "$pg"';
-    const r = await this.target.exec(['sh', '-c', script, 'sh', pgidFile, log, ...argv], { context: `starting ${kind}`, timeoutMs: 30_000 });
+    const script =
+      'pg=$1; log=$2; shift 2; setsid sh -c \'echo $$ > "$0"; exec "$@"\' "$pg" "$@" > "$log" 2>&1 < /dev/null & for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$pg" ] && break; sleep 0.2; done; cat "$pg"';
+    const r = await this.target.exec(['sh', '-c', script, 'sh', pgidFile, log, ...argv], {
+      context: `starting ${kind}`,
+      timeoutMs: 30_000,
+    });
     const pgid = Number(r.stdout.trim());
-    if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`starting ${kind}: no process group id (got '${r.stdout.trim()}')`);
+    if (!Number.isInteger(pgid) || pgid <= 1)
+      throw new Error(`starting ${kind}: no process group id (got '${r.stdout.trim()}')`);
     this.defer(`process group ${pgid} (${kind})`, () =>
-      this.target.exec(['sh', '-c', 'kill -TERM "-$1" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "-$1" 2>/dev/null; true', 'sh', String(pgid)], { reject: false, timeoutMs: 30_000 }),
+      this.target.exec(
+        [
+          'sh',
+          '-c',
+          'kill -TERM "-$1" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "-$1" 2>/dev/null; true',
+          'sh',
+          String(pgid),
+        ],
+        { reject: false, timeoutMs: 30_000 },
+      ),
     );
     return { log, pgid };
   }
@@ -168,9 +198,19 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   };
   const list = async (argv: string[]) => {
     const r = await target.exec(argv, { reject: false, timeoutMs: 60_000 });
-    return r.failed ? [] : r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    return r.failed
+      ? []
+      : r.stdout
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean);
   };
-  const hasDocker = !(await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], { reject: false, timeoutMs: 30_000 })).failed;
+  const hasDocker = !(
+    await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
+      reject: false,
+      timeoutMs: 30_000,
+    })
+  ).failed;
   if (hasDocker) {
     for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
       if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
@@ -190,9 +230,18 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   }
   // Temp dirs; a `pids` file in one lists background process groups to kill first.
   for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
-    await target.exec(['sh', '-c', 'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; done; true', 'sh', dir], {
-      reject: false,
-    });
+    await target.exec(
+      [
+        'sh',
+        '-c',
+        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; done; true',
+        'sh',
+        dir,
+      ],
+      {
+        reject: false,
+      },
+    );
     await run(`temp dir ${dir}`, ['rm', '-rf', dir]);
   }
   return { removed, failed };

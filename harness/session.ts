@@ -1,7 +1,7 @@
 import { arch } from 'node:os';
 import type { Config } from './config.ts';
 import { TargetUnfitError } from './errors.ts';
-import { type TargetFacts, probeFacts } from './facts.ts';
+import { probeFacts, type TargetFacts } from './facts.ts';
 import { Lab, type LabEndpoint } from './lab/lab.ts';
 import { LocalTarget } from './local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from './ssh-target.ts';
@@ -24,7 +24,8 @@ export interface TargetPlan {
  */
 export async function planTarget(config: Config, options: { startLab?: boolean } = {}): Promise<TargetPlan> {
   const kind = config.target.kind === 'auto' ? (arch() === 'riscv64' ? 'local' : 'lab') : config.target.kind;
-  if (kind === 'local') return { config: { ...config, target: { kind: 'local' } }, origin: 'local', buildMode: 'native' };
+  if (kind === 'local')
+    return { config: { ...config, target: { kind: 'local' } }, origin: 'local', buildMode: 'native' };
   if (kind === 'ssh') return { config, origin: 'ssh', buildMode: 'native' };
   const lab = new Lab(config.lab);
   const endpoint = options.startLab === false ? await lab.endpoint() : await lab.up();

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import ssh2 from 'ssh2';
 import { CommandError, type CommandResult, makeResult } from './command-result.ts';
 import { errorMessage, TargetUnreachableError } from './errors.ts';
 import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
@@ -126,7 +126,10 @@ export class SshTarget implements Target {
         reject(new TargetUnreachableError(`ssh ${this.host}: ${sentence}`));
       };
       const guard = setTimeout(
-        () => fail(`no SSH session within ${this.options.connectTimeoutMs / 1000}s (host down, port filtered, or sshd stalled)`),
+        () =>
+          fail(
+            `no SSH session within ${this.options.connectTimeoutMs / 1000}s (host down, port filtered, or sshd stalled)`,
+          ),
         this.options.connectTimeoutMs + 2000,
       );
       client.on('ready', () => {
@@ -150,13 +153,20 @@ export class SshTarget implements Target {
               `the server refused authentication for user ${user} (offered ${this.options.identityFiles.length ? this.options.identityFiles.join(', ') : 'no key file'}${auth.agent ? ' and the ssh-agent keys' : ''})`,
             );
           }
-          if (err.level === 'client-timeout') return fail(`timed out after ${this.options.connectTimeoutMs / 1000}s during the SSH handshake`);
-          if (err.code === 'ECONNREFUSED') return fail(`connection refused (is sshd listening on ${host}:${port}?)`);
-          if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return fail(`the host name ${host} does not resolve`);
+          if (err.level === 'client-timeout')
+            return fail(`timed out after ${this.options.connectTimeoutMs / 1000}s during the SSH handshake`);
+          if (err.code === 'ECONNREFUSED')
+            return fail(`connection refused (is sshd listening on ${host}:${port}?)`);
+          if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+            return fail(`the host name ${host} does not resolve`);
           if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return fail(`no route to ${host}`);
           if (err.code === 'ETIMEDOUT') return fail(`the TCP connection to ${host}:${port} timed out`);
-          if (/encrypted private key|passphrase/i.test(err.message)) return fail(`the private key is encrypted: give its passphrase (BKA_SSH_PASSPHRASE) or use ssh-agent`);
-          if (/Cannot parse privateKey|Unsupported key format/i.test(err.message)) return fail(`the private key cannot be read: ${err.message}`);
+          if (/encrypted private key|passphrase/i.test(err.message))
+            return fail(
+              `the private key is encrypted: give its passphrase (BKA_SSH_PASSPHRASE) or use ssh-agent`,
+            );
+          if (/Cannot parse privateKey|Unsupported key format/i.test(err.message))
+            return fail(`the private key cannot be read: ${err.message}`);
           return fail(errorMessage(err));
         });
       });
@@ -209,13 +219,16 @@ export class SshTarget implements Target {
         const line = this.remoteCommandLine(argv, options, timeoutMs);
         await new Promise<void>((resolve, reject) => {
           client.exec(line, (err, stream: ClientChannel) => {
-            if (err) return reject(err.message.includes('Not connected') ? new ConnectionLost(err.message) : err);
+            if (err)
+              return reject(err.message.includes('Not connected') ? new ConnectionLost(err.message) : err);
             let done = false;
             const onClientClose = () => {
               if (!done) {
                 done = true;
                 cleanup();
-                reject(new ConnectionLost(`the SSH connection to ${this.host} was lost while the command ran`));
+                reject(
+                  new ConnectionLost(`the SSH connection to ${this.host} was lost while the command ran`),
+                );
               }
             };
             client.once('close', onClientClose);
@@ -315,7 +328,11 @@ export class SshTarget implements Target {
     await this.mkdirp(posix.dirname(remotePath));
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
-      sftp.fastPut(localPath, remotePath, (err) => (err ? reject(new Error(`sftp upload to ${this.host}:${remotePath} failed: ${err.message}`)) : resolve())),
+      sftp.fastPut(localPath, remotePath, (err) =>
+        err
+          ? reject(new Error(`sftp upload to ${this.host}:${remotePath} failed: ${err.message}`))
+          : resolve(),
+      ),
     );
     if (mode !== undefined) await this.chmod(sftp, remotePath, mode);
   }
@@ -323,7 +340,11 @@ export class SshTarget implements Target {
   async download(remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
-      sftp.fastGet(remotePath, localPath, (err) => (err ? reject(new Error(`sftp download of ${this.host}:${remotePath} failed: ${err.message}`)) : resolve())),
+      sftp.fastGet(remotePath, localPath, (err) =>
+        err
+          ? reject(new Error(`sftp download of ${this.host}:${remotePath} failed: ${err.message}`))
+          : resolve(),
+      ),
     );
   }
 
@@ -331,7 +352,11 @@ export class SshTarget implements Target {
     await this.mkdirp(posix.dirname(remotePath));
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
-      sftp.writeFile(remotePath, content, (err) => (err ? reject(new Error(`sftp write of ${this.host}:${remotePath} failed: ${err.message}`)) : resolve())),
+      sftp.writeFile(remotePath, content, (err) =>
+        err
+          ? reject(new Error(`sftp write of ${this.host}:${remotePath} failed: ${err.message}`))
+          : resolve(),
+      ),
     );
     if (mode !== undefined) await this.chmod(sftp, remotePath, mode);
   }
@@ -340,7 +365,9 @@ export class SshTarget implements Target {
     const sftp = await this.sftp();
     return new Promise<Buffer>((resolve, reject) =>
       sftp.readFile(remotePath, (err: Error | undefined, data: Buffer) =>
-        err ? reject(new Error(`sftp read of ${this.host}:${remotePath} failed: ${err.message}`)) : resolve(data),
+        err
+          ? reject(new Error(`sftp read of ${this.host}:${remotePath} failed: ${err.message}`))
+          : resolve(data),
       ),
     );
   }
@@ -363,7 +390,9 @@ export class SshTarget implements Target {
         (client) =>
           client.openssh_forwardOutStreamLocal(this.options.dockerSocketPath, (err, channel) => {
             if (err) {
-              this.options.log?.(`ssh: cannot reach ${this.options.dockerSocketPath} on ${this.host}: ${err.message}`);
+              this.options.log?.(
+                `ssh: cannot reach ${this.options.dockerSocketPath} on ${this.host}: ${err.message}`,
+              );
               socket.destroy();
               return;
             }

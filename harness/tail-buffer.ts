@@ -34,5 +34,7 @@ export class TailBuffer {
 /** The last `lines` lines of a text, for failure messages. */
 export function tailLines(text: string, lines = 20): string {
   const all = text.replace(/\s+$/, '').split('\n');
-  return all.length <= lines ? all.join('\n') : [`[... ${all.length - lines} lines above ...]`, ...all.slice(-lines)].join('\n');
+  return all.length <= lines
+    ? all.join('\n')
+    : [`[... ${all.length - lines} lines above ...]`, ...all.slice(-lines)].join('\n');
 }

@@ -22,7 +22,10 @@ export class NotElfError extends Error {}
 /** Parses the ELF header and program headers from the first bytes of a file (4 KiB is plenty). */
 export function parseElf(buf: Buffer): ElfInfo {
   if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) {
-    const start = buf.subarray(0, 16).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+    const start = buf
+      .subarray(0, 16)
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]/g, '.');
     throw new NotElfError(`not an ELF file (starts with '${start}')`);
   }
   const is64 = buf[4] === 2;

@@ -25,10 +25,17 @@ export async function pollUntil<T>(attempt: () => Promise<T | undefined>, option
       last = err;
     }
     const reason = await options.giveUp?.();
-    if (reason) throw new PollTimeoutError(`gave up waiting for ${options.what} after ${formatDuration(performance.now() - t0)}: ${reason}`, { cause: last });
+    if (reason)
+      throw new PollTimeoutError(
+        `gave up waiting for ${options.what} after ${formatDuration(performance.now() - t0)}: ${reason}`,
+        { cause: last },
+      );
     if (performance.now() - t0 > options.timeoutMs) {
       const detail = last instanceof Error ? `\nlast attempt: ${last.message}` : '';
-      throw new PollTimeoutError(`timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}${detail}`, { cause: last });
+      throw new PollTimeoutError(
+        `timed out after ${formatDuration(options.timeoutMs)} waiting for ${options.what}${detail}`,
+        { cause: last },
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
   }

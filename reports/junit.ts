@@ -7,13 +7,24 @@ type Builder = typeof import('junit-report-builder/dist/builder.js').JUnitReport
 
 /** JUnit XML: one <testsuite> per phase, final outcome only (retries as properties), UTC timestamps. */
 export function toJUnit(results: RunResults): string {
-  const builder = (junit as unknown as Builder).newBuilder().name(`buildkit-riscv64-acceptance ${results.runId}`);
+  const builder = (junit as unknown as Builder)
+    .newBuilder()
+    .name(`buildkit-riscv64-acceptance ${results.runId}`);
   const timestamp = results.startedAt.slice(0, 19);
   for (const phase of results.phases) {
-    const suite = builder.testSuite().name(phase.name).timestamp(timestamp).time(phase.durationMs / 1000);
+    const suite = builder
+      .testSuite()
+      .name(phase.name)
+      .timestamp(timestamp)
+      .time(phase.durationMs / 1000);
     for (const [k, v] of Object.entries(results.properties)) suite.property(k, redact(v));
     for (const t of phase.tests) {
-      const tc = suite.testCase().className(phase.name).name(t.name).time(t.durationMs / 1000).file(t.file);
+      const tc = suite
+        .testCase()
+        .className(phase.name)
+        .name(t.name)
+        .time(t.durationMs / 1000)
+        .file(t.file);
       if (t.retries > 0) tc.property('retries', String(t.retries));
       if (t.flaky) tc.property('flaky', 'true');
       if (t.state === 'failed') {

@@ -9,15 +9,21 @@ export function toMarkdown(results: RunResults): string {
   lines.push(`## BuildKit on riscv64: ${verdict}`);
   lines.push('');
   const p = results.properties;
-  const target = [p['target.host'], p['target.arch'], p['target.distro'], p['target.kernel']].filter(Boolean).join(', ');
+  const target = [p['target.host'], p['target.arch'], p['target.distro'], p['target.kernel']]
+    .filter(Boolean)
+    .join(', ');
   if (target) lines.push(`Target: ${target}${p['run.build'] ? ` · build: ${p['run.build']}` : ''}`);
-  lines.push(`Run ${results.runId}, started ${results.startedAt}, took ${formatDuration(results.durationMs)}`);
+  lines.push(
+    `Run ${results.runId}, started ${results.startedAt}, took ${formatDuration(results.durationMs)}`,
+  );
   lines.push('');
   lines.push('| phase | passed | failed | skipped | duration |');
   lines.push('|---|---:|---:|---:|---:|');
   for (const phase of results.phases) {
     const c = counts(phase.tests);
-    lines.push(`| ${phase.name} | ${c.passed} | ${c.failed} | ${c.skipped} | ${formatDuration(phase.durationMs)} |`);
+    lines.push(
+      `| ${phase.name} | ${c.passed} | ${c.failed} | ${c.skipped} | ${formatDuration(phase.durationMs)} |`,
+    );
   }
   const skipped = allTests(results).filter((t) => t.state === 'skipped');
   if (skipped.length > 0) {
@@ -29,7 +35,14 @@ export function toMarkdown(results: RunResults): string {
     lines.push('', '### Failed', '');
     for (const t of failed) lines.push(`- ${t.name}: ${t.message ?? 'failed'}`);
     const first = failed[0]!;
-    lines.push('', `### First failure: ${first.name}`, '', '```', (first.details ?? first.message ?? '').trim(), '```');
+    lines.push(
+      '',
+      `### First failure: ${first.name}`,
+      '',
+      '```',
+      (first.details ?? first.message ?? '').trim(),
+      '```',
+    );
   }
   if (results.errors.length > 0) {
     lines.push('', '### Errors outside tests', '');

@@ -45,7 +45,11 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
 
 function errorText(e: SerializedError | { message?: string; stack?: string }): string {
   const message = e.message ?? '';
-  const stack = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 4).join('\n');
+  const stack = (e.stack ?? '')
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 4)
+    .join('\n');
   return stack ? `${message}\n${stack}` : message;
 }
 
@@ -107,7 +111,11 @@ export default class AcceptanceReporter implements Reporter {
     this.startedAt = new Date();
   }
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): void {
+  onTestRunEnd(
+    modules: ReadonlyArray<TestModule>,
+    errors: ReadonlyArray<SerializedError>,
+    reason: TestRunEndReason,
+  ): void {
     let properties: Record<string, string> = {};
     try {
       properties = JSON.parse(readFileSync(join(this.reportDir, RUN_CONTEXT_FILE), 'utf8')).properties ?? {};
@@ -122,6 +130,8 @@ export default class AcceptanceReporter implements Reporter {
     const md = toMarkdown(results);
     writeFileSync(join(this.reportDir, 'summary.md'), md);
     if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);
-    process.stdout.write(`\n${md}\nReports: ${relative(process.cwd(), this.reportDir) || '.'}/{junit.xml,summary.md,results.json}\n`);
+    process.stdout.write(
+      `\n${md}\nReports: ${relative(process.cwd(), this.reportDir) || '.'}/{junit.xml,summary.md,results.json}\n`,
+    );
   }
 }

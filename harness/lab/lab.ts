@@ -10,7 +10,7 @@ import type { LabConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { fingerprint } from '../host-key.ts';
 import { LocalTarget } from '../local-target.ts';
-import { SshTarget, SSH_DEFAULTS } from '../ssh-target.ts';
+import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
 import { pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import { Progress } from './progress.ts';
 
@@ -18,10 +18,35 @@ const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
 
 /** What the lab VM has installed: the real runner's packages, from Debian trixie. */
 export const VM_PACKAGES = [
-  'linux-image-riscv64', 'systemd', 'systemd-sysv', 'udev', 'dbus', 'openssh-server', 'sudo', 'ca-certificates',
-  'iproute2', 'procps', 'kmod', 'curl', 'xz-utils', 'pigz',
-  'docker.io', 'docker-cli', 'docker-buildx', 'containerd', 'runc', 'tini', 'iptables', 'git',
-  'qemu-user-binfmt', 'rootlesskit', 'uidmap', 'slirp4netns', 'fuse-overlayfs', 'dbus-user-session', 'libpam-systemd',
+  'linux-image-riscv64',
+  'systemd',
+  'systemd-sysv',
+  'udev',
+  'dbus',
+  'openssh-server',
+  'sudo',
+  'ca-certificates',
+  'iproute2',
+  'procps',
+  'kmod',
+  'curl',
+  'xz-utils',
+  'pigz',
+  'docker.io',
+  'docker-cli',
+  'docker-buildx',
+  'containerd',
+  'runc',
+  'tini',
+  'iptables',
+  'git',
+  'qemu-user-binfmt',
+  'rootlesskit',
+  'uidmap',
+  'slirp4netns',
+  'fuse-overlayfs',
+  'dbus-user-session',
+  'libpam-systemd',
 ];
 
 /** The platforms of the `debian:trixie-slim` stand-in the lab registry serves. */
@@ -152,7 +177,8 @@ export class Lab {
   /** True when the recorded qemu process is alive and is ours. */
   async running(): Promise<LabState | undefined> {
     const state = await this.readState();
-    if (!state || !alive(state.qemuPid) || !cmdlineOf(state.qemuPid).includes('qemu-system-riscv64')) return undefined;
+    if (!state || !alive(state.qemuPid) || !cmdlineOf(state.qemuPid).includes('qemu-system-riscv64'))
+      return undefined;
     return state;
   }
 
@@ -239,7 +265,8 @@ export class Lab {
   }
 
   async prepareHost(): Promise<void> {
-    if (process.platform !== 'linux') throw new Error('lab: the lab needs a Linux host (qemu-system-riscv64, binfmt_misc)');
+    if (process.platform !== 'linux')
+      throw new Error('lab: the lab needs a Linux host (qemu-system-riscv64, binfmt_misc)');
     await this.progress.step('preparing the host (packages, binfmt_misc)', () =>
       this.run('host-prepare', ['bash', join(SCRIPTS, 'host-prepare.sh')]),
     );
@@ -273,7 +300,14 @@ export class Lab {
     const [first, ...rest] = missing.sort((a) => (a.debArch === 'riscv64' ? -1 : 1));
     const make = (debArch: string) =>
       this.progress.step(`debootstrap minbase ${this.config.suite}/${debArch}`, () =>
-        this.run(`minbase-${debArch}`, ['bash', join(SCRIPTS, 'minbase-rootfs.sh'), debArch, this.config.suite, this.config.mirror, this.baseTar(debArch)]),
+        this.run(`minbase-${debArch}`, [
+          'bash',
+          join(SCRIPTS, 'minbase-rootfs.sh'),
+          debArch,
+          this.config.suite,
+          this.config.mirror,
+          this.baseTar(debArch),
+        ]),
       );
     if (first) await make(first.debArch);
     await Promise.all(rest.map((pl) => make(pl.debArch)));
@@ -305,7 +339,9 @@ export class Lab {
 
   private async registryUp(): Promise<boolean> {
     try {
-      const res = await fetch(`http://127.0.0.1:${this.config.registryPort}/v2/`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${this.config.registryPort}/v2/`, {
+        signal: AbortSignal.timeout(2000),
+      });
       return res.ok;
     } catch {
       return false;
@@ -329,37 +365,50 @@ export class Lab {
         ].join('\n'),
       );
       const logFd = openSync(this.p('logs', 'registry.log'), 'a');
-      const child = spawn('docker-registry', ['serve', configFile], { detached: true, stdio: ['ignore', logFd, logFd] });
+      const child = spawn('docker-registry', ['serve', configFile], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+      });
       child.on('error', () => {});
       child.unref();
       const deadline = Date.now() + 20_000;
       while (!(await this.registryUp())) {
-        if (Date.now() > deadline) throw new Error(`lab: the registry did not answer on 127.0.0.1:${this.config.registryPort}; see ${this.p('logs', 'registry.log')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `lab: the registry did not answer on 127.0.0.1:${this.config.registryPort}; see ${this.p('logs', 'registry.log')}`,
+          );
         await sleep(300);
       }
       await writeFile(this.p('registry', 'pid'), String(child.pid));
     }
     const marker = join(storage, `pushed-${this.config.suite}-slim`);
     if (!existsSync(marker)) {
-      await this.progress.step(`pushing debian:${this.config.suite}-slim (riscv64, amd64, arm64) to the lab registry`, async () => {
-        await pushMultiPlatformImage(
-          `127.0.0.1:${this.config.registryPort}`,
-          'library/debian',
-          `${this.config.suite}-slim`,
-          BASE_PLATFORMS.map((pl) => ({
-            os: 'linux' as const,
-            architecture: pl.architecture,
-            ...('variant' in pl ? { variant: pl.variant } : {}),
-            tarPath: this.baseTar(pl.debArch),
-          })),
-        );
-      });
+      await this.progress.step(
+        `pushing debian:${this.config.suite}-slim (riscv64, amd64, arm64) to the lab registry`,
+        async () => {
+          await pushMultiPlatformImage(
+            `127.0.0.1:${this.config.registryPort}`,
+            'library/debian',
+            `${this.config.suite}-slim`,
+            BASE_PLATFORMS.map((pl) => ({
+              os: 'linux' as const,
+              architecture: pl.architecture,
+              ...('variant' in pl ? { variant: pl.variant } : {}),
+              tarPath: this.baseTar(pl.debArch),
+            })),
+          );
+        },
+      );
       await writeFile(marker, new Date().toISOString());
     }
   }
 
   registryPlatforms(): Promise<string[]> {
-    return registryPlatforms(`127.0.0.1:${this.config.registryPort}`, 'library/debian', `${this.config.suite}-slim`);
+    return registryPlatforms(
+      `127.0.0.1:${this.config.registryPort}`,
+      'library/debian',
+      `${this.config.suite}-slim`,
+    );
   }
 
   private async boot(vmKey: string): Promise<void> {
@@ -368,54 +417,89 @@ export class Lab {
     const previous = await this.readState();
     if (!existsSync(overlay) || previous?.vmKey !== vmKey) {
       await rm(overlay, { force: true });
-      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', join(this.vmDir(vmKey), 'disk.img'), overlay]);
+      await execa('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-F',
+        'raw',
+        '-b',
+        join(this.vmDir(vmKey), 'disk.img'),
+        overlay,
+      ]);
     }
     const vm = this.vmDir(vmKey);
     const pidFile = join(dir, 'qemu.pid');
     await rm(pidFile, { force: true });
     const console = join(dir, 'console.log');
     await rm(console, { force: true });
-    await this.progress.step(`booting the VM (${this.config.cpus} vCPUs, ${this.config.memoryMiB} MiB)`, async () => {
-      const r = await execa(
-        'qemu-system-riscv64',
-        [
-          '-name', 'buildkit-acceptance-lab',
-          '-machine', 'virt',
-          '-accel', 'tcg,thread=multi',
-          '-smp', String(this.config.cpus),
-          '-m', String(this.config.memoryMiB),
-          '-bios', 'default',
-          '-kernel', join(vm, 'vmlinux'),
-          '-initrd', join(vm, 'initrd.img'),
-          '-append', 'root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0',
-          '-drive', `file=${overlay},format=qcow2,if=virtio,cache=unsafe`,
-          '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${this.config.sshPort}-:22`,
-          '-device', 'virtio-net-device,netdev=n0',
-          '-device', 'virtio-rng-device',
-          '-display', 'none',
-          '-serial', `file:${console}`,
-          '-pidfile', pidFile,
-          '-daemonize',
-        ],
-        { reject: false, all: true },
-      );
-      if (r.failed) throw new Error(`lab: qemu-system-riscv64 did not start: ${(r.all ?? '').trim()}`);
-      const qemuPid = Number((await readFile(pidFile, 'utf8')).trim());
-      const registryPid = Number(await readFile(this.p('registry', 'pid'), 'utf8').catch(() => '0'));
-      const state: LabState = {
-        vmKey,
-        qemuPid,
-        registryPid,
-        sshPort: this.config.sshPort,
-        registryPort: this.config.registryPort,
-        startedAt: new Date().toISOString(),
-      };
-      await writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
-    });
+    await this.progress.step(
+      `booting the VM (${this.config.cpus} vCPUs, ${this.config.memoryMiB} MiB)`,
+      async () => {
+        const r = await execa(
+          'qemu-system-riscv64',
+          [
+            '-name',
+            'buildkit-acceptance-lab',
+            '-machine',
+            'virt',
+            '-accel',
+            'tcg,thread=multi',
+            '-smp',
+            String(this.config.cpus),
+            '-m',
+            String(this.config.memoryMiB),
+            '-bios',
+            'default',
+            '-kernel',
+            join(vm, 'vmlinux'),
+            '-initrd',
+            join(vm, 'initrd.img'),
+            '-append',
+            'root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0',
+            '-drive',
+            `file=${overlay},format=qcow2,if=virtio,cache=unsafe`,
+            '-netdev',
+            `user,id=n0,hostfwd=tcp:127.0.0.1:${this.config.sshPort}-:22`,
+            '-device',
+            'virtio-net-device,netdev=n0',
+            '-device',
+            'virtio-rng-device',
+            '-display',
+            'none',
+            '-serial',
+            `file:${console}`,
+            '-pidfile',
+            pidFile,
+            '-daemonize',
+          ],
+          { reject: false, all: true },
+        );
+        if (r.failed) throw new Error(`lab: qemu-system-riscv64 did not start: ${(r.all ?? '').trim()}`);
+        const qemuPid = Number((await readFile(pidFile, 'utf8')).trim());
+        const registryPid = Number(await readFile(this.p('registry', 'pid'), 'utf8').catch(() => '0'));
+        const state: LabState = {
+          vmKey,
+          qemuPid,
+          registryPid,
+          sshPort: this.config.sshPort,
+          registryPort: this.config.registryPort,
+          startedAt: new Date().toISOString(),
+        };
+        await writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+      },
+    );
     await this.progress.step('waiting for SSH and Docker in the VM', async () => {
       if (!(await this.ready(5 * 60_000))) {
-        const tail = (await readFile(console, 'utf8').catch(() => '')).trim().split('\n').slice(-30).join('\n');
-        throw new Error(`lab: the VM did not become ready (SSH + Docker) within 5 minutes; console tail:\n${tail}`);
+        const tail = (await readFile(console, 'utf8').catch(() => ''))
+          .trim()
+          .split('\n')
+          .slice(-30)
+          .join('\n');
+        throw new Error(
+          `lab: the VM did not become ready (SSH + Docker) within 5 minutes; console tail:\n${tail}`,
+        );
       }
     });
   }
@@ -430,7 +514,10 @@ export class Lab {
       try {
         const target = await this.connect(Math.min(10_000, Math.max(1000, deadline - Date.now())));
         try {
-          const r = await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], { reject: false, timeoutMs: 20_000 });
+          const r = await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
+            reject: false,
+            timeoutMs: 20_000,
+          });
           if (!r.failed) return true;
           lastError = r.stderr.trim();
         } finally {
@@ -492,7 +579,9 @@ export class Lab {
 
   async cacheSize(): Promise<string> {
     if (!existsSync(this.config.dir)) return '0';
-    const r = await new LocalTarget().exec(['du', '-sh', '--apparent-size', this.config.dir], { reject: false });
+    const r = await new LocalTarget().exec(['du', '-sh', '--apparent-size', this.config.dir], {
+      reject: false,
+    });
     const onDisk = await new LocalTarget().exec(['du', '-sh', this.config.dir], { reject: false });
     return `${onDisk.stdout.split('\t')[0]} on disk (${r.stdout.split('\t')[0]} apparent)`;
   }

@@ -80,7 +80,8 @@ async function pushBlob(base: string, data: Buffer, mediaType: string): Promise<
   const head = await fetch(`${base}/blobs/${digest}`, { method: 'HEAD' });
   if (head.ok) return { mediaType, digest, size: data.length };
   const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
-  if (start.status !== 202) throw new Error(`registry: starting a blob upload gave HTTP ${start.status}: ${await start.text()}`);
+  if (start.status !== 202)
+    throw new Error(`registry: starting a blob upload gave HTTP ${start.status}: ${await start.text()}`);
   const location = start.headers.get('location');
   if (!location) throw new Error('registry: the blob upload has no Location header');
   const url = new URL(location, base);
@@ -90,19 +91,32 @@ async function pushBlob(base: string, data: Buffer, mediaType: string): Promise<
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
     body: data,
   });
-  if (put.status !== 201) throw new Error(`registry: uploading ${digest} gave HTTP ${put.status}: ${await put.text()}`);
+  if (put.status !== 201)
+    throw new Error(`registry: uploading ${digest} gave HTTP ${put.status}: ${await put.text()}`);
   return { mediaType, digest, size: data.length };
 }
 
 async function putManifest(base: string, ref: string, body: Buffer, mediaType: string): Promise<void> {
-  const res = await fetch(`${base}/manifests/${ref}`, { method: 'PUT', headers: { 'content-type': mediaType }, body });
-  if (res.status !== 201) throw new Error(`registry: putting manifest ${ref} gave HTTP ${res.status}: ${await res.text()}`);
+  const res = await fetch(`${base}/manifests/${ref}`, {
+    method: 'PUT',
+    headers: { 'content-type': mediaType },
+    body,
+  });
+  if (res.status !== 201)
+    throw new Error(`registry: putting manifest ${ref} gave HTTP ${res.status}: ${await res.text()}`);
 }
 
 /** The platforms an image index in the registry lists, as `os/arch[/variant]`. */
-export async function registryPlatforms(registry: string, repository: string, tag: string): Promise<string[]> {
+export async function registryPlatforms(
+  registry: string,
+  repository: string,
+  tag: string,
+): Promise<string[]> {
   const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
-    headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' },
+    headers: {
+      accept:
+        'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json',
+    },
   });
   if (!res.ok) throw new Error(`registry: ${repository}:${tag} gave HTTP ${res.status}`);
   const index = (await res.json()) as { manifests?: Descriptor[] };

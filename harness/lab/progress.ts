@@ -11,7 +11,10 @@ export class Progress {
   step<T>(label: string, work: () => Promise<T>): Promise<T> {
     const t = performance.now();
     this.say(`${label} ...`);
-    const ticker = setInterval(() => this.say(`${label} ... still running (${formatDuration(performance.now() - t)})`), 60_000);
+    const ticker = setInterval(
+      () => this.say(`${label} ... still running (${formatDuration(performance.now() - t)})`),
+      60_000,
+    );
     ticker.unref();
     return work().then(
       (value) => {
@@ -28,6 +31,7 @@ export class Progress {
   }
 
   say(line: string): void {
-    if (!this.quiet) process.stderr.write(`[${this.scope} +${formatDuration(performance.now() - this.t0)}] ${line}\n`);
+    if (!this.quiet)
+      process.stderr.write(`[${this.scope} +${formatDuration(performance.now() - this.t0)}] ${line}\n`);
   }
 }

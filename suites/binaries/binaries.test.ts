@@ -26,29 +26,44 @@ describe('binaries', () => {
   for (const name of ['buildkitd', 'buildctl']) {
     test(`${name} is a static little-endian ELF64 for RISC-V`, async ({ annotate }) => {
       const path = `${bins.remoteBinDir}/${name}`;
-      const head = await ctx.target.exec(['sh', '-c', 'head -c 4096 "$1" | base64 -w0; echo; stat -c %s "$1"', 'sh', path], {
-        context: `reading the ELF header of ${name} on the target`,
-      });
+      const head = await ctx.target.exec(
+        ['sh', '-c', 'head -c 4096 "$1" | base64 -w0; echo; stat -c %s "$1"', 'sh', path],
+        {
+          context: `reading the ELF header of ${name} on the target`,
+        },
+      );
       const [b64 = '', size = ''] = head.stdout.trim().split('\n');
       const elf = parseElf(Buffer.from(b64, 'base64'));
-      await annotate(`${name}: ${describeElf(elf)}, ${(Number(size) / 1048576).toFixed(1)} MiB, sha256 ${bins.sha256[name]}; source: ${bins.source}`);
+      await annotate(
+        `${name}: ${describeElf(elf)}, ${(Number(size) / 1048576).toFixed(1)} MiB, sha256 ${bins.sha256[name]}; source: ${bins.source}`,
+      );
       expect(elf.class, `${name}: ${describeElf(elf)}`).toBe('ELF64');
       expect(elf.endianness, `${name}: ${describeElf(elf)}`).toBe('little');
-      expect(elf.machine, `${name} must be RISC-V (e_machine ${EM_RISCV}); it is ${describeElf(elf)}`).toBe(EM_RISCV);
+      expect(elf.machine, `${name} must be RISC-V (e_machine ${EM_RISCV}); it is ${describeElf(elf)}`).toBe(
+        EM_RISCV,
+      );
       expect(elf.isStatic, `${name} must be statically linked; it is ${describeElf(elf)}`).toBe(true);
     });
   }
 
   for (const name of ['buildkitd', 'buildctl']) {
-    test(`${name} --version runs on the target and names the requested version and revision`, async ({ annotate }) => {
-      const r = await ctx.target.exec([`${bins.remoteBinDir}/${name}`, '--version'], { context: `running ${name} --version` });
+    test(`${name} --version runs on the target and names the requested version and revision`, async ({
+      annotate,
+    }) => {
+      const r = await ctx.target.exec([`${bins.remoteBinDir}/${name}`, '--version'], {
+        context: `running ${name} --version`,
+      });
       const line = r.stdout.trim();
       await annotate(`${name} --version: ${line}`);
       const parsed = parseBuildkitVersion(line);
-      expect(parsed, `'${line}' is not '<binary> github.com/moby/buildkit <version> <revision>' (Buildx needs that line)`).toBeDefined();
+      expect(
+        parsed,
+        `'${line}' is not '<binary> github.com/moby/buildkit <version> <revision>' (Buildx needs that line)`,
+      ).toBeDefined();
       expect(parsed!.package).toBe('github.com/moby/buildkit');
       expect(parsed!.version, `version injected: '${line}'`).toBe(bins.expectedVersion);
-      if (bins.expectedRevision) expect(parsed!.revision, `revision injected: '${line}'`).toBe(bins.expectedRevision);
+      if (bins.expectedRevision)
+        expect(parsed!.revision, `revision injected: '${line}'`).toBe(bins.expectedRevision);
       else expect(parsed!.revision).not.toBe('');
     });
   }
@@ -62,7 +77,10 @@ describe('binaries › buildkitd on the target', () => {
   beforeAll(async () => {
     daemon = await startDaemon(ctx, bins);
     fixturesDir = await ctx.resources.tempDir('fixtures');
-    for (const [dir, files] of [['scratch', ['Dockerfile', 'hello.txt']], ['run', ['Dockerfile']]] as const) {
+    for (const [dir, files] of [
+      ['scratch', ['Dockerfile', 'hello.txt']],
+      ['run', ['Dockerfile']],
+    ] as const) {
       for (const f of files) await ctx.target.upload(join(FIXTURES, dir, f), `${fixturesDir}/${dir}/${f}`);
     }
   });
@@ -77,7 +95,11 @@ describe('binaries › buildkitd on the target', () => {
   test('lists an OCI worker whose platforms include linux/riscv64', async ({ annotate }) => {
     await withDaemonLogs(daemon, async () => {
       expect(workersJson, 'the daemon never answered (see the previous check)').not.toBe('');
-      const workers = JSON.parse(workersJson) as Array<{ ID: string; Labels?: Record<string, string>; Platforms?: Array<{ OS: string; Architecture: string }> }>;
+      const workers = JSON.parse(workersJson) as Array<{
+        ID: string;
+        Labels?: Record<string, string>;
+        Platforms?: Array<{ OS: string; Architecture: string }>;
+      }>;
       const oci = workers.find((w) => w.Labels?.['org.mobyproject.buildkit.worker.executor'] === 'oci');
       expect(oci, `no OCI worker in: ${workersJson}`).toBeDefined();
       const platforms = (oci!.Platforms ?? []).map((p) => `${p.OS}/${p.Architecture}`);
@@ -90,25 +112,43 @@ describe('binaries › buildkitd on the target', () => {
     const dir = `${fixturesDir}/${fixture}`;
     return ctx.target.exec(
       [
-        daemon.buildctl, '--addr', daemon.addr, 'build', '--progress', 'plain',
-        '--frontend', 'dockerfile.v0',
-        '--local', `context=${dir}`, '--local', `dockerfile=${dir}`,
-        '--output', `type=oci,dest=${dest}`,
+        daemon.buildctl,
+        '--addr',
+        daemon.addr,
+        'build',
+        '--progress',
+        'plain',
+        '--frontend',
+        'dockerfile.v0',
+        '--local',
+        `context=${dir}`,
+        '--local',
+        `dockerfile=${dir}`,
+        '--output',
+        `type=oci,dest=${dest}`,
       ],
       { context: `building the ${fixture} fixture with buildctl`, timeoutMs: 15 * 60_000 },
     );
   }
 
   async function ociJson(tar: string, member: string): Promise<Record<string, unknown>> {
-    const r = await ctx.target.exec(['tar', '-xOf', tar, member], { context: `reading ${member} from ${tar}` });
+    const r = await ctx.target.exec(['tar', '-xOf', tar, member], {
+      context: `reading ${member} from ${tar}`,
+    });
     return JSON.parse(r.stdout);
   }
 
   async function imageOf(tar: string) {
     const index = (await ociJson(tar, 'index.json')) as { manifests: Array<{ digest: string }> };
     const digest = index.manifests[0]!.digest.replace('sha256:', '');
-    const manifest = (await ociJson(tar, `blobs/sha256/${digest}`)) as { config: { digest: string }; layers: Array<{ digest: string }> };
-    const config = (await ociJson(tar, `blobs/sha256/${manifest.config.digest.replace('sha256:', '')}`)) as { architecture: string; os: string };
+    const manifest = (await ociJson(tar, `blobs/sha256/${digest}`)) as {
+      config: { digest: string };
+      layers: Array<{ digest: string }>;
+    };
+    const config = (await ociJson(tar, `blobs/sha256/${manifest.config.digest.replace('sha256:', '')}`)) as {
+      architecture: string;
+      os: string;
+    };
     return { manifest, config };
   }
 
@@ -120,13 +160,22 @@ describe('binaries › buildkitd on the target', () => {
       const { config, manifest } = await imageOf(out);
       expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
       const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-      const content = await ctx.target.exec(['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - hello.txt', 'sh', out, layer]);
+      const content = await ctx.target.exec([
+        'sh',
+        '-c',
+        'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - hello.txt',
+        'sh',
+        out,
+        layer,
+      ]);
       expect(content.stdout).toBe('hello from buildkit-riscv64-acceptance\n');
     });
   });
 
   let firstRunMs = 0;
-  test('builds FROM debian:trixie-slim + RUN through runc, and the RUN step reports the target machine', async ({ annotate }) => {
+  test('builds FROM debian:trixie-slim + RUN through runc, and the RUN step reports the target machine', async ({
+    annotate,
+  }) => {
     await withDaemonLogs(daemon, async () => {
       const out = `${fixturesDir}/run.oci.tar`;
       const r = await build('run', out);
@@ -135,7 +184,14 @@ describe('binaries › buildkitd on the target', () => {
       const { config, manifest } = await imageOf(out);
       expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
       const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-      const arch = await ctx.target.exec(['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - arch.txt', 'sh', out, layer]);
+      const arch = await ctx.target.exec([
+        'sh',
+        '-c',
+        'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - arch.txt',
+        'sh',
+        out,
+        layer,
+      ]);
       const uname = await ctx.target.exec(['uname', '-m']);
       expect(arch.stdout.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
       expect(arch.stdout.trim()).toBe('riscv64');
@@ -146,9 +202,14 @@ describe('binaries › buildkitd on the target', () => {
     await withDaemonLogs(daemon, async () => {
       expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
       const r = await build('run', `${fixturesDir}/run-again.oci.tar`);
-      await annotate(`RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`);
+      await annotate(
+        `RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`,
+      );
       const cached = cachedSteps(r.stderr);
-      expect(cached.run, `the RUN step was not reported CACHED; progress:\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`).toBe(true);
+      expect(
+        cached.run,
+        `the RUN step was not reported CACHED; progress:\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`,
+      ).toBe(true);
       expect(r.durationMs).toBeLessThan(firstRunMs);
     });
   });

@@ -25,11 +25,15 @@ const KEY = Symbol.for('buildkit-acceptance.binaries');
 const store = globalThis as unknown as Record<symbol, Promise<BinariesUnderTest> | undefined>;
 
 async function sha(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** `--binaries` given as a directory (with or without bin/) or a release archive (.tar.gz). */
-async function externalBinaries(spec: string): Promise<{ binDir: string; manifest?: BuildManifest; archiveSha?: string }> {
+async function externalBinaries(
+  spec: string,
+): Promise<{ binDir: string; manifest?: BuildManifest; archiveSha?: string }> {
   let dir = spec;
   let archiveSha: string | undefined;
   if (/^https?:\/\//.test(spec)) {
@@ -49,10 +53,13 @@ async function externalBinaries(spec: string): Promise<{ binDir: string; manifes
   }
   const binDir = existsSync(join(dir, 'bin', 'buildkitd')) ? join(dir, 'bin') : dir;
   for (const b of ['buildkitd', 'buildctl']) {
-    if (!existsSync(join(binDir, b))) throw new Error(`--binaries ${spec}: no ${b} in it (expected bin/${b} or ${b})`);
+    if (!existsSync(join(binDir, b)))
+      throw new Error(`--binaries ${spec}: no ${b} in it (expected bin/${b} or ${b})`);
   }
   const manifestFile = [join(dir, 'manifest.json'), join(binDir, '..', 'manifest.json')].find(existsSync);
-  const manifest = manifestFile ? (JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest) : undefined;
+  const manifest = manifestFile
+    ? (JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest)
+    : undefined;
   return { binDir, manifest, archiveSha };
 }
 
@@ -85,7 +92,8 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
   if (target.kind !== 'local') {
     const dir = await ctx.resources.tempDir('binaries');
     remoteBinDir = `${dir}/bin`;
-    for (const b of ['buildkitd', 'buildctl']) await target.upload(join(localBinDir, b), `${remoteBinDir}/${b}`, 0o755);
+    for (const b of ['buildkitd', 'buildctl'])
+      await target.upload(join(localBinDir, b), `${remoteBinDir}/${b}`, 0o755);
   }
   return {
     remoteBinDir,

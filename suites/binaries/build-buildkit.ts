@@ -54,12 +54,23 @@ export interface BuildOutput {
   cached: boolean;
 }
 
-const sha256File = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256File = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 async function go(args: string[], env: Record<string, string>, cwd?: string, timeoutMs = 45 * 60_000) {
-  const r = await execa('go', args, { cwd, env: { ...process.env, ...env }, reject: false, all: true, timeout: timeoutMs });
+  const r = await execa('go', args, {
+    cwd,
+    env: { ...process.env, ...env },
+    reject: false,
+    all: true,
+    timeout: timeoutMs,
+  });
   if (r.failed && (r as { code?: string }).code === 'ENOENT') {
-    throw new BuildError('no Go toolchain on PATH: install Go (Debian: apt-get install golang-go) and try again');
+    throw new BuildError(
+      'no Go toolchain on PATH: install Go (Debian: apt-get install golang-go) and try again',
+    );
   }
   return r;
 }
@@ -94,22 +105,34 @@ async function fetchModule(ref: string): Promise<Source> {
   if (r.failed || !info.Dir) {
     const why = info.Error ?? r.all ?? '';
     if (/unknown revision|invalid version|not found|no matching versions/i.test(why)) {
-      throw new BuildError(`BuildKit ref '${ref}' does not exist (the module proxy knows no ${MODULE}@${ref}); give a release tag such as v0.34.2`);
+      throw new BuildError(
+        `BuildKit ref '${ref}' does not exist (the module proxy knows no ${MODULE}@${ref}); give a release tag such as v0.34.2`,
+      );
     }
     if (/dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect/i.test(why)) {
-      throw new BuildError(`cannot reach the Go module proxy (${process.env.GOPROXY || 'proxy.golang.org'}) to fetch ${MODULE}@${ref}: check the network or GOPROXY, or build from a checkout with --source`);
+      throw new BuildError(
+        `cannot reach the Go module proxy (${process.env.GOPROXY || 'proxy.golang.org'}) to fetch ${MODULE}@${ref}: check the network or GOPROXY, or build from a checkout with --source`,
+      );
     }
     throw new BuildError(`fetching ${MODULE}@${ref} failed: ${why.trim().split('\n').slice(-3).join(' ')}`);
   }
   // The proxy does not say which commit a tag is; the module's content hash identifies the exact source.
-  return { dir: info.Dir, ref, version: info.Version ?? ref, revision: info.Sum ?? 'unknown', description: `${MODULE}@${info.Version} (Go module proxy, ${info.Sum})` };
+  return {
+    dir: info.Dir,
+    ref,
+    version: info.Version ?? ref,
+    revision: info.Sum ?? 'unknown',
+    description: `${MODULE}@${info.Version} (Go module proxy, ${info.Sum})`,
+  };
 }
 
 /** A BuildKit checkout (git submodule): present, clean, and named by `git describe`. */
 async function checkout(dir: string): Promise<Source> {
   const abs = resolve(dir);
   if (!existsSync(join(abs, 'go.mod'))) {
-    throw new BuildError(`no BuildKit source at ${abs} (no go.mod): run 'git submodule update --init' or give --ref`);
+    throw new BuildError(
+      `no BuildKit source at ${abs} (no go.mod): run 'git submodule update --init' or give --ref`,
+    );
   }
   const mod = await readFile(join(abs, 'go.mod'), 'utf8');
   if (!new RegExp(`^module ${MODULE.replace(/\./g, '\\.')}\\s*$`, 'm').test(mod)) {
@@ -119,7 +142,9 @@ async function checkout(dir: string): Promise<Source> {
   const status = await git(['status', '--porcelain', '--untracked-files=no']);
   if (status.failed) throw new BuildError(`${abs} is not a git checkout: run 'git submodule update --init'`);
   if (status.stdout.trim()) {
-    throw new BuildError(`the BuildKit checkout at ${abs} has uncommitted changes; commit them or reset it with 'git submodule update --force'`);
+    throw new BuildError(
+      `the BuildKit checkout at ${abs} has uncommitted changes; commit them or reset it with 'git submodule update --force'`,
+    );
   }
   const revision = (await git(['rev-parse', 'HEAD'])).stdout.trim();
   const described = await git(['describe', '--tags', '--match', 'v[0-9]*', '--always']);
@@ -165,27 +190,56 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
   await mkdir(join(partial, 'bin'), { recursive: true });
   try {
     const ldflags = [
-      '-s', '-w', '-buildid=',
+      '-s',
+      '-w',
+      '-buildid=',
       `-X ${MODULE}/version.Version=${src.version}`,
       `-X ${MODULE}/version.Revision=${src.revision}`,
       `-X ${MODULE}/version.Package=${MODULE}`,
     ].join(' ');
-    const env = { ...toolEnv, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goarch, GOFLAGS: '-mod=mod -modcacherw' };
+    const env = {
+      ...toolEnv,
+      CGO_ENABLED: '0',
+      GOOS: 'linux',
+      GOARCH: goarch,
+      GOFLAGS: '-mod=mod -modcacherw',
+    };
     for (const cmd of ['buildctl', 'buildkitd']) {
       log(`binaries: go build ./cmd/${cmd} (${src.version}, ${goVersion}, linux/${goarch}, ${mode})`);
       const t0 = performance.now();
-      const r = await go(['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', join(partial, 'bin', cmd), `./cmd/${cmd}`], env, src.dir);
+      const r = await go(
+        [
+          'build',
+          '-trimpath',
+          '-buildvcs=false',
+          '-ldflags',
+          ldflags,
+          '-o',
+          join(partial, 'bin', cmd),
+          `./cmd/${cmd}`,
+        ],
+        env,
+        src.dir,
+      );
       if (r.failed) {
         const tail = (r.all ?? '').trim().split('\n').slice(-15).join('\n');
         if (/dial tcp|no such host|proxyconnect|i\/o timeout/.test(tail)) {
-          throw new BuildError(`cannot reach the Go module proxy to download BuildKit's dependencies: check the network or GOPROXY\n${tail}`);
+          throw new BuildError(
+            `cannot reach the Go module proxy to download BuildKit's dependencies: check the network or GOPROXY\n${tail}`,
+          );
         }
         throw new BuildError(`go build ./cmd/${cmd} failed:\n${tail}`);
       }
       log(`binaries: ${cmd} built in ${((performance.now() - t0) / 1000).toFixed(0)}s`);
     }
     const tarball = `buildkit-${src.version}.linux-${goarch}.tar.gz`;
-    await execa('sh', ['-c', `tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf - bin | gzip -n -9 > "$1/$2"`, 'sh', partial, tarball]);
+    await execa('sh', [
+      '-c',
+      `tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf - bin | gzip -n -9 > "$1/$2"`,
+      'sh',
+      partial,
+      tarball,
+    ]);
     await writeFile(join(partial, 'VERSION.txt'), `${src.version}\n`);
     const files = ['bin/buildkitd', 'bin/buildctl', tarball];
     const sha256: Record<string, string> = {};

@@ -1,5 +1,5 @@
-import { tailLines } from '../../harness/tail-buffer.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
+import { tailLines } from '../../harness/tail-buffer.ts';
 import type { Target } from '../../harness/target.ts';
 import { pollUntil } from '../../helpers/poll.ts';
 import type { BinariesUnderTest } from './binaries.ts';
@@ -20,14 +20,23 @@ export const BASE_IMAGE = 'debian:trixie-slim';
 export function buildkitdToml(mirror: string | undefined): string {
   if (!mirror) return '';
   const host = mirror.replace(/^https?:\/\//, '');
-  return [`[registry."docker.io"]`, `  mirrors = ["${host}"]`, '', `[registry."${host}"]`, '  http = true', '  insecure = true', ''].join('\n');
+  return [
+    `[registry."docker.io"]`,
+    `  mirrors = ["${host}"]`,
+    '',
+    `[registry."${host}"]`,
+    '  http = true',
+    '  insecure = true',
+    '',
+  ].join('\n');
 }
 
 /** The host's runc and the shared libraries it links, to bind-mount into the daemon's container. */
 async function runcMounts(target: Target): Promise<string[]> {
   const which = await target.exec(['sh', '-c', 'command -v runc'], { reject: false });
   const runc = which.stdout.trim();
-  if (which.failed || !runc) throw new Error(`no runc on ${target.host}: install Debian's runc package (it comes with docker.io)`);
+  if (which.failed || !runc)
+    throw new Error(`no runc on ${target.host}: install Debian's runc package (it comes with docker.io)`);
   const ldd = await target.exec(['ldd', runc], { reject: false });
   const libs = [...ldd.stdout.matchAll(/=>\s+(\/\S+)/g)].map((m) => m[1]!);
   const mounts = ['-v', `${runc}:/usr/local/bin/runc:ro`];
@@ -35,7 +44,11 @@ async function runcMounts(target: Target): Promise<string[]> {
   return mounts;
 }
 
-export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest, extraArgs: string[] = []): Promise<Daemon> {
+export async function startDaemon(
+  ctx: PhaseContext,
+  bins: BinariesUnderTest,
+  extraArgs: string[] = [],
+): Promise<Daemon> {
   const { target, resources, facts, config } = ctx;
   const dir = await resources.tempDir('buildkitd');
   const buildctl = `${bins.remoteBinDir}/buildctl`;
@@ -46,14 +59,19 @@ export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest, ex
     const sock = `${dir}/buildkitd.sock`;
     const { log } = await resources.background('buildkitd', dir, [
       `${bins.remoteBinDir}/buildkitd`,
-      '--root', `${dir}/state`,
-      '--addr', `unix://${sock}`,
-      '--config', `${dir}/buildkitd.toml`,
+      '--root',
+      `${dir}/state`,
+      '--addr',
+      `unix://${sock}`,
+      '--config',
+      `${dir}/buildkitd.toml`,
       '--oci-worker=true',
       '--containerd-worker=false',
       ...extraArgs,
     ]);
-    resources.defer(`buildkitd state ${dir}/state`, () => target.exec(['rm', '-rf', `${dir}/state`], { reject: false }));
+    resources.defer(`buildkitd state ${dir}/state`, () =>
+      target.exec(['rm', '-rf', `${dir}/state`], { reject: false }),
+    );
     daemon = {
       addr: `unix://${sock}`,
       how: 'directly (the target user is root)',
@@ -62,23 +80,39 @@ export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest, ex
     };
   } else {
     const gid = (await target.exec(['sh', '-c', 'getent group docker | cut -d: -f3'])).stdout.trim();
-    await target.exec(['docker', 'pull', '-q', BASE_IMAGE], { context: `pulling ${BASE_IMAGE} on the target`, timeoutMs: 10 * 60_000 });
+    await target.exec(['docker', 'pull', '-q', BASE_IMAGE], {
+      context: `pulling ${BASE_IMAGE} on the target`,
+      timeoutMs: 10 * 60_000,
+    });
     const volume = resources.name('buildkitd-state');
     await target.exec(['docker', 'volume', 'create', ...resources.labelFlags, volume]);
     resources.volume(volume);
     const name = resources.name('buildkitd');
     const run = await target.exec(
       [
-        'docker', 'run', '-d', '--privileged', '--name', name, ...resources.labelFlags,
-        '-v', `${volume}:/var/lib/buildkit`,
-        '-v', `${dir}:/run/buildkit`,
-        '-v', `${bins.remoteBinDir}:/opt/bka/bin:ro`,
+        'docker',
+        'run',
+        '-d',
+        '--privileged',
+        '--name',
+        name,
+        ...resources.labelFlags,
+        '-v',
+        `${volume}:/var/lib/buildkit`,
+        '-v',
+        `${dir}:/run/buildkit`,
+        '-v',
+        `${bins.remoteBinDir}:/opt/bka/bin:ro`,
         ...(await runcMounts(target)),
-        '--entrypoint', '/opt/bka/bin/buildkitd',
+        '--entrypoint',
+        '/opt/bka/bin/buildkitd',
         BASE_IMAGE,
-        '--addr', 'unix:///run/buildkit/buildkitd.sock',
-        '--group', gid || '0',
-        '--config', '/run/buildkit/buildkitd.toml',
+        '--addr',
+        'unix:///run/buildkit/buildkitd.sock',
+        '--group',
+        gid || '0',
+        '--config',
+        '/run/buildkit/buildkitd.toml',
         '--oci-worker=true',
         '--containerd-worker=false',
         ...extraArgs,
@@ -88,7 +122,9 @@ export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest, ex
     const id = run.stdout.trim();
     resources.container(id);
     // The socket is root's, in the runner's temp dir: remove it through the container before the dir goes.
-    resources.defer(`socket in ${dir}`, () => target.exec(['docker', 'exec', id, 'rm', '-f', '/run/buildkit/buildkitd.sock'], { reject: false }));
+    resources.defer(`socket in ${dir}`, () =>
+      target.exec(['docker', 'exec', id, 'rm', '-f', '/run/buildkit/buildkitd.sock'], { reject: false }),
+    );
     daemon = {
       addr: `unix://${dir}/buildkitd.sock`,
       how: `in a privileged container (${BASE_IMAGE}, host runc bind-mounted), because ${facts.user} is not root but is in the docker group`,
@@ -106,10 +142,13 @@ export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest, ex
 export async function waitForDaemon(ctx: PhaseContext, daemon: Daemon, timeoutMs = 180_000): Promise<string> {
   return pollUntil(
     async () => {
-      const r = await ctx.target.exec([daemon.buildctl, '--addr', daemon.addr, 'debug', 'workers', '--format', '{{json .}}'], {
-        reject: false,
-        timeoutMs: 30_000,
-      });
+      const r = await ctx.target.exec(
+        [daemon.buildctl, '--addr', daemon.addr, 'debug', 'workers', '--format', '{{json .}}'],
+        {
+          reject: false,
+          timeoutMs: 30_000,
+        },
+      );
       return r.failed ? undefined : r.stdout;
     },
     {
@@ -118,7 +157,9 @@ export async function waitForDaemon(ctx: PhaseContext, daemon: Daemon, timeoutMs
       what: `buildkitd (${daemon.how}) to answer buildctl debug workers`,
       giveUp: async () => {
         const logs = await daemon.logs();
-        return /level=fatal|panic:|permission denied|read-only file system|no such file or directory.*buildkitd/i.test(logs)
+        return /level=fatal|panic:|permission denied|read-only file system|no such file or directory.*buildkitd/i.test(
+          logs,
+        )
           ? `the daemon failed; its log:\n${tailLines(logs, 30)}`
           : undefined;
       },

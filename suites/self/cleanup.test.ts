@@ -7,7 +7,10 @@ import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
 
 const noDocker = dockerdUnavailable();
 
-async function startInterruptedRun(runId: string, env: Record<string, string>): Promise<{ dir: string; child: ReturnType<typeof spawn> }> {
+async function startInterruptedRun(
+  runId: string,
+  env: Record<string, string>,
+): Promise<{ dir: string; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'suites/self/fixtures/interrupted-run.ts'], {
     env: { ...process.env, ...env, BKA_RUN_ID: runId },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,14 +25,17 @@ async function startInterruptedRun(runId: string, env: Record<string, string>): 
   });
   const deadline = Date.now() + 60_000;
   while (!out.includes('READY')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the run did not get ready: ${err}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the run did not get ready: ${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { dir: out.split('READY ')[1]!.trim(), child };
 }
 
 function exited(child: ReturnType<typeof spawn>): Promise<number | null> {
-  return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code))));
+  return new Promise((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code)),
+  );
 }
 
 describe('cleanup', () => {
@@ -46,20 +52,24 @@ describe('cleanup', () => {
     expect(left.stdout.trim()).toBe('');
   });
 
-  test.skipIf(noDocker)('a run interrupted with SIGINT leaves no labelled container or volume behind', async () => {
-    await using dockerd = await TestDockerd.start();
-    await dockerd.importBusybox('bka-self/busybox:1');
-    const runId = newRunId();
-    const { child } = await startInterruptedRun(runId, { DOCKER_HOST: `unix://${dockerd.socketPath}` });
-    const before = await dockerd.docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`]);
-    expect(before.stdout.trim()).not.toBe('');
-    child.kill('SIGINT');
-    expect(await exited(child)).toBe(130);
-    const after = await dockerd.docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`]);
-    const volumes = await dockerd.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${runId}`]);
-    expect(after.stdout.trim()).toBe('');
-    expect(volumes.stdout.trim()).toBe('');
-  }, 180_000);
+  test.skipIf(noDocker)(
+    'a run interrupted with SIGINT leaves no labelled container or volume behind',
+    async () => {
+      await using dockerd = await TestDockerd.start();
+      await dockerd.importBusybox('bka-self/busybox:1');
+      const runId = newRunId();
+      const { child } = await startInterruptedRun(runId, { DOCKER_HOST: `unix://${dockerd.socketPath}` });
+      const before = await dockerd.docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`]);
+      expect(before.stdout.trim()).not.toBe('');
+      child.kill('SIGINT');
+      expect(await exited(child)).toBe(130);
+      const after = await dockerd.docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`]);
+      const volumes = await dockerd.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${runId}`]);
+      expect(after.stdout.trim()).toBe('');
+      expect(volumes.stdout.trim()).toBe('');
+    },
+    180_000,
+  );
 
   test('the janitor removes what a killed run (SIGKILL, no cleanup) left behind, by label and name', async () => {
     const runId = newRunId();

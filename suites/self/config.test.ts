@@ -2,15 +2,25 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { main, parseArgs } from '../../harness/cli.ts';
 import { loadConfig, parseTarget } from '../../harness/config.ts';
 import { ConfigError } from '../../harness/errors.ts';
-import { main, parseArgs } from '../../harness/cli.ts';
 
 describe('configuration', () => {
   test('parses targets: local, lab, ssh with and without port, IPv6', () => {
     expect(parseTarget('local')).toEqual({ kind: 'local' });
-    expect(parseTarget('ssh://runner@board.lan')).toEqual({ kind: 'ssh', user: 'runner', host: 'board.lan', port: 22 });
-    expect(parseTarget('ssh://runner@10.0.0.5:2222')).toEqual({ kind: 'ssh', user: 'runner', host: '10.0.0.5', port: 2222 });
+    expect(parseTarget('ssh://runner@board.lan')).toEqual({
+      kind: 'ssh',
+      user: 'runner',
+      host: 'board.lan',
+      port: 22,
+    });
+    expect(parseTarget('ssh://runner@10.0.0.5:2222')).toEqual({
+      kind: 'ssh',
+      user: 'runner',
+      host: '10.0.0.5',
+      port: 2222,
+    });
     expect(parseTarget('ssh://u@[fe80::1]:22')).toMatchObject({ host: 'fe80::1', port: 22 });
   });
 
@@ -18,17 +28,30 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { BKA_TARGET: 'board.lan' } })).toThrow(
       "config: target (from BKA_TARGET) expected 'local', 'lab' or 'ssh://user@host[:port]', got 'board.lan'",
     );
-    expect(() => loadConfig({ env: { BKA_LAB_MEMORY: 'lots' } })).toThrow(/labMemory \(from BKA_LAB_MEMORY\) expected a whole number from 1024 to 65536, got 'lots'/);
-    expect(() => loadConfig({ env: { BKA_PHASES: 'binaries,smoke' } })).toThrow(/phase \(from BKA_PHASES\) expected one of binaries, .*got 'smoke'/);
-    expect(() => loadConfig({ env: { BKA_HOST_KEY_FINGERPRINT: 'abc' } })).toThrow(/hostKeyFingerprint .* expected an OpenSSH fingerprint/);
+    expect(() => loadConfig({ env: { BKA_LAB_MEMORY: 'lots' } })).toThrow(
+      /labMemory \(from BKA_LAB_MEMORY\) expected a whole number from 1024 to 65536, got 'lots'/,
+    );
+    expect(() => loadConfig({ env: { BKA_PHASES: 'binaries,smoke' } })).toThrow(
+      /phase \(from BKA_PHASES\) expected one of binaries, .*got 'smoke'/,
+    );
+    expect(() => loadConfig({ env: { BKA_HOST_KEY_FINGERPRINT: 'abc' } })).toThrow(
+      /hostKeyFingerprint .* expected an OpenSSH fingerprint/,
+    );
     expect(() => loadConfig({ env: { BKA_TARGET: 'ssh://u@h:70000' } })).toThrow(/a port from 1 to 65535/);
   });
 
   test('flags win over environment, environment over the config file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bka-self-config-'));
     const file = join(dir, 'c.json');
-    await writeFile(file, JSON.stringify({ target: 'ssh://a@file-host', buildkitRef: 'v0.30.0', labCpus: 4 }));
-    const c = loadConfig({ configFile: file, env: { BKA_TARGET: 'ssh://a@env-host' }, flags: { buildkitRef: 'v0.31.0' } });
+    await writeFile(
+      file,
+      JSON.stringify({ target: 'ssh://a@file-host', buildkitRef: 'v0.30.0', labCpus: 4 }),
+    );
+    const c = loadConfig({
+      configFile: file,
+      env: { BKA_TARGET: 'ssh://a@env-host' },
+      flags: { buildkitRef: 'v0.31.0' },
+    });
     expect(c.target).toMatchObject({ host: 'env-host' });
     expect(c.buildkitRef).toBe('v0.31.0');
     expect(c.lab.cpus).toBe(4);
@@ -39,12 +62,16 @@ describe('configuration', () => {
     await writeFile(join(dir, 'bad.json'), '{ "target": ');
     expect(() => loadConfig({ configFile: join(dir, 'bad.json'), env: {} })).toThrow(/is not valid JSON/);
     await writeFile(join(dir, 'unknown.json'), '{ "tagret": "local" }');
-    expect(() => loadConfig({ configFile: join(dir, 'unknown.json'), env: {} })).toThrow(/unknown field 'tagret'/);
+    expect(() => loadConfig({ configFile: join(dir, 'unknown.json'), env: {} })).toThrow(
+      /unknown field 'tagret'/,
+    );
     expect(() => loadConfig({ configFile: join(dir, 'missing.json'), env: {} })).toThrow(ConfigError);
   });
 
   test('the CLI parses repeatable phases and rejects unknown options', () => {
-    expect(parseArgs(['run', '--phase', 'binaries', '--phase=container', '--target', 'local']).flags).toMatchObject({
+    expect(
+      parseArgs(['run', '--phase', 'binaries', '--phase=container', '--target', 'local']).flags,
+    ).toMatchObject({
       phase: ['binaries', 'container'],
       target: 'local',
     });
@@ -56,7 +83,9 @@ describe('configuration', () => {
     expect(await main(['run', '--target', 'nope'])).toBe(2);
     expect(await main(['frobnicate'])).toBe(2);
     const t0 = Date.now();
-    expect(await main(['doctor', '--target', 'ssh://runner@127.0.0.1:1', '--identity-file', '/dev/null'])).toBe(3);
+    expect(
+      await main(['doctor', '--target', 'ssh://runner@127.0.0.1:1', '--identity-file', '/dev/null']),
+    ).toBe(3);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 });

@@ -24,14 +24,26 @@ function sample(): RunResults {
     runId: '20261121-100000-abcdef',
     startedAt: '2026-11-21T10:00:00.000Z',
     durationMs: 65_000,
-    properties: { 'target.arch': 'riscv64', 'target.host': 'runner@127.0.0.1:2322', 'run.build': 'cross-compiled (lab)' },
+    properties: {
+      'target.arch': 'riscv64',
+      'target.host': 'runner@127.0.0.1:2322',
+      'run.build': 'cross-compiled (lab)',
+    },
     errors: [],
     phases: [
       {
         name: 'binaries',
         durationMs: 60_000,
         tests: [
-          { name: 'binaries › buildkitd is a static riscv64 ELF', file: 'suites/binaries/elf.test.ts', state: 'passed', durationMs: 20, retries: 0, flaky: false, notes: ['size: 60 MiB'] },
+          {
+            name: 'binaries › buildkitd is a static riscv64 ELF',
+            file: 'suites/binaries/elf.test.ts',
+            state: 'passed',
+            durationMs: 20,
+            retries: 0,
+            flaky: false,
+            notes: ['size: 60 MiB'],
+          },
           {
             name: 'binaries › buildkitd answers buildctl debug workers',
             file: 'suites/binaries/daemon.test.ts',
@@ -43,7 +55,16 @@ function sample(): RunResults {
             flaky: false,
             notes: [],
           },
-          { name: 'binaries › rootless daemon starts', file: 'suites/binaries/daemon.test.ts', state: 'skipped', durationMs: 0, skipReason: 'no uidmap on the target', retries: 0, flaky: false, notes: [] },
+          {
+            name: 'binaries › rootless daemon starts',
+            file: 'suites/binaries/daemon.test.ts',
+            state: 'skipped',
+            durationMs: 0,
+            skipReason: 'no uidmap on the target',
+            retries: 0,
+            flaky: false,
+            notes: [],
+          },
         ],
       },
     ],
@@ -121,7 +142,14 @@ describe('redaction', () => {
       '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----',
     ].join('\n');
     const out = redact(text);
-    for (const secret of [token, 'abc.def.ghi', 'hunter22', 'ghs-credential', 's3cr3t-passphrase', 'b3BlbnNzaC1rZXktdjEAAAAA']) {
+    for (const secret of [
+      token,
+      'abc.def.ghi',
+      'hunter22',
+      'ghs-credential',
+      's3cr3t-passphrase',
+      'b3BlbnNzaC1rZXktdjEAAAAA',
+    ]) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain('Authorization: Bearer ***');

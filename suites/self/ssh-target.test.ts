@@ -29,7 +29,12 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
 
   test('runs commands with full evidence over one persistent connection', async () => {
     const r = await target.exec(['sh', '-c', 'echo "$1"; echo err >&2', 'sh', "it's quoted"]);
-    expect(r).toMatchObject({ exitCode: 0, stdout: "it's quoted\n", stderr: 'err\n', host: `${sshd.user}@127.0.0.1:${sshd.port}` });
+    expect(r).toMatchObject({
+      exitCode: 0,
+      stdout: "it's quoted\n",
+      stderr: 'err\n',
+      host: `${sshd.user}@127.0.0.1:${sshd.port}`,
+    });
     const err = await target.exec(['sh', '-c', 'exit 7']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect((err as Error).message.split('\n')[0]).toBe("Command failed with exit code 7: sh -c 'exit 7'");
@@ -37,7 +42,11 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
   });
 
   test('passes cwd, environment and standard input', async () => {
-    const r = await target.exec(['sh', '-c', 'pwd; echo "$GREETING"; cat'], { cwd: '/tmp', env: { GREETING: 'hi there' }, input: 'stdin!' });
+    const r = await target.exec(['sh', '-c', 'pwd; echo "$GREETING"; cat'], {
+      cwd: '/tmp',
+      env: { GREETING: 'hi there' },
+      input: 'stdin!',
+    });
     expect(r.stdout).toBe('/tmp\nhi there\nstdin!');
   });
 
@@ -101,7 +110,10 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
     const other = (await readFile(join(sshd.dir, 'other_key.pub'), 'utf8')).split(/\s+/);
     const kh = join(scratch, 'changed_known_hosts');
     await writeFile(kh, `[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`);
-    const err = await sshd.target({ hostKey: { knownHostsFiles: [kh] } }).connect().catch((e: unknown) => e);
+    const err = await sshd
+      .target({ hostKey: { knownHostsFiles: [kh] } })
+      .connect()
+      .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/has CHANGED/);
   });
 
@@ -196,7 +208,12 @@ describe.skipIf(unavailable)('docker socket forwarded through the ssh connection
     } finally {
       await container.stop({ timeout: 1 });
     }
-    const left = await dockerd.docker(['ps', '-aq', '--filter', 'label=io.github.buildkit-riscv64-acceptance.run=self-test']);
+    const left = await dockerd.docker([
+      'ps',
+      '-aq',
+      '--filter',
+      'label=io.github.buildkit-riscv64-acceptance.run=self-test',
+    ]);
     expect(left.stdout.trim()).toBe('');
   });
 });

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the suite needs on the machine that runs it: npm packages always; as root on a
+# Debian-like machine that is not riscv64, also the Debian packages for the suite's own tests (a real
+# sshd and dockerd) and for the lab (qemu-system-riscv64, debootstrap, registry, binfmt_misc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  want=(openssh-server openssh-client docker.io busybox-static git ca-certificates)
+  missing=()
+  for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ! command -v go >/dev/null; then missing+=(golang-go); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ "$(uname -m)" != riscv64 ]; then bash harness/lab/scripts/host-prepare.sh; fi
+elif [ "$(id -u)" != 0 ]; then
+  echo "setup: not root: skipping Debian packages (the suite's own sshd/dockerd tests and the lab will say what they miss)"
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+echo "setup: done"

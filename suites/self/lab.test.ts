@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../harness/config.ts';
+import { probeFacts } from '../../harness/facts.ts';
+import { Lab, needsLab } from '../../harness/lab/lab.ts';
+import { LocalTarget } from '../../harness/local-target.ts';
+import { ResourceTracker } from '../../harness/resources.ts';
+import type { SshTarget } from '../../harness/ssh-target.ts';
+
+function labUnavailable(): string | undefined {
+  if (!needsLab()) return 'this machine is riscv64: the suite targets it directly, the lab is not needed';
+  if (process.platform !== 'linux') return 'the lab needs Linux (qemu-system-riscv64, binfmt_misc)';
+  if (process.getuid?.() !== 0) return 'provisioning the lab needs root (debootstrap, chroot, binfmt_misc)';
+  if (process.env.BKA_SKIP_LAB === '1') return 'BKA_SKIP_LAB=1';
+  return undefined;
+}
+
+const unavailable = labUnavailable();
+const config = loadConfig();
+const lab = new Lab(config.lab);
+
+describe.skipIf(unavailable)('lab', () => {
+  let target: SshTarget;
+  let resources: ResourceTracker;
+
+  beforeAll(async () => {
+    await lab.up();
+    target = await lab.connect();
+    resources = new ResourceTracker(target);
+  });
+  afterAll(async () => {
+    await resources?.cleanup();
+    await target?.close();
+  });
+
+  test('uname -m through the harness is riscv64, as the unprivileged runner user', async () => {
+    const r = await target.exec(['sh', '-c', 'uname -m; id -un; id -Gn']);
+    const [arch, user, groups] = r.stdout.trim().split('\n');
+    expect(arch).toBe('riscv64');
+    expect(user).toBe('runner');
+    expect(groups?.split(' ')).toContain('docker');
+  });
+
+  test("the runner's sudo covers only apt-get, apt, dpkg, systemctl and docker", async () => {
+    const allowed = await target.exec(['sudo', '-n', 'systemctl', 'is-system-running'], { reject: false });
+    expect(allowed.stderr).not.toMatch(/password is required|not allowed/);
+    const denied = await target.exec(['sudo', '-n', 'id', '-u'], { reject: false });
+    expect(denied.failed).toBe(true);
+    expect(denied.stdout.trim()).not.toBe('0');
+  });
+
+  test('Docker in the VM runs a riscv64 container from the lab registry', async () => {
+    const r = await target.exec(
+      ['docker', 'run', '--rm', ...resources.labelFlags, 'debian:trixie-slim', 'uname', '-m'],
+      { timeoutMs: 10 * 60_000 },
+    );
+    expect(r.stdout.trim()).toBe('riscv64');
+  });
+
+  test("BuildKit's amd64 and arm64 emulators are registered with the F flag", async () => {
+    const facts = await probeFacts(target);
+    for (const name of ['qemu-x86_64', 'qemu-aarch64']) {
+      const entry = facts.binfmt.find((b) => b.name === name);
+      expect(entry, `${name} in ${JSON.stringify(facts.binfmt.map((b) => b.name))}`).toBeDefined();
+      expect(entry!.enabled).toBe(true);
+      expect(entry!.flags).toContain('F');
+    }
+  });
+
+  test('the registry serves debian:trixie-slim for riscv64, amd64 and arm64', async () => {
+    const platforms = await lab.registryPlatforms();
+    expect(platforms).toEqual(expect.arrayContaining(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']));
+  });
+
+  test(
+    'down leaves no qemu or registry process behind, and up brings it back from the cache',
+    async ({ annotate }) => {
+      await resources.cleanup();
+      await target.close();
+      const state = await lab.readState();
+      const t0 = performance.now();
+      await lab.down();
+      const downMs = performance.now() - t0;
+      await annotate(`lab down: ${(downMs / 1000).toFixed(1)}s`);
+      const local = new LocalTarget();
+      const qemu = await local.exec(['pgrep', '-f', `qemu-system-riscv64 -name buildkit-acceptance-lab`], {
+        reject: false,
+      });
+      expect(qemu.stdout.trim()).toBe('');
+      if (state)
+        expect(await readFile(`/proc/${state.qemuPid}/cmdline`).catch(() => undefined)).toBeUndefined();
+      const registry = await local.exec(['pgrep', '-f', 'docker-registry serve'], { reject: false });
+      expect(registry.stdout.trim()).toBe('');
+
+      const t1 = performance.now();
+      await lab.up();
+      const upMs = performance.now() - t1;
+      await annotate(`warm lab up to SSH + Docker ready: ${(upMs / 1000).toFixed(1)}s`);
+      target = await lab.connect();
+      resources = new ResourceTracker(target);
+    },
+    10 * 60_000,
+  );
+});
