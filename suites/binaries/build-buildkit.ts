@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { defaultCacheDir } from '../../harness/config.ts';
+import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../../harness/config.ts';
 import { errorMessage } from '../../harness/errors.ts';
 
 export const MODULE = 'github.com/moby/buildkit';
@@ -106,7 +106,12 @@ async function fetchModule(ref: string): Promise<Source> {
     const why = info.Error ?? r.all ?? '';
     if (/unknown revision|invalid version|not found|no matching versions/i.test(why)) {
       throw new BuildError(
-        `BuildKit ref '${ref}' does not exist (the module proxy knows no ${MODULE}@${ref}); give a release tag such as v0.34.2`,
+        `BuildKit ref '${ref}' does not exist (the module proxy knows no ${MODULE}@${ref}); give a release tag such as ${DEFAULT_BUILDKIT_REF}`,
+      );
+    }
+    if (/403 Forbidden|not available/i.test(why)) {
+      throw new BuildError(
+        `BuildKit ref '${ref}' is not served by the Go module proxy (it does not exist, or the proxy refuses it); give a release tag it serves, such as ${DEFAULT_BUILDKIT_REF}`,
       );
     }
     if (/dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect/i.test(why)) {

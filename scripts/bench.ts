@@ -1,0 +1,125 @@
+/**
+ * Benchmarks (numbers for the README's performance section, never asserted in tests):
+ *   npm run bench                 warm `lab up`, `lab down`, and SSH command latency side by side
+ *   npm run bench -- --cold       also cold provisioning into an empty, temporary lab cache
+ * Writes out/bench.json and prints a Markdown table with the machine it ran on.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { loadConfig } from '../harness/config.ts';
+import { Lab } from '../harness/lab/lab.ts';
+
+const cold = process.argv.includes('--cold');
+const rounds = 20;
+const results: Array<{ what: string; value: string; seconds?: number }> = [];
+const time = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const t0 = performance.now();
+  const v = await fn();
+  const s = (performance.now() - t0) / 1000;
+  results.push({ what, value: `${s.toFixed(1)} s`, seconds: s });
+  process.stderr.write(`bench: ${what}: ${s.toFixed(1)} s\n`);
+  return v;
+};
+
+const config = loadConfig();
+if (cold) {
+  const dir = await mkdtemp(join(tmpdir(), 'bka-bench-lab-'));
+  const coldLab = new Lab({
+    ...config.lab,
+    dir,
+    sshPort: config.lab.sshPort + 1,
+    registryPort: config.lab.registryPort + 1,
+  });
+  await time('cold lab provisioning, empty cache, to SSH + Docker ready', () => coldLab.up());
+  await coldLab.down();
+  await rm(dir, { recursive: true, force: true });
+}
+
+const lab = new Lab(config.lab, { quiet: true });
+if (await lab.running()) await lab.down();
+await time('warm `lab up` (cache present) to SSH + Docker ready', () => lab.up());
+
+const ep = await lab.endpoint();
+const target = await lab.connect();
+await target.exec(['true']);
+const t0 = performance.now();
+for (let i = 0; i < rounds; i++) await target.exec(['true']);
+const harness = (performance.now() - t0) / 1000 / rounds;
+await target.close();
+
+const sshBase = [
+  '-i',
+  ep.identityFile,
+  '-p',
+  String(ep.port),
+  '-o',
+  `UserKnownHostsFile=${ep.knownHostsFile}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'BatchMode=yes',
+];
+const control = join(await mkdtemp(join(tmpdir(), 'bka-bench-ssh-')), 'cm');
+await execa('ssh', [
+  ...sshBase,
+  '-o',
+  'ControlMaster=yes',
+  '-o',
+  `ControlPath=${control}`,
+  '-o',
+  'ControlPersist=60',
+  '-fN',
+  `${ep.user}@${ep.host}`,
+]);
+const t1 = performance.now();
+for (let i = 0; i < rounds; i++)
+  await execa('ssh', [...sshBase, '-o', `ControlPath=${control}`, `${ep.user}@${ep.host}`, 'true']);
+const multiplexed = (performance.now() - t1) / 1000 / rounds;
+await execa('ssh', ['-o', `ControlPath=${control}`, '-O', 'exit', 'x'], { reject: false });
+const freshRounds = 5;
+const t2 = performance.now();
+for (let i = 0; i < freshRounds; i++)
+  await execa('ssh', [
+    ...sshBase,
+    '-o',
+    'ControlMaster=no',
+    '-o',
+    'ControlPath=none',
+    `${ep.user}@${ep.host}`,
+    'true',
+  ]);
+const fresh = (performance.now() - t2) / 1000 / freshRounds;
+results.push({
+  what: `\`true\` over the harness's persistent ssh2 connection (mean of ${rounds})`,
+  value: `${harness.toFixed(3)} s`,
+  seconds: harness,
+});
+results.push({
+  what: `\`true\` over OpenSSH with ControlMaster (mean of ${rounds})`,
+  value: `${multiplexed.toFixed(3)} s`,
+  seconds: multiplexed,
+});
+results.push({
+  what: `a fresh \`ssh host true\` (mean of ${freshRounds})`,
+  value: `${fresh.toFixed(3)} s`,
+  seconds: fresh,
+});
+results.push({ what: 'harness speed-up over a fresh ssh', value: `${(fresh / harness).toFixed(1)}x` });
+
+await time('`lab down` (clean poweroff, no qemu left)', () => lab.down());
+
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${execFileSync('sh', ['-c', '. /etc/os-release; echo $PRETTY_NAME']).toString().trim()}`;
+const table = [
+  '| measurement | value |',
+  '|---|---:|',
+  ...results.map((r) => `| ${r.what} | ${r.value} |`),
+].join('\n');
+process.stdout.write(`Machine: ${machine}; ${new Date().toISOString().slice(0, 10)}\n\n${table}\n`);
+await mkdir('out', { recursive: true });
+await writeFile(
+  'out/bench.json',
+  `${JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2)}\n`,
+);
