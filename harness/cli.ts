@@ -36,6 +36,7 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --buildkit-ref REF              BuildKit release to build and check (BKA_BUILDKIT_REF)
   --binaries DIR|ARCHIVE          validate these binaries instead of building them
   --image REF                     validate this image instead of building it
+  --buildkitd-flags "FLAGS"       extra flags for every buildkitd the suite starts (BKA_BUILDKITD_FLAGS)
   --report-dir DIR                where junit.xml, summary.md, results.json go (default out/reports)
   --config FILE                   a JSON config file
   --lab-dir DIR  --lab-memory MIB  --lab-cpus N  --lab-ssh-port N  --lab-registry-port N  --lab-keep
@@ -53,6 +54,7 @@ interface Parsed {
   goarch?: string;
   out?: string;
   fresh?: boolean;
+  noVersionInjection?: boolean;
   passthrough: string[];
 }
 
@@ -90,6 +92,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--goarch') parsed.goarch = takeValue();
     else if (name === '--out') parsed.out = takeValue();
     else if (name === '--fresh') parsed.fresh = true;
+    else if (name === '--no-version-injection') parsed.noVersionInjection = true;
     else if (BOOLEAN_FLAGS.has(name))
       (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {
@@ -302,6 +305,7 @@ export async function main(argv: string[]): Promise<number> {
           goarch: parsed.goarch,
           outDir: parsed.out,
           fresh: parsed.fresh,
+          versionInjection: !parsed.noVersionInjection,
           log: say,
         });
         process.stdout.write(

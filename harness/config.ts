@@ -37,6 +37,8 @@ export interface Config {
   binaries: string | undefined;
   image: string | undefined;
   imageRepository: string;
+  /** Extra flags for every buildkitd the suite starts (e.g. --debug). */
+  buildkitdFlags: string[];
   lab: LabConfig;
 }
 
@@ -82,6 +84,7 @@ const FIELDS = {
   binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
   image: { env: 'BKA_IMAGE', flag: '--image' },
   imageRepository: { env: 'BKA_IMAGE_REPOSITORY', flag: '--image-repository' },
+  buildkitdFlags: { env: 'BKA_BUILDKITD_FLAGS', flag: '--buildkitd-flags' },
   labDir: { env: 'BKA_LAB_DIR', flag: '--lab-dir' },
   labMemory: { env: 'BKA_LAB_MEMORY', flag: '--lab-memory' },
   labCpus: { env: 'BKA_LAB_CPUS', flag: '--lab-cpus' },
@@ -273,6 +276,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     binaries: str('binaries', get('binaries')),
     image: str('image', get('image')),
     imageRepository: str('imageRepository', get('imageRepository')) ?? 'ghcr.io/OWNER/buildkit-riscv64',
+    buildkitdFlags: (str('buildkitdFlags', get('buildkitdFlags')) ?? '').split(/\s+/).filter(Boolean),
     lab: {
       dir: resolve(cwd, labDir),
       memoryMiB: int('labMemory', get('labMemory'), 4096, 1024, 65536),

@@ -30,10 +30,12 @@ async function start(): Promise<Session> {
   const runId = currentRunId();
   const config = loadConfig();
   const lab = new Lab(config.lab);
-  const wasRunning =
-    config.target.kind !== 'ssh' && config.target.kind !== 'local' && (await lab.running()) !== undefined;
+  // Only a plan that resolves `auto`/`lab` itself may start (and so stop) the lab; a concrete target
+  // handed down by the CLI never does.
+  const resolvesLab = config.target.kind === 'auto' || config.target.kind === 'lab';
+  const wasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
-  const startedLab = plan.origin === 'lab' && !wasRunning;
+  const startedLab = resolvesLab && plan.origin === 'lab' && !wasRunning;
   // Workers inherit this environment: they open the same concrete target.
   Object.assign(process.env, planEnv(plan));
   const target = openTarget(plan.config, (l) => process.stderr.write(`${l}\n`));

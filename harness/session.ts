@@ -8,7 +8,7 @@ import { SSH_DEFAULTS, SshTarget } from './ssh-target.ts';
 import type { Target } from './target.ts';
 
 /** How the binaries were (or will be) built for this target: the report says which. */
-export type BuildMode = 'native' | 'cross-compiled (lab)';
+export type BuildMode = 'native' | 'cross-compiled' | 'cross-compiled (lab)';
 
 export interface TargetPlan {
   /** The concrete target: never 'auto'. */
@@ -24,9 +24,15 @@ export interface TargetPlan {
  */
 export async function planTarget(config: Config, options: { startLab?: boolean } = {}): Promise<TargetPlan> {
   const kind = config.target.kind === 'auto' ? (arch() === 'riscv64' ? 'local' : 'lab') : config.target.kind;
+  // The binaries are built where the suite runs: native only when that is a riscv64 machine.
+  const buildMode: BuildMode = arch() === 'riscv64' ? 'native' : 'cross-compiled';
+  // A parent (the CLI) may have resolved the lab already and handed the concrete target down.
+  const inherited = process.env.BKA_TARGET_ORIGIN === 'lab' ? 'lab' : undefined;
   if (kind === 'local')
-    return { config: { ...config, target: { kind: 'local' } }, origin: 'local', buildMode: 'native' };
-  if (kind === 'ssh') return { config, origin: 'ssh', buildMode: 'native' };
+    return { config: { ...config, target: { kind: 'local' } }, origin: 'local', buildMode };
+  if (kind === 'ssh') {
+    return { config, origin: inherited ?? 'ssh', buildMode: inherited ? 'cross-compiled (lab)' : buildMode };
+  }
   const lab = new Lab(config.lab);
   const endpoint = options.startLab === false ? await lab.endpoint() : await lab.up();
   return {

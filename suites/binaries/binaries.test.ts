@@ -22,7 +22,7 @@ beforeAll(async () => {
   bins = await binariesUnderTest(ctx);
 });
 
-describe('binaries', () => {
+describe('release binaries', () => {
   for (const name of ['buildkitd', 'buildctl']) {
     test(`${name} is a static little-endian ELF64 for RISC-V`, async ({ annotate }) => {
       const path = `${bins.remoteBinDir}/${name}`;
@@ -69,7 +69,7 @@ describe('binaries', () => {
   }
 });
 
-describe('binaries › buildkitd on the target', () => {
+describe('buildkitd on the target', () => {
   let daemon: Daemon;
   let workersJson = '';
   let fixturesDir = '';
@@ -96,13 +96,15 @@ describe('binaries › buildkitd on the target', () => {
     await withDaemonLogs(daemon, async () => {
       expect(workersJson, 'the daemon never answered (see the previous check)').not.toBe('');
       const workers = JSON.parse(workersJson) as Array<{
-        ID: string;
-        Labels?: Record<string, string>;
-        Platforms?: Array<{ OS: string; Architecture: string }>;
+        id: string;
+        labels?: Record<string, string>;
+        platforms?: Array<{ os: string; architecture: string; variant?: string }>;
       }>;
-      const oci = workers.find((w) => w.Labels?.['org.mobyproject.buildkit.worker.executor'] === 'oci');
+      const oci = workers.find((w) => w.labels?.['org.mobyproject.buildkit.worker.executor'] === 'oci');
       expect(oci, `no OCI worker in: ${workersJson}`).toBeDefined();
-      const platforms = (oci!.Platforms ?? []).map((p) => `${p.OS}/${p.Architecture}`);
+      const platforms = (oci!.platforms ?? []).map((p) =>
+        [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+      );
       await annotate(`OCI worker platforms: ${platforms.join(', ')}`);
       expect(platforms).toContain('linux/riscv64');
     });

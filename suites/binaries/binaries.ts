@@ -21,6 +21,8 @@ export interface BinariesUnderTest {
   sha256: Record<string, string>;
 }
 
+const GOARCH: Record<string, string> = { riscv64: 'riscv64', x86_64: 'amd64', aarch64: 'arm64' };
+
 const KEY = Symbol.for('buildkit-acceptance.binaries');
 const store = globalThis as unknown as Record<symbol, Promise<BinariesUnderTest> | undefined>;
 
@@ -74,8 +76,9 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
     manifest = ext.manifest;
     source = `--binaries ${config.binaries}${ext.archiveSha ? ` (sha256 ${ext.archiveSha})` : ''}`;
   } else {
-    // Native where the suite runs on riscv64 (the runner); the lab cross-compiles on its x86-64 side.
-    const goarch = ctx.buildMode === 'native' ? undefined : 'riscv64';
+    // Built where the suite runs, for the target's architecture: native on the riscv64 runner; the lab
+    // cross-compiles on its x86-64 side.
+    const goarch = GOARCH[ctx.facts.arch] ?? ctx.facts.arch;
     const out = await buildBinaries({
       ref: config.buildkitRef,
       goarch,

@@ -28,6 +28,8 @@ export interface BuildOptions {
   goarch?: string;
   outDir?: string;
   fresh?: boolean;
+  /** false builds without upstream's -X version flags: the self tests' broken fixture, never a release. */
+  versionInjection?: boolean;
   log?: (line: string) => void;
 }
 
@@ -181,7 +183,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
   const goarch = options.goarch ?? hostArch;
   const mode = goarch === hostArch ? 'native' : 'cross-compiled';
   const outRoot = options.outDir ?? join(defaultCacheDir(), 'binaries');
-  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}`;
+  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}${options.versionInjection === false ? '-noversion' : ''}`;
   const dir = join(outRoot, key);
   const manifestPath = join(dir, 'manifest.json');
   if (!options.fresh && existsSync(manifestPath)) {
@@ -198,9 +200,13 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       '-s',
       '-w',
       '-buildid=',
-      `-X ${MODULE}/version.Version=${src.version}`,
-      `-X ${MODULE}/version.Revision=${src.revision}`,
-      `-X ${MODULE}/version.Package=${MODULE}`,
+      ...(options.versionInjection === false
+        ? []
+        : [
+            `-X ${MODULE}/version.Version=${src.version}`,
+            `-X ${MODULE}/version.Revision=${src.revision}`,
+            `-X ${MODULE}/version.Package=${MODULE}`,
+          ]),
     ].join(' ');
     const env = {
       ...toolEnv,

@@ -7,45 +7,71 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF } from '../../harness/config.ts';
 import { BuildError, buildBinaries } from '../binaries/build-buildkit.ts';
 
-const noGo = (await execa('go', ['version'], { reject: false })).failed ? 'no Go toolchain on this machine' : undefined;
+const noGo = (await execa('go', ['version'], { reject: false })).failed
+  ? 'no Go toolchain on this machine'
+  : undefined;
 
 async function fakeCheckout(goVersion: string, dirty = false): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bka-self-src-'));
   await writeFile(join(dir, 'go.mod'), `module github.com/moby/buildkit\n\ngo ${goVersion}\n`);
-  const git = (...args: string[]) => execa('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args]);
+  const git = (...args: string[]) =>
+    execa('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args]);
   await git('init', '-q');
   await git('add', '.');
   await git('commit', '-qm', 'init');
   await git('tag', 'v9.9.9');
-  if (dirty) await writeFile(join(dir, 'go.mod'), `module github.com/moby/buildkit\n\ngo ${goVersion}\n// edited\n`);
+  if (dirty)
+    await writeFile(join(dir, 'go.mod'), `module github.com/moby/buildkit\n\ngo ${goVersion}\n// edited\n`);
   return dir;
 }
 
 describe.skipIf(noGo)('binaries build script', () => {
-  test('two builds of the same ref and Go version are byte-identical', async () => {
-    const out1 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
-    const out2 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
-    const a = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64', outDir: out1, fresh: true });
-    const b = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64', outDir: out2, fresh: true });
-    expect(a.manifest.sha256).toEqual(b.manifest.sha256);
-    expect(a.manifest.mode).toBe(process.arch === 'riscv64' ? 'native' : 'cross-compiled');
-    expect(await readdir(a.dir)).toEqual(expect.arrayContaining(['bin', 'VERSION.txt', 'SHA256SUMS', 'manifest.json', a.manifest.tarball]));
-    expect(a.manifest.tarball).toBe(`buildkit-${DEFAULT_BUILDKIT_REF}.linux-riscv64.tar.gz`);
-    const c = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64', outDir: out1 });
-    expect(c.cached).toBe(true);
-  }, 20 * 60_000);
+  test(
+    'two builds of the same ref and Go version are byte-identical',
+    async () => {
+      const out1 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
+      const out2 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
+      const a = await buildBinaries({
+        ref: DEFAULT_BUILDKIT_REF,
+        goarch: 'riscv64',
+        outDir: out1,
+        fresh: true,
+      });
+      const b = await buildBinaries({
+        ref: DEFAULT_BUILDKIT_REF,
+        goarch: 'riscv64',
+        outDir: out2,
+        fresh: true,
+      });
+      expect(a.manifest.sha256).toEqual(b.manifest.sha256);
+      expect(a.manifest.mode).toBe(process.arch === 'riscv64' ? 'native' : 'cross-compiled');
+      expect(await readdir(a.dir)).toEqual(
+        expect.arrayContaining(['bin', 'VERSION.txt', 'SHA256SUMS', 'manifest.json', a.manifest.tarball]),
+      );
+      expect(a.manifest.tarball).toBe(`buildkit-${DEFAULT_BUILDKIT_REF}.linux-riscv64.tar.gz`);
+      const c = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64', outDir: out1 });
+      expect(c.cached).toBe(true);
+    },
+    20 * 60_000,
+  );
 
   test('an unknown ref is a one-sentence error, and leaves no output behind', async () => {
     const out = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
     const err = await buildBinaries({ ref: 'v0.0.999', outDir: out }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
-    expect((err as Error).message).toMatch(/^BuildKit ref 'v0\.0\.999' (does not exist|is not served by the Go module proxy)/);
+    expect((err as Error).message).toMatch(
+      /^BuildKit ref 'v0\.0\.999' (does not exist|is not served by the Go module proxy)/,
+    );
     expect(await readdir(out)).toEqual([]);
   });
 
   test('no route to the module proxy is named as such', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'bka-self-gomod-'));
-    const saved = { GOPROXY: process.env.GOPROXY, GOMODCACHE: process.env.GOMODCACHE, GOFLAGS: process.env.GOFLAGS };
+    const saved = {
+      GOPROXY: process.env.GOPROXY,
+      GOMODCACHE: process.env.GOMODCACHE,
+      GOFLAGS: process.env.GOFLAGS,
+    };
     Object.assign(process.env, { GOPROXY: 'http://127.0.0.1:1', GOMODCACHE: cache });
     try {
       const err = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF }).catch((e: unknown) => e);
@@ -68,7 +94,9 @@ describe.skipIf(noGo)('binaries build script', () => {
     process.env.GOPROXY = 'off';
     try {
       const tooNew = await buildBinaries({ source: await fakeCheckout('1.99.0') }).catch((e: unknown) => e);
-      expect((tooNew as Error).message).toMatch(/needs Go 1\.99\.0, this host has go\S+ and Go could not fetch go1\.99\.0/);
+      expect((tooNew as Error).message).toMatch(
+        /needs Go 1\.99\.0, this host has go\S+ and Go could not fetch go1\.99\.0/,
+      );
     } finally {
       if (saved === undefined) delete process.env.GOPROXY;
       else process.env.GOPROXY = saved;
@@ -79,7 +107,10 @@ describe.skipIf(noGo)('binaries build script', () => {
     const src = await fakeCheckout('1.20');
     expect(existsSync(join(src, '.git'))).toBe(true);
     // The fake has no cmd/: the build fails, but only after naming version and revision from git.
-    const err = await buildBinaries({ source: src, outDir: await mkdtemp(join(tmpdir(), 'bka-self-build-')) }).catch((e: unknown) => e);
+    const err = await buildBinaries({
+      source: src,
+      outDir: await mkdtemp(join(tmpdir(), 'bka-self-build-')),
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/go build \.\/cmd\/buildctl failed/);
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * The phase's build script: builds the buildkit-riscv64 image on the target from phase 1's release
+ * archive with `Dockerfile.buildkit-riscv64`, tags it by the seed's convention, and pushes when asked.
+ *
+ * Tags: releases `vX.Y.Z-riscv64`; master builds `latest` and `master-YYYYMMDD`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Target } from '../../harness/target.ts';
+import type { BuildManifest } from '../binaries/build-buildkit.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DOCKERFILE = join(ROOT, 'Dockerfile.buildkit-riscv64');
+export const ENTRYPOINT = fileURLToPath(new URL('./buildkit-entrypoint', import.meta.url));
+
+export interface ImageBuildOptions {
+  target: Target;
+  /** Phase 1's output directory (holds the tarball and manifest.json). */
+  binariesDir: string;
+  /** e.g. ghcr.io/OWNER/buildkit-riscv64, or the lab registry's 10.0.2.2:5311/buildkit-riscv64. */
+  repository: string;
+  /** A temp dir on the target for the build context. */
+  workDir: string;
+  /** Extra labels (the run id, so the janitor finds test images). */
+  labels?: Record<string, string>;
+  /** Replaces the Dockerfile (the broken fixtures). */
+  dockerfile?: string;
+  push?: boolean;
+  now?: Date;
+  source?: string;
+}
+
+export interface BuiltImage {
+  tags: string[];
+  /** The first tag: what the checks run. */
+  ref: string;
+  imageId: string;
+  manifest: BuildManifest;
+  durationMs: number;
+}
+
+export function tagsFor(manifest: BuildManifest, repository: string, now = new Date()): string[] {
+  if (/^v\d+\.\d+\.\d+/.test(manifest.version) && !manifest.version.includes('-g')) {
+    return [`${repository}:${manifest.version}-riscv64`];
+  }
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  return [`${repository}:latest`, `${repository}:master-${day}`];
+}
+
+export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
+  const manifest = JSON.parse(await readFile(join(o.binariesDir, 'manifest.json'), 'utf8')) as BuildManifest;
+  if (manifest.goarch !== 'riscv64') {
+    throw new Error(`phase 1's binaries in ${o.binariesDir} are for ${manifest.goarch}, not riscv64`);
+  }
+  const ctx = `${o.workDir}/context`;
+  await o.target.upload(join(o.binariesDir, manifest.tarball), `${ctx}/${manifest.tarball}`);
+  await o.target.upload(o.dockerfile ?? DOCKERFILE, `${ctx}/Dockerfile`);
+  await o.target.upload(ENTRYPOINT, `${ctx}/buildkit-entrypoint`, 0o755);
+  const tags = tagsFor(manifest, o.repository, o.now);
+  const created = (o.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+  const args = [
+    'docker',
+    'build',
+    '--platform',
+    'linux/riscv64',
+    '--build-arg',
+    `BUILDKIT_VERSION=${manifest.version}`,
+    '--build-arg',
+    `BUILDKIT_REVISION=${manifest.revision}`,
+    '--build-arg',
+    `CREATED=${created}`,
+    ...(o.source ? ['--build-arg', `SOURCE=${o.source}`] : []),
+    ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    ...tags.flatMap((t) => ['-t', t]),
+    '--iidfile',
+    `${o.workDir}/iid`,
+    ctx,
+  ];
+  const r = await o.target.exec(args, {
+    context: 'building the buildkit-riscv64 image on the target',
+    timeoutMs: 40 * 60_000,
+  });
+  const imageId = (await o.target.readFile(`${o.workDir}/iid`)).toString().trim();
+  if (o.push) {
+    for (const t of tags)
+      await o.target.exec(['docker', 'push', '-q', t], { context: `pushing ${t}`, timeoutMs: 20 * 60_000 });
+  }
+  return { tags, ref: tags[0]!, imageId, manifest, durationMs: r.durationMs };
+}

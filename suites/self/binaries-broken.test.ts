@@ -1,0 +1,77 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
+import { Lab, needsLab } from '../../harness/lab/lab.ts';
+import { buildBinaries } from '../binaries/build-buildkit.ts';
+import { runPhase } from './fixtures/phase-run.ts';
+
+/**
+ * The binaries phase must fail, naming the right check, against binaries that are wrong in known ways.
+ * Each case runs the real phase against the lab, as a user would.
+ */
+const reason = !needsLab()
+  ? 'runs against the lab; this machine is riscv64'
+  : process.getuid?.() !== 0
+    ? 'the lab needs root to provision'
+    : process.env.BKA_SKIP_LAB === '1'
+      ? 'BKA_SKIP_LAB=1'
+      : undefined;
+
+const ELF_CHECK = 'binaries › release binaries › buildkitd is a static little-endian ELF64 for RISC-V';
+const VERSION_CHECK =
+  'binaries › release binaries › buildkitd --version runs on the target and names the requested version and revision';
+const START_CHECK =
+  'binaries › buildkitd on the target › starts and answers buildctl debug workers within three minutes';
+
+describe.skipIf(reason)('binaries phase against broken binaries', () => {
+  beforeAll(async () => {
+    await new Lab(loadConfig().lab).up();
+  });
+
+  const out = () => mkdtemp(join(tmpdir(), 'bka-self-broken-'));
+
+  test(
+    'fails the ELF check for an amd64 build',
+    async () => {
+      const built = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'amd64', outDir: await out() });
+      const run = await runPhase(['--phase', 'binaries', '--binaries', built.dir], await out());
+      expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+      expect(run.failed).toContain(ELF_CHECK);
+    },
+    20 * 60_000,
+  );
+
+  test(
+    'fails the version check for a build without version injection',
+    async () => {
+      const built = await buildBinaries({
+        ref: DEFAULT_BUILDKIT_REF,
+        goarch: 'riscv64',
+        versionInjection: false,
+        outDir: await out(),
+      });
+      const run = await runPhase(['--phase', 'binaries', '--binaries', built.dir], await out());
+      expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+      expect(run.failed).toContain(VERSION_CHECK);
+      expect(run.passed).toContain(ELF_CHECK);
+    },
+    20 * 60_000,
+  );
+
+  test(
+    'fails the daemon check for a buildkitd that cannot start (state dir unwritable)',
+    async () => {
+      const built = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64' });
+      const run = await runPhase(
+        ['--phase', 'binaries', '--binaries', built.dir, '--buildkitd-flags', '--root=/proc/bka-unwritable'],
+        await out(),
+      );
+      expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+      expect(run.failed).toContain(START_CHECK);
+      expect(run.passed).toContain(VERSION_CHECK);
+    },
+    20 * 60_000,
+  );
+});
