@@ -490,22 +490,32 @@ export class Lab {
         await writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
       },
     );
-    await this.progress.step('waiting for SSH and Docker in the VM', async () => {
-      if (!(await this.ready(5 * 60_000))) {
-        const tail = (await readFile(console, 'utf8').catch(() => ''))
-          .trim()
-          .split('\n')
-          .slice(-30)
-          .join('\n');
-        throw new Error(
-          `lab: the VM did not become ready (SSH + Docker) within 5 minutes; console tail:\n${tail}`,
-        );
+    const consoleTail = async () =>
+      (await readFile(console, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .slice(-30)
+        .join('\n');
+    const booted = performance.now();
+    await this.progress.step('waiting for SSH', async () => {
+      if (!(await this.ready(5 * 60_000, false))) {
+        throw new Error(`lab: the VM did not answer SSH within 5 minutes; console tail:\n${await consoleTail()}`);
       }
     });
+    this.timings.sshReadyMs = performance.now() - booted;
+    await this.progress.step('waiting for Docker in the VM', async () => {
+      if (!(await this.ready(5 * 60_000, true))) {
+        throw new Error(`lab: Docker in the VM did not answer within 5 minutes; console tail:\n${await consoleTail()}`);
+      }
+    });
+    this.timings.dockerReadyMs = performance.now() - booted;
   }
 
-  /** SSH answers as the runner user and Docker in the VM answers. */
-  async ready(timeoutMs: number): Promise<boolean> {
+  /** How long the last boot took from qemu's start to SSH, and to Docker answering. */
+  readonly timings: { sshReadyMs?: number; dockerReadyMs?: number } = {};
+
+  /** SSH answers as the runner user (and, with `docker`, Docker in the VM answers). */
+  async ready(timeoutMs: number, docker = true): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
     while (Date.now() < deadline) {
@@ -514,6 +524,7 @@ export class Lab {
       try {
         const target = await this.connect(Math.min(10_000, Math.max(1000, deadline - Date.now())));
         try {
+          if (!docker) return true;
           const r = await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
             reject: false,
             timeoutMs: 20_000,
