@@ -41,8 +41,14 @@ if (cold) {
 const lab = new Lab(config.lab, { quiet: true });
 if (await lab.running()) await lab.down();
 await time('warm `lab up` (cache present) to SSH + Docker ready', () => lab.up());
-results.push({ what: 'of which: qemu start to SSH ready', value: `${((lab.timings.sshReadyMs ?? 0) / 1000).toFixed(1)} s` });
-results.push({ what: 'of which: qemu start to Docker ready', value: `${((lab.timings.dockerReadyMs ?? 0) / 1000).toFixed(1)} s` });
+results.push({
+  what: 'of which: qemu start to SSH ready',
+  value: `${((lab.timings.sshReadyMs ?? 0) / 1000).toFixed(1)} s`,
+});
+results.push({
+  what: 'of which: qemu start to Docker ready',
+  value: `${((lab.timings.dockerReadyMs ?? 0) / 1000).toFixed(1)} s`,
+});
 
 const ep = await lab.endpoint();
 const target = await lab.connect();

@@ -491,21 +491,21 @@ export class Lab {
       },
     );
     const consoleTail = async () =>
-      (await readFile(console, 'utf8').catch(() => ''))
-        .trim()
-        .split('\n')
-        .slice(-30)
-        .join('\n');
+      (await readFile(console, 'utf8').catch(() => '')).trim().split('\n').slice(-30).join('\n');
     const booted = performance.now();
     await this.progress.step('waiting for SSH', async () => {
       if (!(await this.ready(5 * 60_000, false))) {
-        throw new Error(`lab: the VM did not answer SSH within 5 minutes; console tail:\n${await consoleTail()}`);
+        throw new Error(
+          `lab: the VM did not answer SSH within 5 minutes; console tail:\n${await consoleTail()}`,
+        );
       }
     });
     this.timings.sshReadyMs = performance.now() - booted;
     await this.progress.step('waiting for Docker in the VM', async () => {
       if (!(await this.ready(5 * 60_000, true))) {
-        throw new Error(`lab: Docker in the VM did not answer within 5 minutes; console tail:\n${await consoleTail()}`);
+        throw new Error(
+          `lab: Docker in the VM did not answer within 5 minutes; console tail:\n${await consoleTail()}`,
+        );
       }
     });
     this.timings.dockerReadyMs = performance.now() - booted;

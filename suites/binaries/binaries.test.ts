@@ -74,7 +74,19 @@ describe('buildkitd on the target', () => {
   let workersJson = '';
   let fixturesDir = '';
 
+  /** Why the daemon was not started: a buildkitd that is not for the target would only run emulated. */
+  let notStarted: string | undefined;
+  const started = (): Daemon => {
+    if (notStarted) throw new Error(notStarted);
+    return daemon;
+  };
+
   beforeAll(async () => {
+    const elf = bins.buildkitdElf;
+    if (ctx.facts.arch === 'riscv64' && elf?.machine !== EM_RISCV) {
+      notStarted = `buildkitd was not started: it is ${elf ? describeElf(elf) : 'not an ELF binary'}, not a riscv64 binary (see the ELF check)`;
+      return;
+    }
     daemon = await startDaemon(ctx, bins);
     fixturesDir = await ctx.resources.tempDir('fixtures');
     for (const [dir, files] of [
@@ -86,14 +98,14 @@ describe('buildkitd on the target', () => {
   });
 
   test('starts and answers buildctl debug workers within three minutes', async ({ annotate }) => {
-    await annotate(`buildkitd runs ${daemon.how}`);
+    await annotate(`buildkitd runs ${started().how}`);
     const t0 = performance.now();
-    workersJson = await withDaemonLogs(daemon, () => waitForDaemon(ctx, daemon));
+    workersJson = await withDaemonLogs(started(), () => waitForDaemon(ctx, started()));
     await annotate(`answered after ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   });
 
   test('lists an OCI worker whose platforms include linux/riscv64', async ({ annotate }) => {
-    await withDaemonLogs(daemon, async () => {
+    await withDaemonLogs(started(), async () => {
       expect(workersJson, 'the daemon never answered (see the previous check)').not.toBe('');
       const workers = JSON.parse(workersJson) as Array<{
         id: string;
@@ -114,9 +126,9 @@ describe('buildkitd on the target', () => {
     const dir = `${fixturesDir}/${fixture}`;
     return ctx.target.exec(
       [
-        daemon.buildctl,
+        started().buildctl,
         '--addr',
-        daemon.addr,
+        started().addr,
         'build',
         '--progress',
         'plain',
@@ -155,7 +167,7 @@ describe('buildkitd on the target', () => {
   }
 
   test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {
-    await withDaemonLogs(daemon, async () => {
+    await withDaemonLogs(started(), async () => {
       const out = `${fixturesDir}/scratch.oci.tar`;
       const r = await build('scratch', out);
       await annotate(`scratch build: ${(r.durationMs / 1000).toFixed(1)}s`);
@@ -178,7 +190,7 @@ describe('buildkitd on the target', () => {
   test('builds FROM debian:trixie-slim + RUN through runc, and the RUN step reports the target machine', async ({
     annotate,
   }) => {
-    await withDaemonLogs(daemon, async () => {
+    await withDaemonLogs(started(), async () => {
       const out = `${fixturesDir}/run.oci.tar`;
       const r = await build('run', out);
       firstRunMs = r.durationMs;
@@ -201,7 +213,7 @@ describe('buildkitd on the target', () => {
   });
 
   test('a second build of the same fixture is served from cache, and is faster', async ({ annotate }) => {
-    await withDaemonLogs(daemon, async () => {
+    await withDaemonLogs(started(), async () => {
       expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
       const r = await build('run', `${fixturesDir}/run-again.oci.tar`);
       await annotate(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { PhaseContext } from '../../harness/phase-context.ts';
+import { type ElfInfo, parseElf } from '../../helpers/elf.ts';
 import { type BuildManifest, buildBinaries } from './build-buildkit.ts';
 
 /** The binaries under test, on the target, and where they came from. */
@@ -19,6 +20,8 @@ export interface BinariesUnderTest {
   source: string;
   manifest: BuildManifest | undefined;
   sha256: Record<string, string>;
+  /** The ELF facts of buildkitd, read before anything is started with it. */
+  buildkitdElf: ElfInfo | undefined;
 }
 
 const GOARCH: Record<string, string> = { riscv64: 'riscv64', x86_64: 'amd64', aarch64: 'arm64' };
@@ -89,6 +92,12 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
     manifest = out.manifest;
     source = `build script: ${out.manifest.source}, ${out.manifest.goVersion}, ${out.manifest.mode}${out.cached ? ' (cached build)' : ''}`;
   }
+  let buildkitdElf: ElfInfo | undefined;
+  try {
+    buildkitdElf = parseElf((await readFile(join(localBinDir, 'buildkitd'))).subarray(0, 4096));
+  } catch {
+    buildkitdElf = undefined;
+  }
   const sha256: Record<string, string> = {};
   for (const b of ['buildkitd', 'buildctl']) sha256[b] = await sha(join(localBinDir, b));
   let remoteBinDir = localBinDir;
@@ -106,6 +115,7 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
     source,
     manifest,
     sha256,
+    buildkitdElf,
   };
 }
 

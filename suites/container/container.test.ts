@@ -1,0 +1,451 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { usePhase } from '../../harness/phase-context.ts';
+import { makeCerts } from '../../helpers/certs.ts';
+import { describeElf, EM_RISCV, parseElf } from '../../helpers/elf.ts';
+import { pollUntil } from '../../helpers/poll.ts';
+import { buildkitdToml } from '../binaries/daemon.ts';
+import { type ImageUnderTest, imageUnderTest, withContainerEvidence } from './image.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+/**
+ * Size budget: debian:trixie-slim (~96 MB) + runtime packages (git, iptables, openssh-client, runc,
+ * fuse-overlayfs, pigz, xz, tini: ~110 MB) + buildkitd and buildctl (~70 MB) is ~280 MB; 350 MB leaves
+ * room for Debian's point releases and catches a build that drags in a toolchain or caches.
+ */
+const SIZE_BUDGET_MB = 350;
+
+const ctx = usePhase();
+let image: ImageUnderTest;
+let fixtures: string;
+/** Mounted into every daemon container: docker.io through the configured mirror (none: empty file). */
+let mirrorToml: string;
+
+beforeAll(async () => {
+  image = await imageUnderTest(ctx);
+  fixtures = await ctx.resources.tempDir('fixtures');
+  mirrorToml = `${fixtures}/buildkitd.toml`;
+  await ctx.target.writeFile(mirrorToml, buildkitdToml(ctx.config.registryMirror));
+  for (const f of ['Dockerfile', 'hello.txt'])
+    await ctx.target.upload(join(FIXTURES, 'binaries', 'scratch', f), `${fixtures}/scratch/${f}`);
+  await ctx.target.upload(
+    join(FIXTURES, 'container', 'children', 'Dockerfile'),
+    `${fixtures}/children/Dockerfile`,
+  );
+});
+
+const docker = (args: string[], context?: string, timeoutMs = 10 * 60_000) =>
+  ctx.target.exec(['docker', ...args], { context, timeoutMs });
+
+/** Starts a labelled, tracked container and returns its id. */
+async function run(args: string[], command: string[] = []): Promise<string> {
+  const r = await docker(
+    ['run', '-d', ...ctx.resources.labelFlags, ...args, image.ref, ...command],
+    `starting a container of ${image.ref}`,
+  );
+  const id = r.stdout.trim();
+  ctx.resources.container(id);
+  return id;
+}
+
+async function waitForBuildkitd(id: string, addr?: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const r = await ctx.target.exec(
+        ['docker', 'exec', id, 'buildctl', ...(addr ? ['--addr', addr] : []), 'debug', 'workers'],
+        { reject: false, timeoutMs: 30_000 },
+      );
+      return r.failed ? undefined : true;
+    },
+    {
+      timeoutMs: 180_000,
+      what: 'buildkitd in the container to answer buildctl debug workers',
+      giveUp: async () => {
+        const s = await ctx.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', id], {
+          reject: false,
+        });
+        return s.stdout.trim() === 'false' ? 'the container exited' : undefined;
+      },
+    },
+  );
+}
+
+async function inContainer(id: string, script: string): Promise<string> {
+  return (
+    await ctx.target.exec(['docker', 'exec', id, 'sh', '-c', script], {
+      context: `in container ${id.slice(0, 12)}: ${script}`,
+    })
+  ).stdout;
+}
+
+describe('the image', () => {
+  test('is linux/riscv64, labelled with the version and revision of the binaries, and within its size budget', async ({
+    annotate,
+  }) => {
+    const r = await docker([
+      'image',
+      'inspect',
+      '-f',
+      '{{.Os}}/{{.Architecture}} {{.Size}} {{json .Config.Labels}}',
+      image.ref,
+    ]);
+    const [platform, size, ...rest] = r.stdout.trim().split(' ');
+    const labels = JSON.parse(rest.join(' ')) as Record<string, string>;
+    const mb = Number(size) / 1e6;
+    await annotate(
+      `${image.ref}: ${platform}, ${mb.toFixed(0)} MB (budget ${SIZE_BUDGET_MB} MB); source: ${image.source}${image.buildMs ? `; built in ${(image.buildMs / 1000).toFixed(0)}s` : ''}`,
+    );
+    expect(platform).toBe('linux/riscv64');
+    expect(labels['org.opencontainers.image.version']).toBe(image.expectedVersion);
+    expect(labels['org.opencontainers.image.revision']).toBe(image.expectedRevision);
+    for (const k of ['source', 'created', 'title'])
+      expect(labels[`org.opencontainers.image.${k}`], k).toBeTruthy();
+    expect(mb).toBeLessThan(SIZE_BUDGET_MB);
+  });
+
+  test('buildkitd and buildctl in it are static riscv64 ELF binaries on PATH', async () => {
+    const r = await docker([
+      'run',
+      '--rm',
+      ...ctx.resources.labelFlags,
+      '--entrypoint',
+      'sh',
+      image.ref,
+      '-c',
+      'for b in buildkitd buildctl; do p=$(command -v $b) || { echo "$b missing"; exit 1; }; echo "$b $(head -c 4096 $p | base64 -w0)"; done',
+    ]);
+    for (const line of r.stdout.trim().split('\n')) {
+      const [name, b64 = ''] = line.split(' ');
+      const elf = parseElf(Buffer.from(b64, 'base64'));
+      expect(elf.machine, `${name} in the image is ${describeElf(elf)}`).toBe(EM_RISCV);
+      expect(elf.isStatic, `${name} in the image is ${describeElf(elf)}`).toBe(true);
+    }
+  });
+
+  test('/sbin/docker-init points to /usr/bin/tini, and tini --version works through both paths', async () => {
+    const r = await docker([
+      'run',
+      '--rm',
+      ...ctx.resources.labelFlags,
+      '--entrypoint',
+      'sh',
+      image.ref,
+      '-c',
+      'readlink /sbin/docker-init; /sbin/docker-init --version; /usr/bin/tini --version',
+    ]);
+    const [link, viaInit, viaTini] = r.stdout.trim().split('\n');
+    expect(link).toBe('/usr/bin/tini');
+    expect(viaInit).toMatch(/^tini version \d/);
+    expect(viaTini).toMatch(/^tini version \d/);
+  });
+
+  test('every runtime dependency is present and runs', async ({ annotate }) => {
+    const checks: Record<string, string> = {
+      'fuse-overlayfs': 'fuse-overlayfs --version',
+      iptables: 'iptables --version',
+      ip6tables: 'ip6tables --version',
+      git: 'git --version',
+      ssh: 'ssh -V',
+      pigz: 'pigz --version',
+      xz: 'xz --version',
+      runc: 'runc --version',
+      'ca-certificates': 'test -s /etc/ssl/certs/ca-certificates.crt && echo present',
+    };
+    const script = Object.entries(checks)
+      .map(([n, c]) => `out=$(${c} 2>&1); rc=$?; echo "${n}|$rc|$(printf '%s' "$out" | head -n1)"`)
+      .join('; ');
+    const r = await docker([
+      'run',
+      '--rm',
+      ...ctx.resources.labelFlags,
+      '--entrypoint',
+      'sh',
+      image.ref,
+      '-c',
+      script,
+    ]);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|'));
+    await annotate(rows.map(([n, , out]) => `${n}: ${out}`).join('; '));
+    const broken = rows.filter(([, rc, out]) => rc !== '0' || !out);
+    expect(broken.map(([n, rc, out]) => `${n}: exit ${rc}: ${out || 'no output'}`)).toEqual([]);
+    expect(rows.map(([n]) => n)).toEqual(Object.keys(checks));
+  });
+});
+
+describe('run privileged as a daemon', () => {
+  let plain: string;
+  let withInit: string;
+
+  beforeAll(async () => {
+    const config = ['-v', `${mirrorToml}:/etc/buildkit/buildkitd.toml:ro`];
+    plain = await run(['--privileged', ...config]);
+    withInit = await run(['--privileged', '--init', ...config]);
+  });
+
+  test('buildkitd is up within three minutes, and its log shows no startup error', async () => {
+    await withContainerEvidence(ctx, plain, async () => {
+      await waitForBuildkitd(plain);
+      const logs = await docker(['logs', plain]);
+      expect(`${logs.stdout}${logs.stderr}`).not.toMatch(
+        /docker-init: no such file|exec format error|level=fatal|refusing/i,
+      );
+    });
+  });
+
+  test('PID 1 is tini without --init, and docker-init with it', async () => {
+    await withContainerEvidence(ctx, withInit, async () => {
+      expect((await inContainer(plain, 'cat /proc/1/comm')).trim()).toBe('tini');
+      await waitForBuildkitd(withInit);
+      expect((await inContainer(withInit, 'cat /proc/1/comm')).trim()).toBe('docker-init');
+      expect(await inContainer(withInit, 'cat /proc/[0-9]*/comm')).toContain('buildkitd');
+    });
+  });
+
+  test('the default command listens on the unix socket only, with no TCP listener', async () => {
+    await withContainerEvidence(ctx, plain, async () => {
+      const listening = await inContainer(
+        plain,
+        'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'',
+      );
+      expect(listening.trim(), 'sockets in LISTEN state (hex addr:port)').toBe('');
+      expect(await inContainer(plain, 'test -S /run/buildkit/buildkitd.sock && echo socket')).toBe(
+        'socket\n',
+      );
+    });
+  });
+
+  test('builds that spawn children leave no zombie processes in the container', async () => {
+    await withContainerEvidence(ctx, plain, async () => {
+      await ctx.target.exec(['docker', 'cp', `${fixtures}/children`, `${plain}:/tmp/children`]);
+      await inContainer(
+        plain,
+        'buildctl build --frontend dockerfile.v0 --local context=/tmp/children --local dockerfile=/tmp/children --output type=cacheonly',
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      const zombies = await inContainer(
+        plain,
+        'for s in /proc/[0-9]*/stat; do awk \'$3 == "Z" {print $1, $2}\' $s 2>/dev/null; done; true',
+      );
+      expect(zombies.trim(), 'processes in state Z (pid, comm)').toBe('');
+    });
+  });
+
+  test('docker stop makes buildkitd exit cleanly within 10 seconds (tini forwards SIGTERM)', async ({
+    annotate,
+  }) => {
+    await withContainerEvidence(ctx, plain, async () => {
+      const r = await docker(['stop', '-t', '10', plain]);
+      const state = await docker(['inspect', '-f', '{{.State.ExitCode}} {{.State.OOMKilled}}', plain]);
+      await annotate(
+        `docker stop took ${(r.durationMs / 1000).toFixed(1)}s; exit code ${state.stdout.trim()}`,
+      );
+      expect(r.durationMs).toBeLessThan(10_000);
+      expect(state.stdout.trim().split(' ')[0], 'exit code 137 means it had to be killed').not.toBe('137');
+    });
+  });
+});
+
+describe('configuration and TCP', () => {
+  test('a buildkitd.toml mounted at /etc/buildkit/buildkitd.toml takes effect', async () => {
+    const dir = await ctx.resources.tempDir('toml');
+    const probe = `bka-${ctx.resources.runId}`;
+    await ctx.target.writeFile(
+      `${dir}/buildkitd.toml`,
+      `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  labels = { "io.github.buildkit-riscv64-acceptance.probe" = "${probe}" }\n`,
+    );
+    const id = await run(['--privileged', '-v', `${dir}/buildkitd.toml:/etc/buildkit/buildkitd.toml:ro`]);
+    await withContainerEvidence(ctx, id, async () => {
+      await waitForBuildkitd(id);
+      const workers = await inContainer(id, "buildctl debug workers --format '{{json .}}'");
+      expect(workers).toContain(`"io.github.buildkit-riscv64-acceptance.probe":"${probe}"`);
+    });
+  });
+
+  test('refuses to listen on TCP without mTLS', async () => {
+    const r = await ctx.target.exec(
+      ['docker', 'run', '--rm', ...ctx.resources.labelFlags, image.ref, '--addr', 'tcp://0.0.0.0:1234'],
+      { reject: false, timeoutMs: 120_000 },
+    );
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toMatch(/refusing to listen on TCP without mTLS/);
+  });
+
+  test('over TCP with mTLS, a client with the certificate builds, one without or from another CA is refused', async ({
+    annotate,
+  }) => {
+    const certs = await makeCerts();
+    const dir = await ctx.resources.tempDir('certs');
+    for (const f of certs.files) await ctx.target.upload(join(certs.dir, f), `${dir}/${f}`, 0o644);
+    const id = await run(
+      ['--privileged', '-p', '127.0.0.1::1234', '-v', `${dir}:/certs:ro`],
+      [
+        '--addr',
+        'tcp://0.0.0.0:1234',
+        '--addr',
+        'unix:///run/buildkit/buildkitd.sock',
+        '--tlscacert',
+        '/certs/ca.pem',
+        '--tlscert',
+        '/certs/server.pem',
+        '--tlskey',
+        '/certs/server-key.pem',
+      ],
+    );
+    await withContainerEvidence(ctx, id, async () => {
+      await waitForBuildkitd(id);
+      const port = (await docker(['port', id, '1234/tcp'])).stdout.trim().split('\n')[0]!.split(':').pop();
+      const addr = `tcp://127.0.0.1:${port}`;
+      const buildctl = (...args: string[]) =>
+        ctx.target.exec(
+          [
+            'docker',
+            'run',
+            '--rm',
+            ...ctx.resources.labelFlags,
+            '--network',
+            'host',
+            '-v',
+            `${dir}:/certs:ro`,
+            '-v',
+            `${fixtures}:/fixtures:ro`,
+            image.ref,
+            'buildctl',
+            '--addr',
+            addr,
+            ...args,
+          ],
+          { reject: false, timeoutMs: 10 * 60_000 },
+        );
+      const ok = await buildctl(
+        '--tlscacert',
+        '/certs/ca.pem',
+        '--tlscert',
+        '/certs/client.pem',
+        '--tlskey',
+        '/certs/client-key.pem',
+        'build',
+        '--frontend',
+        'dockerfile.v0',
+        '--local',
+        'context=/fixtures/scratch',
+        '--local',
+        'dockerfile=/fixtures/scratch',
+        '--output',
+        'type=cacheonly',
+      );
+      await annotate(`mTLS build over ${addr}: exit ${ok.exitCode} in ${(ok.durationMs / 1000).toFixed(1)}s`);
+      expect(ok.exitCode, ok.stderr.slice(-1500)).toBe(0);
+      const noCert = await buildctl('--tlscacert', '/certs/ca.pem', 'debug', 'workers');
+      expect(noCert.failed, 'a client without a certificate was served').toBe(true);
+      const otherCa = await buildctl(
+        '--tlscacert',
+        '/certs/ca.pem',
+        '--tlscert',
+        '/certs/other-client.pem',
+        '--tlskey',
+        '/certs/other-client-key.pem',
+        'debug',
+        'workers',
+      );
+      expect(otherCa.failed, 'a client with a certificate from another CA was served').toBe(true);
+    });
+  });
+});
+
+describe('as a Buildx docker-container builder', () => {
+  test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({ annotate }) => {
+    const name = ctx.resources.name('builder');
+    const dir = await ctx.resources.tempDir('buildx');
+    await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
+    ctx.resources.builder(name);
+    const create = await ctx.target.exec(
+      [
+        'docker',
+        'buildx',
+        'create',
+        '--name',
+        name,
+        '--driver',
+        'docker-container',
+        '--driver-opt',
+        `image=${image.ref}`,
+        '--config',
+        `${dir}/buildkitd.toml`,
+        '--buildkitd-flags',
+        '--allow-insecure-entitlement=network.host',
+        '--bootstrap',
+      ],
+      { reject: false, timeoutMs: 10 * 60_000 },
+    );
+    const containerId = (
+      await ctx.target.exec(['docker', 'ps', '-aq', '--filter', `name=buildx_buildkit_${name}`], {
+        reject: false,
+      })
+    ).stdout
+      .trim()
+      .split('\n')[0];
+    await withContainerEvidence(ctx, containerId || undefined, async () => {
+      expect(create.exitCode, `docker buildx create --bootstrap failed:\n${create.stderr.slice(-2000)}`).toBe(
+        0,
+      );
+      const inspect = await ctx.target.exec(['docker', 'buildx', 'inspect', name]);
+      await annotate(
+        `buildx inspect: ${inspect.stdout
+          .split('\n')
+          .filter((l) => /Status|BuildKit|Driver/.test(l))
+          .join('; ')}`,
+      );
+      expect(inspect.stdout).toMatch(/Status:\s+running/);
+      const build = await ctx.target.exec(
+        [
+          'docker',
+          'buildx',
+          'build',
+          '--builder',
+          name,
+          '--progress',
+          'plain',
+          '--output',
+          'type=cacheonly',
+          `${fixtures}/scratch`,
+        ],
+        { reject: false, timeoutMs: 10 * 60_000 },
+      );
+      expect(build.exitCode, build.stderr.slice(-2000)).toBe(0);
+      if (containerId) {
+        const init = await ctx.target.exec(['docker', 'inspect', '-f', '{{.HostConfig.Init}}', containerId]);
+        await annotate(`builder container runs with --init: ${init.stdout.trim()}`);
+      }
+    });
+  });
+});
+
+describe('distribution', () => {
+  test('pushes every tag and pulls it back, without credentials, into an empty local store with the same digest', async ({
+    annotate,
+    skip,
+  }) => {
+    if (ctx.config.image)
+      skip('--image was given: the image is published already; push and pull are checked for built images');
+    const digests: string[] = [];
+    for (const tag of image.tags) {
+      const push = await docker(['push', tag], `pushing ${tag}`, 20 * 60_000);
+      const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
+      expect(pushed, `no digest in the push output:\n${push.stdout}`).toBeDefined();
+      digests.push(pushed!);
+    }
+    for (const tag of image.tags) await docker(['image', 'rm', '-f', tag]);
+    for (const [i, tag] of image.tags.entries()) {
+      const gone = await ctx.target.exec(['docker', 'image', 'inspect', tag], { reject: false });
+      expect(gone.failed, `${tag} is still in the local store`).toBe(true);
+      await docker(['pull', tag], `pulling ${tag}`, 20 * 60_000);
+      const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
+      expect(repoDigests).toContain(digests[i]);
+      await annotate(`${tag} -> ${digests[i]}`);
+    }
+  });
+});

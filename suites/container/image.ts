@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import type { PhaseContext } from '../../harness/phase-context.ts';
+import { RUN_LABEL } from '../../harness/resources.ts';
+import { tailLines } from '../../harness/tail-buffer.ts';
+import { buildBinaries } from '../binaries/build-buildkit.ts';
+import { buildImage } from './build-image.ts';
+
+/** The image under test and what it must say about itself. */
+export interface ImageUnderTest {
+  ref: string;
+  tags: string[];
+  expectedVersion: string | undefined;
+  expectedRevision: string | undefined;
+  source: string;
+  buildMs?: number;
+}
+
+/** Where the phase pushes: the configured repository, or the lab registry when one is the mirror. */
+export function repositoryFor(ctx: PhaseContext): string {
+  const { config } = ctx;
+  if (!config.imageRepository.includes('/OWNER/')) return config.imageRepository;
+  if (config.registryMirror) return `${config.registryMirror}/bka/buildkit-riscv64`;
+  return config.imageRepository;
+}
+
+/** Builds the image on the target from phase 1's archive (or takes --image), tracked for removal. */
+export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest> {
+  const { config, target, resources } = ctx;
+  if (config.image) {
+    const pull = await target.exec(['docker', 'image', 'inspect', config.image], { reject: false });
+    if (pull.failed)
+      await target.exec(['docker', 'pull', config.image], {
+        context: `pulling ${config.image}`,
+        timeoutMs: 20 * 60_000,
+      });
+    const labels = JSON.parse(
+      (await target.exec(['docker', 'image', 'inspect', '-f', '{{json .Config.Labels}}', config.image]))
+        .stdout || '{}',
+    ) as Record<string, string> | null;
+    const digest = (
+      await target.exec(['docker', 'image', 'inspect', '-f', '{{.Id}}', config.image])
+    ).stdout.trim();
+    return {
+      ref: config.image,
+      tags: [config.image],
+      expectedVersion: labels?.['org.opencontainers.image.version'],
+      expectedRevision: labels?.['org.opencontainers.image.revision'],
+      source: `--image ${config.image} (${digest})`,
+    };
+  }
+  const bins = await buildBinaries({
+    ref: config.buildkitRef,
+    goarch: 'riscv64',
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  const workDir = await resources.tempDir('image');
+  const built = await buildImage({
+    target,
+    binariesDir: bins.dir,
+    repository: repositoryFor(ctx),
+    workDir,
+    labels: { [RUN_LABEL]: resources.runId },
+  });
+  for (const t of built.tags) resources.image(t);
+  return {
+    ref: built.ref,
+    tags: built.tags,
+    expectedVersion: built.manifest.version,
+    expectedRevision: built.manifest.revision,
+    source: `built on the target from ${join(bins.dir, bins.manifest.tarball)} (${bins.manifest.mode})`,
+    buildMs: built.durationMs,
+  };
+}
+
+/** Runs `fn`; on failure the container's logs and `docker inspect` are appended to the error. */
+export async function withContainerEvidence<T>(
+  ctx: PhaseContext,
+  id: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (id && err instanceof Error) {
+      const logs = await ctx.target.exec(['docker', 'logs', '--tail', '200', id], { reject: false });
+      const inspect = await ctx.target.exec(
+        [
+          'docker',
+          'inspect',
+          '-f',
+          '{{json .State}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .HostConfig.Init}}',
+          id,
+        ],
+        { reject: false },
+      );
+      err.message = `${err.message}\n\ncontainer ${id.slice(0, 12)} logs (tail):\n${tailLines(`${logs.stdout}${logs.stderr}`, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect.stdout.trim() || inspect.stderr.trim()}`;
+    }
+    throw err;
+  }
+}
