@@ -15,7 +15,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 const HELP = `buildkit-acceptance: prove BuildKit on a riscv64 host (a board over SSH, this machine, or the lab)
 
 Usage:
-  buildkit-acceptance run [--target T] [--phase P]... [--report-dir DIR] [options]
+  buildkit-acceptance run [--target T] [--phase P]... [--grep PATTERN] [--report-dir DIR] [options]
   buildkit-acceptance test [vitest args]    every project: the suite's own tests, then the phases
   buildkit-acceptance doctor [--target T]   preflight: reach the target and print its facts
   buildkit-acceptance janitor [--target T] [--run ID]   remove what earlier runs left behind
@@ -55,6 +55,7 @@ interface Parsed {
   out?: string;
   fresh?: boolean;
   noVersionInjection?: boolean;
+  grep?: string;
   passthrough: string[];
 }
 
@@ -93,6 +94,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--out') parsed.out = takeValue();
     else if (name === '--fresh') parsed.fresh = true;
     else if (name === '--no-version-injection') parsed.noVersionInjection = true;
+    else if (name === '--grep') parsed.grep = takeValue();
     else if (BOOLEAN_FLAGS.has(name))
       (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {
@@ -159,7 +161,7 @@ function runVitest(args: string[], env: Record<string, string>): Promise<number>
   });
 }
 
-async function run(config: Config): Promise<number> {
+async function run(config: Config, grep?: string): Promise<number> {
   const runId = currentRunId();
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
@@ -170,7 +172,7 @@ async function run(config: Config): Promise<number> {
   } finally {
     await target.close();
   }
-  const projects = plan.config.phases.flatMap((p) => ['--project', p]);
+  const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
   const code = await runVitest(projects, { ...planEnv(plan), BKA_RUN_ID: runId });
   const cleanupTarget = openTarget(plan.config, say);
   try {
@@ -245,21 +247,7 @@ async function labCommand(config: Config, sub: string | undefined): Promise<numb
       if (!(await lab.running()))
         throw new TargetUnreachableError('lab: the lab is not running (buildkit-acceptance lab up)');
       const ep = await lab.endpoint();
-      const child = spawn(
-        'ssh',
-        [
-          '-i',
-          ep.identityFile,
-          '-p',
-          String(ep.port),
-          '-o',
-          `UserKnownHostsFile=${ep.knownHostsFile}`,
-          '-o',
-          'StrictHostKeyChecking=yes',
-          `${ep.user}@${ep.host}`,
-        ],
-        { stdio: 'inherit' },
-      );
+      const child = spawn('ssh', [...Lab.sshArgs(ep), `${ep.user}@${ep.host}`], { stdio: 'inherit' });
       return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
     }
     default:
@@ -278,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
     switch (parsed.command) {
       case 'run':
-        return await run(config);
+        return await run(config, parsed.grep);
       case 'doctor':
         return await doctor(config);
       case 'janitor': {

@@ -58,18 +58,7 @@ for (let i = 0; i < rounds; i++) await target.exec(['true']);
 const harness = (performance.now() - t0) / 1000 / rounds;
 await target.close();
 
-const sshBase = [
-  '-i',
-  ep.identityFile,
-  '-p',
-  String(ep.port),
-  '-o',
-  `UserKnownHostsFile=${ep.knownHostsFile}`,
-  '-o',
-  'StrictHostKeyChecking=yes',
-  '-o',
-  'BatchMode=yes',
-];
+const sshBase = Lab.sshArgs(ep);
 const control = join(await mkdtemp(join(tmpdir(), 'bka-bench-ssh-')), 'cm');
 await execa('ssh', [
   ...sshBase,

@@ -166,6 +166,22 @@ export class Lab {
     };
   }
 
+  /** OpenSSH client arguments that reach the lab as the runner user, host key checked. */
+  static sshArgs(ep: LabEndpoint): string[] {
+    return [
+      '-i',
+      ep.identityFile,
+      '-p',
+      String(ep.port),
+      '-o',
+      `UserKnownHostsFile=${ep.knownHostsFile}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+    ];
+  }
+
   async readState(): Promise<LabState | undefined> {
     try {
       return JSON.parse(await readFile(join(this.instanceDir, 'state.json'), 'utf8')) as LabState;

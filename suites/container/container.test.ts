@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
+import type { CommandResult } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { makeCerts } from '../../helpers/certs.ts';
 import { describeElf, EM_RISCV, parseElf } from '../../helpers/elf.ts';
@@ -71,6 +72,11 @@ async function waitForBuildkitd(id: string, addr?: string): Promise<void> {
   );
 }
 
+/** Runs a shell script in a throwaway container of the image (entrypoint bypassed). */
+async function shInImage(script: string): Promise<CommandResult> {
+  return shInImage(script);
+}
+
 async function inContainer(id: string, script: string): Promise<string> {
   return (
     await ctx.target.exec(['docker', 'exec', id, 'sh', '-c', script], {
@@ -105,16 +111,9 @@ describe('the image', () => {
   });
 
   test('buildkitd and buildctl in it are static riscv64 ELF binaries on PATH', async () => {
-    const r = await docker([
-      'run',
-      '--rm',
-      ...ctx.resources.labelFlags,
-      '--entrypoint',
-      'sh',
-      image.ref,
-      '-c',
+    const r = await shInImage(
       'for b in buildkitd buildctl; do p=$(command -v $b) || { echo "$b missing"; exit 1; }; echo "$b $(head -c 4096 $p | base64 -w0)"; done',
-    ]);
+    );
     for (const line of r.stdout.trim().split('\n')) {
       const [name, b64 = ''] = line.split(' ');
       const elf = parseElf(Buffer.from(b64, 'base64'));
@@ -124,16 +123,9 @@ describe('the image', () => {
   });
 
   test('/sbin/docker-init points to /usr/bin/tini, and tini --version works through both paths', async () => {
-    const r = await docker([
-      'run',
-      '--rm',
-      ...ctx.resources.labelFlags,
-      '--entrypoint',
-      'sh',
-      image.ref,
-      '-c',
+    const r = await shInImage(
       'readlink /sbin/docker-init; /sbin/docker-init --version; /usr/bin/tini --version',
-    ]);
+    );
     const [link, viaInit, viaTini] = r.stdout.trim().split('\n');
     expect(link).toBe('/usr/bin/tini');
     expect(viaInit).toMatch(/^tini version \d/);
@@ -155,16 +147,7 @@ describe('the image', () => {
     const script = Object.entries(checks)
       .map(([n, c]) => `out=$(${c} 2>&1); rc=$?; echo "${n}|$rc|$(printf '%s' "$out" | head -n1)"`)
       .join('; ');
-    const r = await docker([
-      'run',
-      '--rm',
-      ...ctx.resources.labelFlags,
-      '--entrypoint',
-      'sh',
-      image.ref,
-      '-c',
-      script,
-    ]);
+    const r = await shInImage(script);
     const rows = r.stdout
       .trim()
       .split('\n')

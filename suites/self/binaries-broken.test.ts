@@ -3,21 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
-import { Lab, needsLab } from '../../harness/lab/lab.ts';
+import { Lab } from '../../harness/lab/lab.ts';
 import { buildBinaries } from '../binaries/build-buildkit.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
 /**
  * The binaries phase must fail, naming the right check, against binaries that are wrong in known ways.
  * Each case runs the real phase against the lab, as a user would.
  */
-const reason = !needsLab()
-  ? 'runs against the lab; this machine is riscv64'
-  : process.getuid?.() !== 0
-    ? 'the lab needs root to provision'
-    : process.env.BKA_SKIP_LAB === '1'
-      ? 'BKA_SKIP_LAB=1'
-      : undefined;
+const reason = labUnavailable();
 
 const ELF_CHECK = 'binaries › release binaries › buildkitd is a static little-endian ELF64 for RISC-V';
 const VERSION_CHECK =

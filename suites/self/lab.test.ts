@@ -2,18 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
 import { probeFacts } from '../../harness/facts.ts';
-import { Lab, needsLab } from '../../harness/lab/lab.ts';
+import { Lab } from '../../harness/lab/lab.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
 import { ResourceTracker } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
-
-function labUnavailable(): string | undefined {
-  if (!needsLab()) return 'this machine is riscv64: the suite targets it directly, the lab is not needed';
-  if (process.platform !== 'linux') return 'the lab needs Linux (qemu-system-riscv64, binfmt_misc)';
-  if (process.getuid?.() !== 0) return 'provisioning the lab needs root (debootstrap, chroot, binfmt_misc)';
-  if (process.env.BKA_SKIP_LAB === '1') return 'BKA_SKIP_LAB=1';
-  return undefined;
-}
+import { labUnavailable } from './fixtures/lab-reason.ts';
 
 const unavailable = labUnavailable();
 const config = loadConfig();

@@ -1,0 +1,112 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
+import { Lab } from '../../harness/lab/lab.ts';
+import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
+import type { SshTarget } from '../../harness/ssh-target.ts';
+import { buildBinaries } from '../binaries/build-buildkit.ts';
+import { buildImage } from '../container/build-image.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
+import { runPhase } from './fixtures/phase-run.ts';
+
+/**
+ * The container phase must fail, naming the right check, against images broken in known ways
+ * (fixtures/container/broken/*.Dockerfile, each FROM the good image). Each case runs the real phase
+ * with --image against the lab, limited (--grep) to the part of the phase that must catch it.
+ */
+const reason = labUnavailable();
+
+const BROKEN = fileURLToPath(new URL('../../fixtures/container/broken/', import.meta.url));
+
+const CASES = [
+  {
+    variant: 'no-symlink',
+    grep: 'docker-init points',
+    check:
+      'container › the image › /sbin/docker-init points to /usr/bin/tini, and tini --version works through both paths',
+  },
+  {
+    variant: 'tini-entrypoint',
+    grep: 'as a Buildx',
+    check:
+      'container › as a Buildx docker-container builder › buildx bootstraps a builder with --driver-opt image=... and builds with it',
+  },
+  {
+    variant: 'amd64-binaries',
+    grep: 'static riscv64 ELF',
+    check: 'container › the image › buildkitd and buildctl in it are static riscv64 ELF binaries on PATH',
+  },
+  {
+    variant: 'tcp-no-tls',
+    grep: 'unix socket only',
+    check:
+      'container › run privileged as a daemon › the default command listens on the unix socket only, with no TCP listener',
+  },
+] as const;
+
+describe.skipIf(reason)('container phase against broken images', () => {
+  let target: SshTarget;
+  let resources: ResourceTracker;
+  let good: string;
+  let work: string;
+
+  beforeAll(async () => {
+    const lab = new Lab(loadConfig().lab);
+    await lab.up();
+    target = await lab.connect();
+    resources = new ResourceTracker(target);
+    work = await resources.tempDir('broken-images');
+    const bins = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64' });
+    const built = await buildImage({
+      target,
+      binariesDir: bins.dir,
+      repository: 'bka-self/buildkit-riscv64',
+      workDir: work,
+      labels: { [RUN_LABEL]: resources.runId },
+    });
+    good = built.ref;
+    resources.image(good);
+    const amd64 = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'amd64' });
+    for (const b of ['buildkitd', 'buildctl'])
+      await target.upload(join(amd64.binDir, b), `${work}/broken/${b}`, 0o755);
+  }, 45 * 60_000);
+  afterAll(async () => {
+    await resources?.cleanup();
+    await target?.close();
+  });
+
+  for (const c of CASES) {
+    test(
+      `fails '${c.check}' for the ${c.variant} image`,
+      async () => {
+        const tag = `bka-self/broken-${c.variant}:1`;
+        await target.upload(join(BROKEN, `${c.variant}.Dockerfile`), `${work}/broken/Dockerfile`);
+        await target.exec(
+          [
+            'docker',
+            'build',
+            '--build-arg',
+            `IMAGE=${good}`,
+            '--label',
+            `${RUN_LABEL}=${resources.runId}`,
+            '-t',
+            tag,
+            `${work}/broken`,
+          ],
+          { timeoutMs: 20 * 60_000 },
+        );
+        resources.image(tag);
+        const run = await runPhase(
+          ['--phase', 'container', '--image', tag, '--grep', c.grep],
+          await mkdtemp(join(tmpdir(), 'bka-self-broken-image-')),
+        );
+        expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+        expect(run.failed).toContain(c.check);
+      },
+      30 * 60_000,
+    );
+  }
+});
