@@ -67,6 +67,17 @@ export function planEnv(plan: TargetPlan): Record<string, string> {
     if (c.knownHostsFiles.length === 1) env.BKA_KNOWN_HOSTS = c.knownHostsFiles[0]!;
   } else env.BKA_TARGET = 'local';
   if (c.registryMirror) env.BKA_REGISTRY_MIRROR = c.registryMirror;
+  if (c.buildkitdFlags.length > 0) env.BKA_BUILDKITD_FLAGS = c.buildkitdFlags.join(' ');
+  if (c.acceptNewHostKey) env.BKA_INSECURE_ACCEPT_NEW_HOST_KEY = '1';
+  env.BKA_IMAGE_REPOSITORY = c.imageRepository;
+  env.BKA_CONNECT_TIMEOUT = String(c.connectTimeoutMs / 1000);
+  env.BKA_LAB_DIR = c.lab.dir;
+  env.BKA_LAB_MEMORY = String(c.lab.memoryMiB);
+  env.BKA_LAB_CPUS = String(c.lab.cpus);
+  env.BKA_LAB_SSH_PORT = String(c.lab.sshPort);
+  env.BKA_LAB_REGISTRY_PORT = String(c.lab.registryPort);
+  env.BKA_LAB_DEBIAN_MIRROR = c.lab.mirror;
+  if (c.lab.keep) env.BKA_LAB_KEEP = '1';
   if (c.allowNonRiscv64) env.BKA_ALLOW_NON_RISCV64 = '1';
   if (c.binaries) env.BKA_BINARIES = c.binaries;
   if (c.image) env.BKA_IMAGE = c.image;

@@ -46,12 +46,9 @@ async function runcMounts(target: Target): Promise<string[]> {
   return mounts;
 }
 
-export async function startDaemon(
-  ctx: PhaseContext,
-  bins: BinariesUnderTest,
-  extraArgs: string[] = [],
-): Promise<Daemon> {
+export async function startDaemon(ctx: PhaseContext, bins: BinariesUnderTest): Promise<Daemon> {
   const { target, resources, facts, config } = ctx;
+  const extraArgs = config.buildkitdFlags;
   const dir = await resources.tempDir('buildkitd');
   const buildctl = `${bins.remoteBinDir}/buildctl`;
   const toml = buildkitdToml(config.registryMirror);
@@ -76,7 +73,7 @@ export async function startDaemon(
     );
     daemon = {
       addr: `unix://${sock}`,
-      how: 'directly (the target user is root)',
+      how: `directly (the target user is root)${extraArgs.length ? ` with ${extraArgs.join(' ')}` : ''}`,
       buildctl,
       logs: async () => (await target.exec(['cat', log], { reject: false })).stdout,
       alive: async () => !(await target.exec(['kill', '-0', `-${pgid}`], { reject: false })).failed,
@@ -130,7 +127,7 @@ export async function startDaemon(
     );
     daemon = {
       addr: `unix://${dir}/buildkitd.sock`,
-      how: `in a privileged container (${BASE_IMAGE}, host runc bind-mounted), because ${facts.user} is not root but is in the docker group`,
+      how: `in a privileged container (${BASE_IMAGE}, host runc bind-mounted), because ${facts.user} is not root but is in the docker group${extraArgs.length ? `; extra flags ${extraArgs.join(' ')}` : ''}`,
       buildctl,
       logs: async () => {
         const r = await target.exec(['docker', 'logs', '--tail', '300', id], { reject: false });

@@ -60,7 +60,7 @@ describe.skipIf(reason)('binaries phase against broken binaries', () => {
     async () => {
       const built = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64' });
       const run = await runPhase(
-        ['--phase', 'binaries', '--binaries', built.dir, '--buildkitd-flags', '--root=/proc/bka-unwritable'],
+        ['--phase', 'binaries', '--binaries', built.dir, '--buildkitd-flags=--root=/proc/bka-unwritable'],
         await out(),
       );
       expect(run.exitCode, run.output.slice(-3000)).toBe(1);
