@@ -74,7 +74,7 @@ async function waitForBuildkitd(id: string, addr?: string): Promise<void> {
 
 /** Runs a shell script in a throwaway container of the image (entrypoint bypassed). */
 async function shInImage(script: string): Promise<CommandResult> {
-  return shInImage(script);
+  return docker(['run', '--rm', ...ctx.resources.labelFlags, '--entrypoint', 'sh', image.ref, '-c', script]);
 }
 
 async function inContainer(id: string, script: string): Promise<string> {
