@@ -138,6 +138,11 @@ export class ResourceTracker implements AsyncDisposable {
     return { log, pgid };
   }
 
+  /** How many registered cleanups have not run yet. */
+  get pending(): number {
+    return this.stack.length;
+  }
+
   /** Runs every cleanup in reverse order; returns the ones that failed. */
   async cleanup(): Promise<string[]> {
     const failures: string[] = [];
@@ -168,8 +173,11 @@ function installInterruptCleanup(): void {
   if (interruptInstalled) return;
   interruptInstalled = true;
   const handler = (signal: NodeJS.Signals) => {
-    process.stderr.write(`${signal}: removing what this run created ...\n`);
+    const pending = [...live].reduce((n, t) => n + t.pending, 0);
     killAllTracked('SIGTERM');
+    // A worker told to stop after its files finished has nothing left: leave quietly.
+    if (pending === 0) process.exit(0);
+    process.stderr.write(`${signal}: removing the ${pending} resource(s) this run still holds ...\n`);
     const all = Promise.all([...live].map((t) => t.cleanup()));
     const cap = new Promise((r) => setTimeout(r, 60_000).unref());
     void Promise.race([all, cap]).finally(() => process.exit(130));
