@@ -138,6 +138,31 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  test('doctor against it prints the target facts and one sentence saying why it is unfit', async () => {
+    const { execa } = await import('execa');
+    const r = await execa(
+      process.execPath,
+      [
+        'bin/buildkit-acceptance.mjs',
+        'doctor',
+        '--target',
+        `ssh://${sshd.user}@127.0.0.1:${sshd.port}`,
+        '--identity-file',
+        join(sshd.dir, 'client_key'),
+        '--host-key-fingerprint',
+        sshd.hostKeyFingerprint,
+      ],
+      { reject: false, timeout: 60_000 },
+    );
+    const machine = (await execa('uname', ['-m'])).stdout.trim();
+    expect(r.stdout).toMatch(new RegExp(`^target\\.arch\\s+${machine}$`, 'm'));
+    expect(r.stdout).toMatch(/^target\.kernel\s+\S+/m);
+    if (machine !== 'riscv64') {
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toMatch(/^doctor: the target \S+ is \S+, not riscv64 \(pass --allow-non-riscv64 for a dry run\)$/m);
+    }
+  });
+
   test('says connection refused quickly when nothing listens', async () => {
     const t = sshd.target({ port: 1 });
     const t0 = Date.now();
