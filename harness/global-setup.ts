@@ -73,7 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     try {
       const report = await janitor(target, currentRunId());
       if (report.removed.length > 0)
-        process.stderr.write(`janitor: removed ${report.removed.length} leftover resource(s) of this run\n`);
+        process.stderr.write(`janitor: removed what this run left: ${report.removed.join(', ')}\n`);
       for (const f of report.failed) process.stderr.write(`janitor: could not remove ${f}\n`);
     } finally {
       await target.close();

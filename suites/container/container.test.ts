@@ -172,7 +172,7 @@ describe('run privileged as a daemon', () => {
   });
   // Stop the daemons as soon as their checks are done (the tracker removes them again, idempotently).
   afterAll(async () => {
-    await ctx.target.exec(['docker', 'rm', '-f', plain, withInit], { reject: false });
+    await ctx.target.exec(['docker', 'rm', '-f', '-v', plain, withInit], { reject: false });
   });
 
   test('buildkitd is up within three minutes, and its log shows no startup error', async () => {

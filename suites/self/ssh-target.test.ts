@@ -159,7 +159,9 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
     expect(r.stdout).toMatch(/^target\.kernel\s+\S+/m);
     if (machine !== 'riscv64') {
       expect(r.exitCode).toBe(3);
-      expect(r.stderr).toMatch(/^doctor: the target \S+ is \S+, not riscv64 \(pass --allow-non-riscv64 for a dry run\)$/m);
+      expect(r.stderr).toMatch(
+        /^doctor: the target \S+ is \S+, not riscv64 \(pass --allow-non-riscv64 for a dry run\)$/m,
+      );
     }
   });
 
