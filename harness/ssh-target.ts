@@ -233,11 +233,14 @@ export class SshTarget implements Target {
             };
             client.once('close', onClientClose);
             // Local guard: the remote `timeout` should fire first; this catches a stalled channel.
-            const guard = setTimeout(() => {
-              timedOut = true;
-              stream.signal('KILL');
-              stream.close();
-            }, timeoutMs + 15_000);
+            const guard = setTimeout(
+              () => {
+                timedOut = true;
+                stream.signal('KILL');
+                stream.close();
+              },
+              options.timeoutMs === undefined ? timeoutMs : timeoutMs + 15_000,
+            );
             const onAbort = () => {
               canceled = true;
               stream.signal('TERM');
@@ -295,14 +298,20 @@ export class SshTarget implements Target {
     return result;
   }
 
+  /**
+   * The one place argv is joined into a shell line. An explicit timeout runs the command under GNU
+   * `timeout`, which kills its whole process group; without one, the default limit is enforced from
+   * here (signal, then channel close), and the command costs no extra process on the target.
+   */
   private remoteCommandLine(argv: readonly string[], options: ExecOptions, timeoutMs: number): string {
     const parts: string[] = [];
     if (options.cwd) parts.push(`cd ${quoteArg(options.cwd)} &&`);
-    parts.push('exec');
-    if (options.env && Object.keys(options.env).length > 0) {
-      parts.push('env', ...Object.entries(options.env).map(([k, v]) => quoteArg(`${k}=${v}`)));
+    const hasEnv = options.env && Object.keys(options.env).length > 0;
+    if (hasEnv || options.timeoutMs !== undefined) parts.push('exec');
+    if (hasEnv) parts.push('env', ...Object.entries(options.env!).map(([k, v]) => quoteArg(`${k}=${v}`)));
+    if (options.timeoutMs !== undefined) {
+      parts.push('timeout', '-k', '5', `${Math.max(1, Math.ceil(timeoutMs / 1000))}`);
     }
-    parts.push('timeout', '-k', '5', `${Math.max(1, Math.ceil(timeoutMs / 1000))}`);
     parts.push(quoteCommand(argv));
     return parts.join(' ');
   }
