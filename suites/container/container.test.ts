@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CommandResult } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
+import { RUN_LABEL } from '../../harness/resources.ts';
 import { makeCerts } from '../../helpers/certs.ts';
 import { describeElf, EM_RISCV, parseElf } from '../../helpers/elf.ts';
 import { pollUntil } from '../../helpers/poll.ts';
@@ -414,6 +415,8 @@ describe('as a Buildx docker-container builder', () => {
         await annotate(`builder container runs with --init: ${init.stdout.trim()}`);
       }
     });
+    // Done with it: remove the builder now (the tracker's removal afterwards is a no-op).
+    await ctx.target.exec(['docker', 'buildx', 'rm', '--force', name], { reject: false, timeoutMs: 120_000 });
   });
 });
 
@@ -431,10 +434,18 @@ describe('distribution', () => {
       expect(pushed, `no digest in the push output:\n${push.stdout}`).toBeDefined();
       digests.push(pushed!);
     }
-    for (const tag of image.tags) await docker(['image', 'rm', '-f', tag]);
+    // An empty local store: no container of this run holds the image, and the image itself is gone.
+    const imageId = (await docker(['image', 'inspect', '-f', '{{.Id}}', image.ref])).stdout.trim();
+    const holders = (
+      await docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.resources.runId}`])
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    if (holders.length > 0) await docker(['rm', '-f', '-v', ...holders]);
+    await docker(['image', 'rm', '-f', ...image.tags]);
+    const gone = await ctx.target.exec(['docker', 'image', 'inspect', imageId], { reject: false });
+    expect(gone.failed, `image ${imageId} is still in the local store`).toBe(true);
     for (const [i, tag] of image.tags.entries()) {
-      const gone = await ctx.target.exec(['docker', 'image', 'inspect', tag], { reject: false });
-      expect(gone.failed, `${tag} is still in the local store`).toBe(true);
       await docker(['pull', tag], `pulling ${tag}`, 20 * 60_000);
       const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
       expect(repoDigests).toContain(digests[i]);
