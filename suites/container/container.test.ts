@@ -197,6 +197,7 @@ describe('run privileged as a daemon', () => {
 
   test('the default command listens on the unix socket only, with no TCP listener', async () => {
     await withContainerEvidence(ctx, plain, async () => {
+      await waitForBuildkitd(plain);
       const listening = await inContainer(
         plain,
         'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'',
