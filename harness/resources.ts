@@ -169,7 +169,7 @@ let interruptInstalled = false;
  * On SIGINT/SIGTERM/SIGHUP: kill local child process trees, run every live tracker's cleanup
  * (bounded to a minute), then exit 130. Installed once per process, by the first tracker.
  */
-function installInterruptCleanup(): void {
+export function installInterruptCleanup(): void {
   if (interruptInstalled) return;
   interruptInstalled = true;
   const handler = (signal: NodeJS.Signals) => {

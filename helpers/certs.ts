@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { localTempDir } from '../harness/local-temp.ts';
 
 /** A CA, a server certificate (for 127.0.0.1/localhost) and client certificates, made at run time. */
 export interface CertSet {
@@ -82,7 +82,7 @@ async function leaf(dir: string, name: string, caName: string, ext: string) {
  * the same CA, and other-client.pem/other-client-key.pem signed by a different CA.
  */
 export async function makeCerts(): Promise<CertSet> {
-  const dir = await mkdtemp(join(tmpdir(), 'bka-certs-'));
+  const dir = await localTempDir('certs');
   await ca(dir, 'ca');
   await ca(dir, 'other-ca');
   await leaf(dir, 'server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
+import { localTempDir } from '../../harness/local-temp.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
 import { type ElfInfo, parseElf } from '../../helpers/elf.ts';
 import { type BuildManifest, buildBinaries } from './build-buildkit.ts';
@@ -44,7 +44,7 @@ async function externalBinaries(
   if (/^https?:\/\//.test(spec)) {
     const res = await fetch(spec);
     if (!res.ok) throw new Error(`--binaries ${spec}: HTTP ${res.status}`);
-    const tmp = await mkdtemp(join(tmpdir(), 'bka-binaries-'));
+    const tmp = await localTempDir('binaries');
     const file = join(tmp, basename(new URL(spec).pathname) || 'buildkit.tar.gz');
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, Buffer.from(await res.arrayBuffer()));
@@ -53,7 +53,7 @@ async function externalBinaries(
   if (!existsSync(spec)) throw new Error(`--binaries ${spec}: no such file or directory`);
   if ((await stat(spec)).isFile()) {
     archiveSha = await sha(spec);
-    dir = await mkdtemp(join(tmpdir(), 'bka-binaries-'));
+    dir = await localTempDir('binaries');
     await execa('tar', ['-xzf', spec, '-C', dir]);
   }
   const binDir = existsSync(join(dir, 'bin', 'buildkitd')) ? join(dir, 'bin') : dir;

@@ -1,9 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
+import { localTempDir } from '../../harness/local-temp.ts';
 import { buildBinaries } from '../binaries/build-buildkit.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
@@ -25,7 +23,7 @@ describe.skipIf(reason)('binaries phase against broken binaries', () => {
     await new Lab(loadConfig().lab).up();
   });
 
-  const out = () => mkdtemp(join(tmpdir(), 'bka-self-broken-'));
+  const out = () => localTempDir('self-broken');
 
   test(
     'fails the ELF check for an amd64 build',

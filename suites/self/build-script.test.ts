@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF } from '../../harness/config.ts';
+import { localTempDir } from '../../harness/local-temp.ts';
 import { BuildError, buildBinaries } from '../binaries/build-buildkit.ts';
 
 const noGo = (await execa('go', ['version'], { reject: false })).failed
@@ -12,7 +12,7 @@ const noGo = (await execa('go', ['version'], { reject: false })).failed
   : undefined;
 
 async function fakeCheckout(goVersion: string, dirty = false): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bka-self-src-'));
+  const dir = await localTempDir('self-src');
   await writeFile(join(dir, 'go.mod'), `module github.com/moby/buildkit\n\ngo ${goVersion}\n`);
   const git = (...args: string[]) =>
     execa('git', ['-C', dir, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args]);
@@ -29,8 +29,8 @@ describe.skipIf(noGo)('binaries build script', () => {
   test(
     'two builds of the same ref and Go version are byte-identical',
     async () => {
-      const out1 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
-      const out2 = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
+      const out1 = await localTempDir('self-build');
+      const out2 = await localTempDir('self-build');
       const a = await buildBinaries({
         ref: DEFAULT_BUILDKIT_REF,
         goarch: 'riscv64',
@@ -56,7 +56,7 @@ describe.skipIf(noGo)('binaries build script', () => {
   );
 
   test('an unknown ref is a one-sentence error, and leaves no output behind', async () => {
-    const out = await mkdtemp(join(tmpdir(), 'bka-self-build-'));
+    const out = await localTempDir('self-build');
     const err = await buildBinaries({ ref: 'v0.0.999', outDir: out }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
     expect((err as Error).message).toMatch(
@@ -66,7 +66,7 @@ describe.skipIf(noGo)('binaries build script', () => {
   });
 
   test('no route to the module proxy is named as such', async () => {
-    const cache = await mkdtemp(join(tmpdir(), 'bka-self-gomod-'));
+    const cache = await localTempDir('self-gomod');
     const saved = {
       GOPROXY: process.env.GOPROXY,
       GOMODCACHE: process.env.GOMODCACHE,
@@ -109,7 +109,7 @@ describe.skipIf(noGo)('binaries build script', () => {
     // The fake has no cmd/: the build fails, but only after naming version and revision from git.
     const err = await buildBinaries({
       source: src,
-      outDir: await mkdtemp(join(tmpdir(), 'bka-self-build-')),
+      outDir: await localTempDir('self-build'),
     }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/go build \.\/cmd\/buildctl failed/);
   });

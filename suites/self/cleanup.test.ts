@@ -10,7 +10,7 @@ const noDocker = dockerdUnavailable();
 async function startInterruptedRun(
   runId: string,
   env: Record<string, string>,
-): Promise<{ dir: string; child: ReturnType<typeof spawn> }> {
+): Promise<{ dir: string; scratch: string; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'suites/self/fixtures/interrupted-run.ts'], {
     env: { ...process.env, ...env, BKA_RUN_ID: runId },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,7 +29,8 @@ async function startInterruptedRun(
       throw new Error(`the run did not get ready: ${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { dir: out.split('READY ')[1]!.trim(), child };
+  const [dir, scratch] = out.split('READY ')[1]!.trim().split(' ') as [string, string];
+  return { dir, scratch, child };
 }
 
 function exited(child: ReturnType<typeof spawn>): Promise<number | null> {
@@ -43,12 +44,14 @@ describe('cleanup', () => {
 
   test('a run interrupted with SIGINT leaves no temp dir or process behind', async () => {
     const runId = newRunId();
-    const { dir, child } = await startInterruptedRun(runId, {});
+    const { dir, scratch, child } = await startInterruptedRun(runId, {});
     expect(existsSync(dir)).toBe(true);
+    expect(existsSync(scratch)).toBe(true);
     child.kill('SIGINT');
     expect(await exited(child)).toBe(130);
     expect(existsSync(dir)).toBe(false);
-    const left = await local.exec(['pgrep', '-f', 'sleep 600'], { reject: false });
+    expect(existsSync(scratch)).toBe(false);
+    const left = await local.exec(['pgrep', '-f', `sleep 600.${child.pid}`], { reject: false });
     expect(left.stdout.trim()).toBe('');
   });
 
@@ -80,7 +83,7 @@ describe('cleanup', () => {
     const report = await janitor(local, runId);
     expect(report.removed).toContain(`temp dir ${dir}`);
     expect(existsSync(dir)).toBe(false);
-    const left = await local.exec(['pgrep', '-f', 'sleep 600'], { reject: false });
+    const left = await local.exec(['pgrep', '-f', `sleep 600.${child.pid}`], { reject: false });
     expect(left.stdout.trim()).toBe('');
   });
 });

@@ -1,10 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main, parseArgs } from '../../harness/cli.ts';
 import { loadConfig, parseTarget } from '../../harness/config.ts';
 import { ConfigError } from '../../harness/errors.ts';
+import { localTempDir } from '../../harness/local-temp.ts';
 
 describe('configuration', () => {
   test('parses targets: local, lab, ssh with and without port, IPv6', () => {
@@ -41,7 +41,7 @@ describe('configuration', () => {
   });
 
   test('flags win over environment, environment over the config file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bka-self-config-'));
+    const dir = await localTempDir('self-config');
     const file = join(dir, 'c.json');
     await writeFile(
       file,
@@ -58,7 +58,7 @@ describe('configuration', () => {
   });
 
   test('rejects a malformed or unknown-field config file with a sentence', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bka-self-config-'));
+    const dir = await localTempDir('self-config');
     await writeFile(join(dir, 'bad.json'), '{ "target": ');
     expect(() => loadConfig({ configFile: join(dir, 'bad.json'), env: {} })).toThrow(/is not valid JSON/);
     await writeFile(join(dir, 'unknown.json'), '{ "tagret": "local" }');

@@ -1,10 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
+import { localTempDir } from '../../harness/local-temp.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { buildBinaries } from '../binaries/build-buildkit.ts';
@@ -101,7 +100,7 @@ describe.skipIf(reason)('container phase against broken images', () => {
         resources.image(tag);
         const run = await runPhase(
           ['--phase', 'container', '--image', tag, '--grep', c.grep],
-          await mkdtemp(join(tmpdir(), 'bka-self-broken-image-')),
+          await localTempDir('self-broken-image'),
         );
         expect(run.exitCode, run.output.slice(-3000)).toBe(1);
         expect(run.failed).toContain(c.check);
