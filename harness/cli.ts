@@ -19,7 +19,8 @@ Usage:
   buildkit-acceptance test [vitest args]    every project: the suite's own tests, then the phases
   buildkit-acceptance doctor [--target T]   preflight: reach the target and print its facts
   buildkit-acceptance janitor [--target T] [--run ID]   remove what earlier runs left behind
-  buildkit-acceptance lab up|down|status|ssh|destroy
+  buildkit-acceptance lab up|down|status|destroy
+  buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
 
 Target (T): ssh://user@host[:port] | local | lab. Default: this machine if it is riscv64, else the lab.
@@ -68,6 +69,10 @@ export function parseArgs(argv: string[]): Parsed {
     if (command === 'test') {
       parsed.passthrough.push(arg);
       continue;
+    }
+    if (arg === '--') {
+      parsed.passthrough.push(...rest.slice(i + 1));
+      break;
     }
     if (arg === '--help' || arg === '-h') {
       parsed.command = 'help';
@@ -200,7 +205,7 @@ async function testCommand(args: string[]): Promise<number> {
   return code;
 }
 
-async function labCommand(config: Config, sub: string | undefined): Promise<number> {
+async function labCommand(config: Config, sub: string | undefined, command: string[]): Promise<number> {
   const lab = new Lab(config.lab);
   switch (sub) {
     case 'up': {
@@ -247,7 +252,10 @@ async function labCommand(config: Config, sub: string | undefined): Promise<numb
       if (!(await lab.running()))
         throw new TargetUnreachableError('lab: the lab is not running (buildkit-acceptance lab up)');
       const ep = await lab.endpoint();
-      const child = spawn('ssh', [...Lab.sshArgs(ep), `${ep.user}@${ep.host}`], { stdio: 'inherit' });
+      // With a command (`lab ssh -- docker ps`), ssh runs it and exits with its status.
+      const child = spawn('ssh', [...Lab.sshArgs(ep), `${ep.user}@${ep.host}`, ...command], {
+        stdio: 'inherit',
+      });
       return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
     }
     default:
@@ -284,7 +292,10 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       case 'lab':
-        return await labCommand(config, parsed.positional[0]);
+        return await labCommand(config, parsed.positional[0], [
+          ...parsed.positional.slice(1),
+          ...parsed.passthrough,
+        ]);
       case 'build-binaries': {
         const { buildBinaries } = await import('../suites/binaries/build-buildkit.ts');
         const out = await buildBinaries({
