@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { containerLogs } from '../../harness/container-commands.ts';
+import type { DockerEndpoint } from '../../harness/docker-endpoint.ts';
+import { errorMessage } from '../../harness/errors.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { tailLines } from '../../harness/tail-buffer.ts';
@@ -72,9 +75,9 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
   };
 }
 
-/** Runs `fn`; on failure the container's logs and `docker inspect` are appended to the error. */
+/** Runs `fn`; on failure the container's logs and `docker inspect` (through the API) are appended to the error. */
 export async function withContainerEvidence<T>(
-  ctx: PhaseContext,
+  endpoint: DockerEndpoint,
   id: string | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
@@ -82,18 +85,22 @@ export async function withContainerEvidence<T>(
     return await fn();
   } catch (err) {
     if (id && err instanceof Error) {
-      const logs = await ctx.target.exec(['docker', 'logs', '--tail', '200', id], { reject: false });
-      const inspect = await ctx.target.exec(
-        [
-          'docker',
-          'inspect',
-          '-f',
-          '{{json .State}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .HostConfig.Init}}',
-          id,
-        ],
-        { reject: false },
+      const logs = await containerLogs(endpoint, id, 200).catch(
+        (e: unknown) => `(no logs: ${errorMessage(e)})`,
       );
-      err.message = `${err.message}\n\ncontainer ${id.slice(0, 12)} logs (tail):\n${tailLines(`${logs.stdout}${logs.stderr}`, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect.stdout.trim() || inspect.stderr.trim()}`;
+      const inspect = await endpoint.docker
+        .getContainer(id)
+        .inspect()
+        .then((i) =>
+          JSON.stringify({
+            State: i.State,
+            Entrypoint: i.Config.Entrypoint,
+            Cmd: i.Config.Cmd,
+            Init: i.HostConfig.Init ?? false,
+          }),
+        )
+        .catch((e: unknown) => `(no inspect: ${errorMessage(e)})`);
+      err.message = `${err.message}\n\ncontainer ${id.slice(0, 12)} on ${endpoint.host}, logs (tail):\n${tailLines(logs, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect}`;
     }
     throw err;
   }
