@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BOOLEAN_FLAGS, type Config, FLAG_NAMES, type FlagValues, loadConfig, PHASES } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
 import { factsAsProperties } from './facts.ts';
 import { Lab } from './lab/lab.ts';
-import { currentRunId, janitor } from './resources.ts';
+import { currentRunId, janitor, ResourceTracker } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflight } from './session.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,6 +23,7 @@ Usage:
   buildkit-acceptance lab up|down|status|destroy
   buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
+  buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
 
 Target (T): ssh://user@host[:port] | local | lab. Default: this machine if it is riscv64, else the lab.
 Phases (P): ${PHASES.join(', ')} (repeatable or comma-separated; default all)
@@ -37,6 +39,8 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --buildkit-ref REF              BuildKit release to build and check (BKA_BUILDKIT_REF)
   --binaries DIR|ARCHIVE          validate these binaries instead of building them
   --image REF                     validate this image instead of building it
+  --image-repository REPO         where build-image tags and pushes (BKA_IMAGE_REPOSITORY)
+  --push                          build-image: push every tag it made
   --buildkitd-flags "FLAGS"       extra flags for every buildkitd the suite starts (BKA_BUILDKITD_FLAGS)
   --report-dir DIR                where junit.xml, summary.md, results.json go (default out/reports)
   --config FILE                   a JSON config file
@@ -57,6 +61,7 @@ interface Parsed {
   fresh?: boolean;
   noVersionInjection?: boolean;
   grep?: string;
+  push?: boolean;
   passthrough: string[];
 }
 
@@ -100,6 +105,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--fresh') parsed.fresh = true;
     else if (name === '--no-version-injection') parsed.noVersionInjection = true;
     else if (name === '--grep') parsed.grep = takeValue();
+    else if (name === '--push') parsed.push = true;
     else if (BOOLEAN_FLAGS.has(name))
       (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {
@@ -263,6 +269,44 @@ async function labCommand(config: Config, sub: string | undefined, command: stri
   }
 }
 
+/**
+ * Phase 2's build script as a command: builds the image on the target from phase 1's output (given with
+ * --binaries, else built for riscv64 now), tags it by the convention, and pushes when asked.
+ */
+async function buildImageCommand(config: Config, push: boolean): Promise<number> {
+  const { buildBinaries } = await import('../suites/binaries/build-buildkit.ts');
+  const { buildImage } = await import('../suites/container/build-image.ts');
+  const { repositoryFor } = await import('../suites/container/image.ts');
+  const binariesDir =
+    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
+  if (!existsSync(join(binariesDir, 'manifest.json')))
+    throw new ConfigError(
+      `--binaries ${binariesDir}: build-image needs phase 1's output directory (manifest.json and the release tarball)`,
+    );
+  const plan = await planTarget(config);
+  const target = openTarget(plan.config, say);
+  const resources = new ResourceTracker(target);
+  try {
+    await preflight(target, plan.config);
+    const repository = repositoryFor(plan.config);
+    say(`build-image: building on ${target.host} for ${repository}${push ? ', then pushing' : ''} ...`);
+    const built = await buildImage({
+      target,
+      binariesDir,
+      repository,
+      workDir: await resources.tempDir('build-image'),
+      push,
+    });
+    process.stdout.write(
+      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000) }, null, 2)}\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    await resources.cleanup();
+    await target.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseArgs(argv);
@@ -312,9 +356,11 @@ export async function main(argv: string[]): Promise<number> {
         );
         return EXIT.ok;
       }
+      case 'build-image':
+        return await buildImageCommand(config, parsed.push === true);
       default:
         throw new ConfigError(
-          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab; see --help)`,
+          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab, build-binaries, build-image; see --help)`,
         );
     }
   } catch (err) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Config } from '../../harness/config.ts';
 import { containerLogs } from '../../harness/container-commands.ts';
 import type { DockerEndpoint } from '../../harness/docker-endpoint.ts';
 import { errorMessage } from '../../harness/errors.ts';
@@ -18,9 +19,8 @@ export interface ImageUnderTest {
   buildMs?: number;
 }
 
-/** Where the phase pushes: the configured repository, or the lab registry when one is the mirror. */
-export function repositoryFor(ctx: PhaseContext): string {
-  const { config } = ctx;
+/** Where the image is tagged and pushed: the configured repository, or the lab registry when one is the mirror. */
+export function repositoryFor(config: Config): string {
   if (!config.imageRepository.includes('/OWNER/')) return config.imageRepository;
   if (config.registryMirror) return `${config.registryMirror}/bka/buildkit-riscv64`;
   return config.imageRepository;
@@ -60,7 +60,7 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
   const built = await buildImage({
     target,
     binariesDir: bins.dir,
-    repository: repositoryFor(ctx),
+    repository: repositoryFor(config),
     workDir,
     labels: { [RUN_LABEL]: resources.runId },
   });

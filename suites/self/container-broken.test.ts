@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
@@ -7,7 +8,6 @@ import { localTempDir } from '../../harness/local-temp.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { buildBinaries } from '../binaries/build-buildkit.ts';
-import { buildImage } from '../container/build-image.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
@@ -19,6 +19,7 @@ import { runPhase } from './fixtures/phase-run.ts';
 const reason = labUnavailable();
 
 const BROKEN = fileURLToPath(new URL('../../fixtures/container/broken/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const CASES = [
   {
@@ -58,16 +59,32 @@ describe.skipIf(reason)('container phase against broken images', () => {
     target = await lab.connect();
     resources = new ResourceTracker(target);
     work = await resources.tempDir('broken-images');
+    // The good image, made by the phase's build script as a user runs it (and pushed to the lab registry).
     const bins = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64' });
-    const built = await buildImage({
-      target,
-      binariesDir: bins.dir,
-      repository: 'bka-self/buildkit-riscv64',
-      workDir: work,
-      labels: { [RUN_LABEL]: resources.runId },
+    const cli = await execa(
+      process.execPath,
+      [join(ROOT, 'bin', 'buildkit-acceptance.mjs'), 'build-image', '--binaries', bins.dir, '--push'],
+      { cwd: ROOT, reject: false, all: true, timeout: 40 * 60_000 },
+    );
+    expect(cli.exitCode, cli.all?.slice(-3000)).toBe(0);
+    const built = JSON.parse(cli.stdout) as { tags: string[]; pushed: boolean };
+    expect(built.pushed).toBe(true);
+    good = built.tags[0]!;
+    for (const tag of built.tags) resources.image(tag);
+    // Pushed: the lab registry (reached from here on the host side) serves the tag's manifest.
+    const [repo, tag] = good.slice(good.indexOf('/') + 1).split(':');
+    const res = await fetch(`http://${(await lab.endpoint()).registryFromHost}/v2/${repo}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: {
+        accept: [
+          'application/vnd.oci.image.index.v1+json',
+          'application/vnd.oci.image.manifest.v1+json',
+          'application/vnd.docker.distribution.manifest.v2+json',
+          'application/vnd.docker.distribution.manifest.list.v2+json',
+        ].join(', '),
+      },
     });
-    good = built.ref;
-    resources.image(good);
+    expect(res.status, `${good} is not in the lab registry`).toBe(200);
     const amd64 = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'amd64' });
     for (const b of ['buildkitd', 'buildctl'])
       await target.upload(join(amd64.binDir, b), `${work}/broken/${b}`, 0o755);

@@ -94,4 +94,31 @@ describe.skipIf(unavailable)('lab', () => {
     },
     10 * 60_000,
   );
+
+  test(
+    'a lab whose qemu died is detected and started again from the cache',
+    async ({ annotate }) => {
+      const before = await lab.running();
+      expect(before, 'the lab should be running before this check').toBeDefined();
+      // Flush the guest's page cache, then kill qemu: a power cut, not a corrupted cache.
+      await target.exec(['sync'], { timeoutMs: 60_000 });
+      await resources.cleanup();
+      await target.close();
+      process.kill(before!.qemuPid, 'SIGTERM');
+      const deadline = Date.now() + 20_000;
+      while ((await lab.running()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await lab.running(), 'qemu should be gone after SIGTERM').toBeUndefined();
+
+      const t0 = performance.now();
+      await lab.up();
+      await annotate(`restart after qemu died: ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      const after = await lab.running();
+      expect(after?.qemuPid).toBeDefined();
+      expect(after!.qemuPid).not.toBe(before!.qemuPid);
+      target = await lab.connect();
+      resources = new ResourceTracker(target);
+      expect((await target.exec(['uname', '-m'])).stdout.trim()).toBe('riscv64');
+    },
+    10 * 60_000,
+  );
 });
