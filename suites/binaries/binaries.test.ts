@@ -166,6 +166,15 @@ describe('buildkitd on the target', () => {
     return { manifest, config };
   }
 
+  /** A file from the top layer of an OCI tarball on the target. */
+  function lastLayerFile(tar: string, manifest: { layers: Array<{ digest: string }> }, file: string) {
+    const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
+    return ctx.target.exec(
+      ['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - "$3"', 'sh', tar, layer, file],
+      { context: `reading ${file} from the top layer of ${tar}` },
+    );
+  }
+
   test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {
     await withDaemonLogs(started(), async () => {
       const out = `${fixturesDir}/scratch.oci.tar`;
@@ -173,15 +182,7 @@ describe('buildkitd on the target', () => {
       await annotate(`scratch build: ${(r.durationMs / 1000).toFixed(1)}s`);
       const { config, manifest } = await imageOf(out);
       expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-      const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-      const content = await ctx.target.exec([
-        'sh',
-        '-c',
-        'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - hello.txt',
-        'sh',
-        out,
-        layer,
-      ]);
+      const content = await lastLayerFile(out, manifest, 'hello.txt');
       expect(content.stdout).toBe('hello from buildkit-riscv64-acceptance\n');
     });
   });
@@ -197,15 +198,7 @@ describe('buildkitd on the target', () => {
       await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
       const { config, manifest } = await imageOf(out);
       expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-      const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-      const arch = await ctx.target.exec([
-        'sh',
-        '-c',
-        'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - arch.txt',
-        'sh',
-        out,
-        layer,
-      ]);
+      const arch = await lastLayerFile(out, manifest, 'arch.txt');
       const uname = await ctx.target.exec(['uname', '-m']);
       expect(arch.stdout.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
       expect(arch.stdout.trim()).toBe('riscv64');
