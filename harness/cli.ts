@@ -6,6 +6,7 @@ import { BOOLEAN_FLAGS, type Config, FLAG_NAMES, type FlagValues, loadConfig, PH
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
 import { factsAsProperties } from './facts.ts';
 import { Lab } from './lab/lab.ts';
+import { removeLeftLocalTempDirs } from './local-temp.ts';
 import { currentRunId, janitor, ResourceTracker } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflight } from './session.ts';
 
@@ -188,6 +189,7 @@ async function run(config: Config, grep?: string): Promise<number> {
   const cleanupTarget = openTarget(plan.config, say);
   try {
     const report = await janitor(cleanupTarget, runId);
+    removeLeftLocalTempDirs(runId);
     for (const f of report.failed) say(`janitor: could not remove ${f}`);
   } catch (err) {
     say(`janitor: ${errorMessage(err)}`);
@@ -326,6 +328,7 @@ export async function main(argv: string[]): Promise<number> {
         const target = openTarget(plan.config, say);
         try {
           const report = await janitor(target, parsed.run);
+          report.removed.push(...removeLeftLocalTempDirs(parsed.run));
           process.stdout.write(
             `janitor: removed ${report.removed.length}${report.removed.length ? `: ${report.removed.join(', ')}` : ''}\n`,
           );

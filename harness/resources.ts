@@ -242,7 +242,8 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
       [
         'sh',
         '-c',
-        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; done; true',
+        // Kill each recorded group, then wait (up to 5 s) until it is really gone.
+        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; i=0; while kill -0 "-$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done; true',
         'sh',
         dir,
       ],

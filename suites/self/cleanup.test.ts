@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { LocalTarget } from '../../harness/local-target.ts';
+import { localTempDir, removeLeftLocalTempDirs } from '../../harness/local-temp.ts';
 import { janitor, newRunId, RUN_LABEL } from '../../harness/resources.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
 
@@ -76,14 +77,27 @@ describe('cleanup', () => {
 
   test('the janitor removes what a killed run (SIGKILL, no cleanup) left behind, by label and name', async () => {
     const runId = newRunId();
-    const { dir, child } = await startInterruptedRun(runId, {});
+    const { dir, scratch, child } = await startInterruptedRun(runId, {});
     child.kill('SIGKILL');
     await exited(child);
     expect(existsSync(dir)).toBe(true);
+    expect(existsSync(scratch)).toBe(true);
     const report = await janitor(local, runId);
     expect(report.removed).toContain(`temp dir ${dir}`);
+    expect(report.removed).toContain(`temp dir ${scratch}`);
     expect(existsSync(dir)).toBe(false);
+    expect(existsSync(scratch)).toBe(false);
     const left = await local.exec(['pgrep', '-f', `sleep 600.${child.pid}`], { reject: false });
     expect(left.stdout.trim()).toBe('');
+  });
+
+  test("the janitor's local sweep removes this machine's temp dirs of one run, and no other run's", async () => {
+    const killed = newRunId();
+    const other = newRunId();
+    const left = await localTempDir('left-behind', killed);
+    const kept = await localTempDir('still-in-use', other);
+    expect(removeLeftLocalTempDirs(killed)).toEqual([`local temp dir ${left}`]);
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(kept)).toBe(true);
   });
 });
