@@ -1,12 +1,13 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
 import { CommandError, type CommandResult, makeResult } from './command-result.ts';
 import { errorMessage, TargetUnreachableError } from './errors.ts';
 import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
+import { localTempDir } from './local-temp.ts';
 import { quoteArg, quoteCommand } from './quote.ts';
 import { registerSecret } from './redact.ts';
 import { Semaphore } from './semaphore.ts';
@@ -389,7 +390,8 @@ export class SshTarget implements Target {
   async dockerSocket(): Promise<string> {
     if (this.dockerForward) return this.dockerForward.path;
     await this.connect();
-    const dir = await mkdtemp(join(tmpdir(), 'bka-docker-'));
+    // Removed on close, and by the process's exit hook when a worker exits without closing its target.
+    const dir = await localTempDir('docker');
     const path = join(dir, 'docker.sock');
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
