@@ -7,6 +7,7 @@ import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } f
 import { factsAsProperties } from './facts.ts';
 import { Lab } from './lab/lab.ts';
 import { removeLeftLocalTempDirs } from './local-temp.ts';
+import { quoteCommand } from './quote.ts';
 import { currentRunId, janitor, ResourceTracker } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflight } from './session.ts';
 
@@ -260,8 +261,10 @@ async function labCommand(config: Config, sub: string | undefined, command: stri
       if (!(await lab.running()))
         throw new TargetUnreachableError('lab: the lab is not running (buildkit-acceptance lab up)');
       const ep = await lab.endpoint();
-      // With a command (`lab ssh -- docker ps`), ssh runs it and exits with its status.
-      const child = spawn('ssh', [...Lab.sshArgs(ep), `${ep.user}@${ep.host}`, ...command], {
+      // With a command (`lab ssh -- docker ps`), ssh runs it and exits with its status. OpenSSH joins its
+      // arguments with spaces for the remote shell: quote them, so argv arrives as given.
+      const remote = command.length > 0 ? [quoteCommand(command)] : [];
+      const child = spawn('ssh', [...Lab.sshArgs(ep), `${ep.user}@${ep.host}`, ...remote], {
         stdio: 'inherit',
       });
       return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));

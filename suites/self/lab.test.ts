@@ -1,4 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
 import { probeFacts } from '../../harness/facts.ts';
@@ -8,6 +11,7 @@ import { ResourceTracker } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const unavailable = labUnavailable();
 const config = loadConfig();
 const lab = new Lab(config.lab);
@@ -32,6 +36,27 @@ describe.skipIf(unavailable)('lab', () => {
     expect(arch).toBe('riscv64');
     expect(user).toBe('runner');
     expect(groups?.split(' ')).toContain('docker');
+  });
+
+  test('lab ssh -- COMMAND runs argv as given in the VM and exits with its status', async () => {
+    const r = await execa(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'buildkit-acceptance.mjs'),
+        'lab',
+        'ssh',
+        '--',
+        'sh',
+        '-c',
+        'printf "%s|" "$@"; exit 7',
+        'sh',
+        'one two',
+        "it's",
+      ],
+      { reject: false, timeout: 60_000 },
+    );
+    expect(r.stdout).toBe("one two|it's|");
+    expect(r.exitCode).toBe(7);
   });
 
   test("the runner's sudo covers only apt-get, apt, dpkg, systemctl and docker", async () => {
