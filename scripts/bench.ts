@@ -5,12 +5,13 @@
  * Writes out/bench.json and prints a Markdown table with the machine it ran on.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../harness/config.ts';
 import { Lab } from '../harness/lab/lab.ts';
+import { localTempDir } from '../harness/local-temp.ts';
 
 const cold = process.argv.includes('--cold');
 const rounds = 20;
@@ -26,7 +27,7 @@ const time = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
 
 const config = loadConfig();
 if (cold) {
-  const dir = await mkdtemp(join(tmpdir(), 'bka-bench-lab-'));
+  const dir = await localTempDir('bench-lab');
   const coldLab = new Lab({
     ...config.lab,
     dir,
@@ -59,7 +60,8 @@ const harness = (performance.now() - t0) / 1000 / rounds;
 await target.close();
 
 const sshBase = Lab.sshArgs(ep);
-const control = join(await mkdtemp(join(tmpdir(), 'bka-bench-ssh-')), 'cm');
+// Removed when the bench exits (also on Ctrl-C), with every other local temp dir it made.
+const control = join(await localTempDir('bench-ssh'), 'cm');
 await execa('ssh', [
   ...sshBase,
   '-o',
