@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { currentRunId, installInterruptCleanup, NAME_PREFIX, resourceName } from './resources.ts';
 
 /**
- * Temp dirs on the machine the suite runs on, named `bka-<run id>-<kind>-XXXXXX` like the target's (not the target: those belong to a ResourceTracker).
- * Each is removed when this process exits, also when it exits on SIGINT/SIGTERM (vitest stops its
- * workers with SIGTERM) through the trackers' interrupt handler, which ends in process.exit. Go's module cache marks its files read-only, so a
- * failed removal is retried after making the tree writable.
+ * Temp dirs on the machine the suite runs on (the target's belong to a ResourceTracker), named
+ * `bka-<run id>-<kind>-XXXXXX` like the target's so the janitor finds a killed run's. Each is removed
+ * when this process exits, also when it exits on SIGINT/SIGTERM (vitest stops its workers with SIGTERM)
+ * through the trackers' interrupt handler, which ends in process.exit. Go's module cache marks its files
+ * read-only, so a failed removal is retried after making the tree writable.
  */
 const made = new Set<string>();
 let hooked = false;
@@ -30,8 +31,8 @@ export function removeLocalTempDirs(): void {
   }
 }
 
-/** A run id as newRunId makes it: 20261123-083710-1a2b3c. */
-const RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
+/** The start of a name after `bka-` when it holds a run id as newRunId makes it: `20261123-083710-1a2b3c-`. */
+const RUN_ID_PREFIX = /^\d{8}-\d{6}-[0-9a-f]{6}-/;
 
 /**
  * The janitor's local half: removes this machine's temp dirs of one run (or of every run), which a
@@ -42,7 +43,7 @@ export function removeLeftLocalTempDirs(runId?: string): string[] {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(`${NAME_PREFIX}-`)) continue;
     const rest = name.slice(NAME_PREFIX.length + 1);
-    const matches = runId ? rest.startsWith(`${runId}-`) : RUN_ID.test(rest.slice(0, 22));
+    const matches = runId ? rest.startsWith(`${runId}-`) : RUN_ID_PREFIX.test(rest);
     if (!matches) continue;
     const dir = join(tmpdir(), name);
     removeDir(dir);

@@ -60,10 +60,10 @@ const exec = (id: string, argv: string[], options?: ContainerExecOptions) =>
   execIn(api, id, argv, { context: `in container ${id.slice(0, 12)}`, ...options });
 const sh = async (id: string, script: string) => (await exec(id, ['sh', '-c', script])).stdout;
 
-async function waitForBuildkitd(id: string, addr?: string): Promise<void> {
+async function waitForBuildkitd(id: string): Promise<void> {
   await pollUntil(
     async () => {
-      const r = await exec(id, ['buildctl', ...(addr ? ['--addr', addr] : []), 'debug', 'workers'], {
+      const r = await exec(id, ['buildctl', 'debug', 'workers'], {
         reject: false,
         timeoutMs: 30_000,
       });
