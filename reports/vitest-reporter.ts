@@ -1,6 +1,13 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Reporter, SerializedError, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
+import type {
+  Reporter,
+  SerializedError,
+  TestCase,
+  TestModule,
+  TestRunEndReason,
+  TestSuite,
+} from 'vitest/node';
 import { redact } from '../harness/redact.ts';
 import { toJUnit } from './junit.ts';
 import { toMarkdown } from './markdown.ts';
@@ -35,12 +42,26 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
   if (result.state === 'failed') {
     const errors = result.errors ?? [];
     const first = errors[0];
-    base.message = (first?.message ?? 'failed').split('\n')[0];
+    base.message = firstLine(first?.message ?? 'failed');
     base.details = errors.map((e) => errorText(e)).join('\n\n');
   } else if (result.state === 'skipped') {
     base.skipReason = result.note ?? (test.options.mode === 'todo' ? 'not written yet (todo)' : undefined);
   }
   return base;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+function suitePath(suite: TestSuite): string[] {
+  const names: string[] = [];
+  let node: TestSuite | TestModule = suite;
+  while (node.type === 'suite') {
+    names.unshift(node.name);
+    node = node.parent;
+  }
+  return names;
 }
 
 function errorText(e: SerializedError | { message?: string; stack?: string }): string {
@@ -69,21 +90,42 @@ export function collectResults(
       phases.set(phase, entry);
     }
     entry.durationMs += mod.diagnostic().duration;
-    for (const test of mod.children.allTests()) entry.tests.push(toTestResult(test, phase, root));
-    const moduleErrors = mod.errors();
-    if (moduleErrors.length > 0 && mod.children.size === 0) {
-      entry.tests.push({
-        name: `${phase} › ${relative(root, mod.moduleId)} loads`,
-        file: relative(root, mod.moduleId),
-        state: 'failed',
-        durationMs: 0,
-        message: (moduleErrors[0]?.message ?? 'failed to load').split('\n')[0],
-        details: moduleErrors.map(errorText).join('\n\n'),
-        retries: 0,
-        flaky: false,
-        notes: [],
-      });
+    const results = new Map<TestCase, TestResult>();
+    for (const test of mod.children.allTests()) results.set(test, toTestResult(test, phase, root));
+    for (const holder of [mod, ...mod.children.allSuites()]) {
+      const holderErrors = holder.errors();
+      if (holderErrors.length === 0) continue;
+      const first = firstLine(holderErrors[0]?.message ?? 'failed');
+      const details = holderErrors.map(errorText).join('\n\n');
+      // A check kept from running by its setup's failure is a failed check, never a silent skip.
+      const blocked = [...holder.children.allTests()].filter(
+        (t) => results.get(t)?.state === 'skipped' && !results.get(t)?.skipReason,
+      );
+      for (const test of blocked) {
+        const r = results.get(test)!;
+        r.state = 'failed';
+        r.message = `not run: its setup failed: ${first}`;
+        r.details = details;
+        delete r.skipReason;
+      }
+      if (blocked.length === 0) {
+        // Nothing was kept from running (a failed afterAll, a module that did not load): its own entry.
+        const where = holder.type === 'module' ? [] : suitePath(holder);
+        const what = holder.type === 'module' && mod.children.size === 0 ? 'loads' : 'sets up and cleans up';
+        entry.tests.push({
+          name: [phase, ...where, `${relative(root, mod.moduleId)} ${what}`].join(' › '),
+          file: relative(root, mod.moduleId),
+          state: 'failed',
+          durationMs: 0,
+          message: first,
+          details,
+          retries: 0,
+          flaky: false,
+          notes: [],
+        });
+      }
     }
+    entry.tests.push(...results.values());
   }
   return {
     runId: process.env.BKA_RUN_ID ?? 'unknown',

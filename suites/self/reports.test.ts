@@ -1,3 +1,8 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, test } from 'vitest';
 import { CommandError, makeResult } from '../../harness/command-result.ts';
@@ -174,5 +179,59 @@ describe('redaction', () => {
     const all = [err.message, JSON.stringify(result), toJUnit(results), toMarkdown(results)].join('\n');
     expect(all).not.toContain('registry-pass-123');
     expect(all).not.toContain(token);
+  });
+});
+
+describe('the vitest reporter, on a real vitest run', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+
+  test('a failed setup fails the checks it kept from running, with its error, and the run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
+    try {
+      const run = await execa(
+        process.execPath,
+        [
+          join(root, 'node_modules/vitest/vitest.mjs'),
+          'run',
+          '--config',
+          'suites/self/fixtures/report-cases/vitest.config.ts',
+        ],
+        { cwd: root, env: { BKA_REPORT_DIR: dir }, reject: false, all: true, timeout: 60_000 },
+      );
+      expect(run.exitCode, run.all).toBe(1);
+      const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults;
+      const byName = new Map(results.phases.flatMap((p) => p.tests).map((t) => [t.name, t]));
+      for (const name of [
+        'cases › an image built in beforeAll › has the right platform',
+        'cases › an image built in beforeAll › has tini as PID 1',
+      ]) {
+        expect(byName.get(name)).toMatchObject({
+          state: 'failed',
+          message: 'not run: its setup failed: building the image failed: apt-get update exited 100',
+        });
+      }
+      expect(byName.get('cases › a phase › its only check')).toMatchObject({
+        state: 'failed',
+        message: 'not run: its setup failed: the target is unreachable',
+      });
+      const cleanup = [...byName.values()].find((t) =>
+        t.name.startsWith('cases › a group whose cleanup fails › '),
+      );
+      expect(cleanup).toMatchObject({ state: 'failed', message: 'removing the container failed' });
+      expect(byName.get('cases › a group whose cleanup fails › passes on its own')?.state).toBe('passed');
+      expect(byName.get('cases › a group that runs › skips with a reason')).toMatchObject({
+        state: 'skipped',
+        skipReason: 'no uidmap on the target',
+      });
+      const md = await readFile(join(dir, 'summary.md'), 'utf8');
+      expect(md).toContain('## BuildKit on riscv64: FAILED');
+      expect(md).not.toContain('no reason given');
+      const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(
+        await readFile(join(dir, 'junit.xml'), 'utf8'),
+      );
+      expect([xml.testsuites.testsuite].flat()[0]).toMatchObject({ failures: '4', skipped: '1' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
