@@ -38,6 +38,8 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --allow-non-riscv64             dry run on a target that is not riscv64
   --connect-timeout SECONDS       SSH connect + auth limit (default 10)
   --registry-mirror HOST:PORT     pull docker.io images through this mirror on the target
+  --debian-mirror URL             Debian archive the image build's apt-get uses (BKA_DEBIAN_MIRROR;
+                                  default: the base image's sources; the lab's pinned mirror in the lab)
   --buildkit-ref REF              BuildKit release to build and check (BKA_BUILDKIT_REF)
   --binaries DIR|ARCHIVE          validate these binaries instead of building them
   --image REF                     validate this image instead of building it
@@ -46,7 +48,8 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --buildkitd-flags "FLAGS"       extra flags for every buildkitd the suite starts (BKA_BUILDKITD_FLAGS)
   --report-dir DIR                where junit.xml, summary.md, results.json go (default out/reports)
   --config FILE                   a JSON config file
-  --lab-dir DIR  --lab-memory MIB  --lab-cpus N  --lab-ssh-port N  --lab-registry-port N  --lab-keep
+  --lab-dir DIR  --lab-memory MIB  --lab-cpus N  --lab-ssh-port N  --lab-registry-port N
+  --lab-debian-mirror URL  --lab-debian-mirror-port N  --lab-keep
 
 Exit codes: 0 all passed, 1 a check failed, 2 bad usage or config, 3 the target could not be reached or is unfit.
 `;
@@ -246,6 +249,9 @@ async function labCommand(config: Config, sub: string | undefined, command: stri
           `ssh        ssh://${ep.user}@${ep.host}:${ep.port} (host key ${ep.hostKeyFingerprint})\n`,
         );
         process.stdout.write(`registry   ${ep.registryFromHost} (from the VM: ${ep.registryFromGuest})\n`);
+        process.stdout.write(
+          `debian     ${ep.debianMirrorFromHost} (from the VM: ${ep.debianMirrorFromGuest}; pinned index)\n`,
+        );
         const target = await lab.connect();
         try {
           const { facts } = await preflight(target, { ...config, allowNonRiscv64: true }, false);
@@ -300,6 +306,7 @@ async function buildImageCommand(config: Config, push: boolean): Promise<number>
       binariesDir,
       repository,
       workDir: await resources.tempDir('build-image'),
+      debianMirror: plan.config.debianMirror,
       push,
     });
     process.stdout.write(

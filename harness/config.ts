@@ -33,6 +33,8 @@ export interface Config {
   phases: Phase[];
   /** Where `docker.io` images come from on the target (a pull-through mirror), e.g. `10.0.2.2:5311`. */
   registryMirror: string | undefined;
+  /** The Debian archive image builds on the target fetch packages from (replaces the base image's sources). */
+  debianMirror: string | undefined;
   buildkitRef: string;
   binaries: string | undefined;
   image: string | undefined;
@@ -48,6 +50,9 @@ export interface LabConfig {
   cpus: number;
   sshPort: number;
   registryPort: number;
+  /** The lab's Debian mirror (a pinned index, a verified pool) on 127.0.0.1, 10.0.2.2 from the guest. */
+  debianMirrorPort: number;
+  /** The upstream Debian mirror the lab is provisioned from. */
   mirror: string;
   suite: string;
   /** Keep the lab running after a run that started it. */
@@ -80,6 +85,7 @@ const FIELDS = {
   reportDir: { env: 'BKA_REPORT_DIR', flag: '--report-dir' },
   phase: { env: 'BKA_PHASES', flag: '--phase' },
   registryMirror: { env: 'BKA_REGISTRY_MIRROR', flag: '--registry-mirror' },
+  debianMirror: { env: 'BKA_DEBIAN_MIRROR', flag: '--debian-mirror' },
   buildkitRef: { env: 'BKA_BUILDKIT_REF', flag: '--buildkit-ref' },
   binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
   image: { env: 'BKA_IMAGE', flag: '--image' },
@@ -91,6 +97,7 @@ const FIELDS = {
   labSshPort: { env: 'BKA_LAB_SSH_PORT', flag: '--lab-ssh-port' },
   labRegistryPort: { env: 'BKA_LAB_REGISTRY_PORT', flag: '--lab-registry-port' },
   labMirror: { env: 'BKA_LAB_DEBIAN_MIRROR', flag: '--lab-debian-mirror' },
+  labDebianMirrorPort: { env: 'BKA_LAB_DEBIAN_MIRROR_PORT', flag: '--lab-debian-mirror-port' },
   labKeep: { env: 'BKA_LAB_KEEP', flag: '--lab-keep' },
 } as const;
 
@@ -242,6 +249,17 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
 
+  const debianMirrorRaw = get('debianMirror');
+  const debianMirror = str('debianMirror', debianMirrorRaw)?.replace(/\/+$/, '');
+  if (debianMirror && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(debianMirror)) {
+    fail(
+      'debianMirror',
+      debianMirrorRaw!.origin,
+      "an http(s) URL of a Debian archive such as 'http://mirror.example/debian'",
+      debianMirror,
+    );
+  }
+
   const refRaw = get('buildkitRef');
   const buildkitRef = str('buildkitRef', refRaw) ?? DEFAULT_BUILDKIT_REF;
   if (!/^(v\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?|[0-9a-f]{7,40}|master)$/.test(buildkitRef)) {
@@ -272,6 +290,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? 'out/reports'),
     phases: phases as Phase[],
     registryMirror,
+    debianMirror,
     buildkitRef,
     binaries: str('binaries', get('binaries')),
     image: str('image', get('image')),
@@ -283,6 +302,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       cpus: int('labCpus', get('labCpus'), 2, 1, 8),
       sshPort: int('labSshPort', get('labSshPort'), 2322, 1024, 65535),
       registryPort: int('labRegistryPort', get('labRegistryPort'), 5311, 1024, 65535),
+      debianMirrorPort: int('labDebianMirrorPort', get('labDebianMirrorPort'), 5312, 1024, 65535),
       mirror: str('labMirror', get('labMirror')) ?? 'http://deb.debian.org/debian',
       suite: 'trixie',
       keep: bool('labKeep', get('labKeep'), false),

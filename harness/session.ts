@@ -43,6 +43,7 @@ export async function planTarget(config: Config, options: { startLab?: boolean }
       hostKeyFingerprint: endpoint.hostKeyFingerprint,
       knownHostsFiles: [endpoint.knownHostsFile],
       registryMirror: config.registryMirror ?? endpoint.registryFromGuest,
+      debianMirror: config.debianMirror ?? endpoint.debianMirrorFromGuest,
     },
     origin: 'lab',
     buildMode: 'cross-compiled (lab)',
@@ -67,6 +68,7 @@ export function planEnv(plan: TargetPlan): Record<string, string> {
     if (c.knownHostsFiles.length === 1) env.BKA_KNOWN_HOSTS = c.knownHostsFiles[0]!;
   } else env.BKA_TARGET = 'local';
   if (c.registryMirror) env.BKA_REGISTRY_MIRROR = c.registryMirror;
+  if (c.debianMirror) env.BKA_DEBIAN_MIRROR = c.debianMirror;
   if (c.buildkitdFlags.length > 0) env.BKA_BUILDKITD_FLAGS = c.buildkitdFlags.join(' ');
   if (c.acceptNewHostKey) env.BKA_INSECURE_ACCEPT_NEW_HOST_KEY = '1';
   env.BKA_IMAGE_REPOSITORY = c.imageRepository;
@@ -77,6 +79,7 @@ export function planEnv(plan: TargetPlan): Record<string, string> {
   env.BKA_LAB_SSH_PORT = String(c.lab.sshPort);
   env.BKA_LAB_REGISTRY_PORT = String(c.lab.registryPort);
   env.BKA_LAB_DEBIAN_MIRROR = c.lab.mirror;
+  env.BKA_LAB_DEBIAN_MIRROR_PORT = String(c.lab.debianMirrorPort);
   if (c.lab.keep) env.BKA_LAB_KEEP = '1';
   if (c.allowNonRiscv64) env.BKA_ALLOW_NON_RISCV64 = '1';
   if (c.binaries) env.BKA_BINARIES = c.binaries;

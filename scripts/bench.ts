@@ -32,7 +32,8 @@ if (cold) {
     ...config.lab,
     dir,
     sshPort: config.lab.sshPort + 1,
-    registryPort: config.lab.registryPort + 1,
+    registryPort: config.lab.registryPort + 10,
+    debianMirrorPort: config.lab.debianMirrorPort + 10,
   });
   await time('cold lab provisioning, empty cache, to SSH + Docker ready', () => coldLab.up());
   await coldLab.down();

@@ -11,10 +11,12 @@ import { errorMessage } from '../errors.ts';
 import { fingerprint } from '../host-key.ts';
 import { LocalTarget } from '../local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
+import { extractAptSnapshot } from './debian-mirror.ts';
 import { pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import { Progress } from './progress.ts';
 
-const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCRIPTS = join(HERE, 'scripts');
 
 /** What the lab VM has installed: the real runner's packages, from Debian trixie. */
 export const VM_PACKAGES = [
@@ -79,6 +81,9 @@ export interface LabEndpoint {
   registryFromGuest: string;
   /** The registry as this machine reaches it. */
   registryFromHost: string;
+  /** The lab's Debian mirror (pinned index, verified pool) as the VM and its containers reach it. */
+  debianMirrorFromGuest: string;
+  debianMirrorFromHost: string;
 }
 
 function hash(...parts: string[]): string {
@@ -106,6 +111,14 @@ function cmdlineOf(pid: number): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM, five seconds' grace, then SIGKILL. */
+async function terminate(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
 
 /**
  * The lab: Debian trixie riscv64 under qemu-system-riscv64, provisioned like the real runner, reached
@@ -163,6 +176,8 @@ export class Lab {
       knownHostsFile: join(sshDir, 'known_hosts'),
       registryFromGuest: `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
       registryFromHost: `127.0.0.1:${this.config.registryPort}`,
+      debianMirrorFromGuest: `http://${GUEST_HOST_ADDR}:${this.config.debianMirrorPort}/debian`,
+      debianMirrorFromHost: `http://127.0.0.1:${this.config.debianMirrorPort}/debian`,
     };
   }
 
@@ -224,6 +239,7 @@ export class Lab {
       const state = await this.running();
       if (state && (await this.ready(15_000))) {
         await this.ensureRegistry();
+        await this.ensureDebianMirror(state.vmKey);
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -239,6 +255,7 @@ export class Lab {
       const vmKey = this.vmKey(hostKeyPub);
       await this.ensureVmImage(vmKey);
       await this.ensureRegistry();
+      await this.ensureDebianMirror(vmKey);
       await this.boot(vmKey);
       return this.endpoint();
     } finally {
@@ -419,6 +436,73 @@ export class Lab {
     }
   }
 
+  private async debianMirrorServes(): Promise<string | undefined> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.config.debianMirrorPort}/_lab/snapshot`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      return res.ok ? (await res.text()).trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The lab's Debian mirror on 127.0.0.1 (10.0.2.2 from the guest): the apt index the VM was provisioned
+   * with, pinned, and the upstream pool verified against it (see debian-mirror.ts). Image builds in the
+   * lab use it, so a Debian mirror caught mid-sync cannot break them.
+   */
+  async ensureDebianMirror(vmKey: string): Promise<void> {
+    const snapshot = this.p('apt', vmKey, 'snapshot');
+    const serving = await this.debianMirrorServes();
+    if (serving === snapshot) return;
+    if (serving !== undefined) await this.stopDebianMirror();
+    if (!existsSync(join(snapshot, 'dists', this.config.suite, 'InRelease'))) {
+      await this.progress.step("pinning the VM disk's apt index for the lab's Debian mirror", () =>
+        extractAptSnapshot(
+          join(this.vmDir(vmKey), 'disk.img'),
+          this.config.mirror,
+          this.config.suite,
+          snapshot,
+        ),
+      );
+    }
+    const pool = this.p('apt', 'archive');
+    await mkdir(pool, { recursive: true });
+    const logFd = openSync(this.p('logs', 'debian-mirror.log'), 'a');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(HERE, 'debian-mirror-main.ts'),
+        snapshot,
+        pool,
+        this.config.mirror,
+        String(this.config.debianMirrorPort),
+      ],
+      { detached: true, stdio: ['ignore', logFd, logFd], cwd: join(HERE, '..', '..') },
+    );
+    child.on('error', () => {});
+    child.unref();
+    const deadline = Date.now() + 30_000;
+    while ((await this.debianMirrorServes()) !== snapshot) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(
+          `lab: the Debian mirror did not answer on 127.0.0.1:${this.config.debianMirrorPort}; see ${this.p('logs', 'debian-mirror.log')}`,
+        );
+      await sleep(300);
+    }
+    await writeFile(this.p('apt', 'pid'), String(child.pid));
+  }
+
+  private async stopDebianMirror(): Promise<void> {
+    const pidFile = this.p('apt', 'pid');
+    const pid = Number(await readFile(pidFile, 'utf8').catch(() => '0'));
+    if (pid && alive(pid) && cmdlineOf(pid).includes('debian-mirror-main')) await terminate(pid);
+    await rm(pidFile, { force: true });
+  }
+
   registryPlatforms(): Promise<string[]> {
     return registryPlatforms(
       `127.0.0.1:${this.config.registryPort}`,
@@ -564,6 +648,7 @@ export class Lab {
     const state = await this.readState();
     if (state) await this.stopVm(state, true);
     await this.stopRegistry();
+    await this.stopDebianMirror();
     await rm(join(this.instanceDir, 'state.json'), { force: true });
   }
 
@@ -590,12 +675,7 @@ export class Lab {
 
   private async stopRegistry(): Promise<void> {
     const pid = Number(await readFile(this.p('registry', 'pid'), 'utf8').catch(() => '0'));
-    if (pid && alive(pid) && cmdlineOf(pid).includes('docker-registry')) {
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 5000;
-      while (alive(pid) && Date.now() < deadline) await sleep(100);
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
-    }
+    if (pid && alive(pid) && cmdlineOf(pid).includes('docker-registry')) await terminate(pid);
     await rm(this.p('registry', 'pid'), { force: true });
   }
 

@@ -27,6 +27,8 @@ export interface ImageBuildOptions {
   /** Replaces the Dockerfile (the broken fixtures). */
   dockerfile?: string;
   push?: boolean;
+  /** The Debian archive the image's apt-get uses instead of the base image's sources (the lab's mirror). */
+  debianMirror?: string;
   now?: Date;
   source?: string;
 }
@@ -71,6 +73,7 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     '--build-arg',
     `CREATED=${created}`,
     ...(o.source ? ['--build-arg', `SOURCE=${o.source}`] : []),
+    ...(o.debianMirror ? ['--build-arg', `DEBIAN_MIRROR=${o.debianMirror}`] : []),
     ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...tags.flatMap((t) => ['-t', t]),
     '--iidfile',

@@ -62,6 +62,7 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     binariesDir: bins.dir,
     repository: repositoryFor(config),
     workDir,
+    debianMirror: config.debianMirror,
     labels: { [RUN_LABEL]: resources.runId },
   });
   for (const t of built.tags) resources.image(t);
