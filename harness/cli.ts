@@ -189,7 +189,11 @@ async function run(config: Config, grep?: string): Promise<number> {
     await target.close();
   }
   const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
-  const code = await runVitest(projects, { ...planEnv(plan), BKA_RUN_ID: runId });
+  const code = await runVitest(projects, {
+    ...planEnv(plan),
+    BKA_RUN_ID: runId,
+    ...(grep ? { BKA_GREP: grep } : {}),
+  });
   const cleanupTarget = openTarget(plan.config, say);
   try {
     const report = await janitor(cleanupTarget, runId);

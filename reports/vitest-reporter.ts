@@ -45,7 +45,13 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
     base.message = firstLine(first?.message ?? 'failed');
     base.details = errors.map((e) => errorText(e)).join('\n\n');
   } else if (result.state === 'skipped') {
-    base.skipReason = result.note ?? (test.options.mode === 'todo' ? 'not written yet (todo)' : undefined);
+    base.skipReason =
+      result.note ??
+      (test.options.mode === 'todo'
+        ? 'not written yet (todo)'
+        : process.env.BKA_GREP
+          ? `not selected (--grep ${process.env.BKA_GREP})`
+          : undefined);
   }
   return base;
 }

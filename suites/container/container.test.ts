@@ -357,6 +357,15 @@ describe('as a Buildx docker-container builder', () => {
   test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({ annotate }) => {
     const name = ctx.resources.name('builder');
     const dir = await ctx.resources.tempDir('buildx');
+    // Buildx pulls the driver image before it looks in the local store: a tag a registry holds from an
+    // earlier push would silently replace the image under test. A tag of this run's own, never pushed,
+    // makes the pull fail and Buildx use the local image (an --image given is meant to be pulled).
+    let driverImage = image.ref;
+    if (!ctx.config.image) {
+      driverImage = `${image.ref.replace(/:[^:/]+$/, '')}:${ctx.resources.name('buildx')}`;
+      await ctx.target.exec(['docker', 'tag', image.id, driverImage]);
+      ctx.resources.image(driverImage);
+    }
     await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
     ctx.resources.builder(name);
     const create = await ctx.target.exec(
@@ -369,7 +378,7 @@ describe('as a Buildx docker-container builder', () => {
         '--driver',
         'docker-container',
         '--driver-opt',
-        `image=${image.ref}`,
+        `image=${driverImage}`,
         '--config',
         `${dir}/buildkitd.toml`,
         '--buildkitd-flags',
@@ -412,13 +421,16 @@ describe('as a Buildx docker-container builder', () => {
         { reject: false, timeoutMs: 10 * 60_000 },
       );
       expect(build.exitCode, build.stderr.slice(-2000)).toBe(0);
-      if (containerId) {
-        const { HostConfig } = await api.docker.getContainer(containerId).inspect();
-        await annotate(`builder container runs with --init: ${HostConfig.Init ?? false}`);
-      }
+      expect(containerId, `no container buildx_buildkit_${name}0 on the target`).toBeDefined();
+      const { HostConfig, Image } = await api.docker.getContainer(containerId!).inspect();
+      await annotate(`builder container runs with --init: ${HostConfig.Init ?? false}`);
+      expect(Image, `the builder container runs ${Image}, not the image under test ${image.id}`).toBe(
+        image.id,
+      );
     });
-    // Done with it: remove the builder now (the tracker's removal afterwards is a no-op).
+    // Done with them: remove the builder and the run's tag now (the tracker's removal afterwards is a no-op).
     await ctx.target.exec(['docker', 'buildx', 'rm', '--force', name], { reject: false, timeoutMs: 120_000 });
+    if (driverImage !== image.ref) await ctx.target.exec(['docker', 'image', 'rm', driverImage]);
   });
 });
 
@@ -448,7 +460,8 @@ describe('distribution', () => {
       .split('\n')
       .filter(Boolean);
     if (holders.length > 0) await docker(['rm', '-f', '-v', ...holders]);
-    await docker(['image', 'rm', '-f', ...image.tags]);
+    // By id, forced: every tag of it goes, whichever test added one.
+    await docker(['image', 'rm', '-f', imageId]);
     const gone = await ctx.target.exec(['docker', 'image', 'inspect', imageId], { reject: false });
     expect(gone.failed, `image ${imageId} is still in the local store`).toBe(true);
     for (const [i, tag] of image.tags.entries()) {

@@ -12,6 +12,8 @@ import { buildImage } from './build-image.ts';
 /** The image under test and what it must say about itself. */
 export interface ImageUnderTest {
   ref: string;
+  /** The local image id (sha256:...): what every container of the phase must run. */
+  id: string;
   tags: string[];
   expectedVersion: string | undefined;
   expectedRevision: string | undefined;
@@ -30,12 +32,17 @@ export function repositoryFor(config: Config): string {
 export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest> {
   const { config, target, resources } = ctx;
   if (config.image) {
-    const pull = await target.exec(['docker', 'image', 'inspect', config.image], { reject: false });
-    if (pull.failed)
-      await target.exec(['docker', 'pull', config.image], {
-        context: `pulling ${config.image}`,
-        timeoutMs: 20 * 60_000,
+    // As Buildx does with a driver image: pull, and fall back to the local store only when that fails
+    // (an image another tool built and never pushed), so every check sees the same image Buildx will.
+    const pull = await target.exec(['docker', 'pull', '-q', config.image], {
+      reject: false,
+      timeoutMs: 20 * 60_000,
+    });
+    if (pull.failed) {
+      await target.exec(['docker', 'image', 'inspect', config.image], {
+        context: `--image ${config.image}: the pull failed (${pull.stderr.trim().split('\n').pop()}) and it is not in the target's local store`,
       });
+    }
     const labels = JSON.parse(
       (await target.exec(['docker', 'image', 'inspect', '-f', '{{json .Config.Labels}}', config.image]))
         .stdout || '{}',
@@ -45,6 +52,7 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     ).stdout.trim();
     return {
       ref: config.image,
+      id: digest,
       tags: [config.image],
       expectedVersion: labels?.['org.opencontainers.image.version'],
       expectedRevision: labels?.['org.opencontainers.image.revision'],
@@ -68,6 +76,7 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
   for (const t of built.tags) resources.image(t);
   return {
     ref: built.ref,
+    id: built.imageId,
     tags: built.tags,
     expectedVersion: built.manifest.version,
     expectedRevision: built.manifest.revision,

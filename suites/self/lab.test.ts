@@ -90,8 +90,30 @@ describe.skipIf(unavailable)('lab', () => {
     expect(platforms).toEqual(expect.arrayContaining(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']));
   });
 
+  test("apt in a riscv64 container verifies and installs from the lab's Debian mirror", async ({
+    annotate,
+  }) => {
+    const ep = await lab.endpoint();
+    const script = [
+      'set -e',
+      `echo "deb ${ep.debianMirrorFromGuest} ${config.lab.suite} main" > /etc/apt/sources.list`,
+      'rm -f /etc/apt/sources.list.d/*',
+      'apt-get -q update',
+      'cd /tmp && apt-get -q download tini',
+      'ls /tmp/*.deb',
+    ].join('\n');
+    const r = await target.exec(
+      ['docker', 'run', '--rm', '--platform', 'linux/riscv64', 'debian:trixie-slim', 'sh', '-c', script],
+      { reject: false, timeoutMs: 10 * 60_000 },
+    );
+    await annotate(`apt-get update + download through the lab mirror: ${(r.durationMs / 1000).toFixed(1)}s`);
+    expect(r.exitCode, r.stdout.slice(-1500) + r.stderr.slice(-1500)).toBe(0);
+    expect(r.stdout).toMatch(/\/tmp\/tini_[^ ]+_riscv64\.deb/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/NO_PUBKEY|not signed|Hash Sum mismatch|unexpected size/);
+  });
+
   test(
-    'down leaves no qemu or registry process behind, and up brings it back from the cache',
+    'down leaves no qemu, registry or Debian mirror process behind, and up brings it back from the cache',
     async ({ annotate }) => {
       await resources.cleanup();
       await target.close();
@@ -109,6 +131,8 @@ describe.skipIf(unavailable)('lab', () => {
         expect(await readFile(`/proc/${state.qemuPid}/cmdline`).catch(() => undefined)).toBeUndefined();
       const registry = await local.exec(['pgrep', '-f', 'docker-registry serve'], { reject: false });
       expect(registry.stdout.trim()).toBe('');
+      const mirror = await local.exec(['pgrep', '-f', 'debian-mirror-main'], { reject: false });
+      expect(mirror.stdout.trim()).toBe('');
 
       const t1 = performance.now();
       await lab.up();
