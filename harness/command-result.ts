@@ -95,11 +95,12 @@ export class CommandError extends Error {
   override readonly name = 'CommandError';
   constructor(
     readonly result: CommandResult,
-    options?: { cause?: unknown; context?: string },
+    options?: { cause?: unknown; context?: string; hint?: string },
   ) {
     const head = options?.context
       ? `${options.context}: ${failureHeadline(result)}`
       : failureHeadline(result);
-    super(`${head}\n${formatEvidence(result)}`, { cause: options?.cause });
+    const hint = options?.hint ? `\n  hint: ${options.hint}` : '';
+    super(`${head}\n${formatEvidence(result)}${hint}`, { cause: options?.cause });
   }
 }

@@ -18,3 +18,14 @@ export class TargetUnfitError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * apt's words for a Debian mirror caught mid-sync (its InRelease names index files it does not serve
+ * yet): a sentence saying so and what to do, or undefined for any other output.
+ */
+export function debianMirrorSyncHint(output: string, option: string): string | undefined {
+  const apt = /Mirror sync in progress|File has unexpected size|Hash Sum mismatch/;
+  const debootstrap = /\/dists\/\S+ was corrupt|Couldn't download \S+\/dists\//;
+  if (!apt.test(output) && !debootstrap.test(output)) return undefined;
+  return `the Debian mirror is mid-sync (its InRelease names index files it does not serve yet): try again later, or pass ${option} URL for another mirror`;
+}

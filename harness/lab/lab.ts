@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { LabConfig } from '../config.ts';
-import { errorMessage } from '../errors.ts';
+import { debianMirrorSyncHint, errorMessage } from '../errors.ts';
 import { fingerprint } from '../host-key.ts';
 import { LocalTarget } from '../local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
@@ -293,7 +293,10 @@ export class Lab {
     await writeFile(log, r.all ?? '');
     if (r.failed) {
       const tail = (r.all ?? '').trim().split('\n').slice(-25).join('\n');
-      throw new Error(`lab: ${label} failed (exit ${r.exitCode ?? r.signal}); log: ${log}\n${tail}`);
+      const hint = debianMirrorSyncHint(r.all ?? '', '--lab-debian-mirror');
+      throw new Error(
+        `lab: ${label} failed (exit ${r.exitCode ?? r.signal}); log: ${log}\n${tail}${hint ? `\nhint: ${hint}` : ''}`,
+      );
     }
   }
 

@@ -7,6 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CommandError } from '../../harness/command-result.ts';
+import { debianMirrorSyncHint } from '../../harness/errors.ts';
 import type { Target } from '../../harness/target.ts';
 import type { BuildManifest } from '../binaries/build-buildkit.ts';
 
@@ -80,10 +82,11 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     `${o.workDir}/iid`,
     ctx,
   ];
-  const r = await o.target.exec(args, {
-    context: 'building the buildkit-riscv64 image on the target',
-    timeoutMs: 40 * 60_000,
-  });
+  const r = await o.target.exec(args, { reject: false, timeoutMs: 40 * 60_000 });
+  if (r.failed) {
+    const hint = debianMirrorSyncHint(`${r.stdout}\n${r.stderr}`, '--debian-mirror');
+    throw new CommandError(r, { context: 'building the buildkit-riscv64 image on the target', hint });
+  }
   const imageId = (await o.target.readFile(`${o.workDir}/iid`)).toString().trim();
   if (o.push) {
     for (const t of tags)

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { debianMirrorSyncHint } from '../../harness/errors.ts';
 import {
   aptListsPrefix,
   extractAptSnapshot,
@@ -149,5 +150,24 @@ describe('pinning the apt index from a VM disk', () => {
       extractAptSnapshot(disk, 'http://mirror.example/debian', 'trixie', join(dir, 'none')),
     ).rejects.toThrow(/has no apt lists for http:\/\/mirror.example\/debian trixie/);
     expect(existsSync(join(dir, 'none'))).toBe(false);
+  });
+});
+
+describe('a Debian mirror caught mid-sync', () => {
+  // Captured 2026-11-23: trixie's 13.8 InRelease with 13.7's riscv64 Packages.xz on the mirror.
+  const apt = [
+    '10.33 E: Failed to fetch http://deb.debian.org/debian/dists/trixie/main/binary-riscv64/Packages.xz  File has unexpected size (9385284 != 9387120). Mirror sync in progress? [IP: 203.0.113.80 80]',
+    '10.33 E: Some index files failed to download. They have been ignored, or old ones used instead.',
+  ].join('\n');
+  const debootstrap = [
+    'W: http://deb.debian.org/debian/dists/trixie/main/binary-riscv64/Packages.gz was corrupt',
+    'I: Retrieving Packages ',
+    "E: Couldn't download http://deb.debian.org/debian/dists/trixie/main/binary-riscv64/Packages",
+  ].join('\n');
+
+  test("is named, with what to do, in apt's and debootstrap's failures, and nowhere else", () => {
+    expect(debianMirrorSyncHint(apt, '--debian-mirror')).toMatch(/mid-sync.*--debian-mirror URL/);
+    expect(debianMirrorSyncHint(debootstrap, '--lab-debian-mirror')).toMatch(/--lab-debian-mirror URL/);
+    expect(debianMirrorSyncHint('E: Unable to locate package tini', '--debian-mirror')).toBeUndefined();
   });
 });
