@@ -17,13 +17,8 @@ import type { PhaseResult, RunResults, TestResult } from './model.ts';
 export const RUN_CONTEXT_FILE = 'run-context.json';
 
 function behaviourName(test: TestCase, phase: string): string {
-  const names: string[] = [test.name];
-  let parent = test.parent;
-  while (parent.type === 'suite') {
-    names.unshift(parent.name);
-    parent = parent.parent;
-  }
-  return [phase, ...names].join(' › ');
+  const suites = test.parent.type === 'suite' ? suitePath(test.parent) : [];
+  return [phase, ...suites, test.name].join(' › ');
 }
 
 function toTestResult(test: TestCase, phase: string, root: string): TestResult {

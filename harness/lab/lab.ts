@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -400,22 +400,15 @@ export class Lab {
           '',
         ].join('\n'),
       );
-      const logFd = openSync(this.p('logs', 'registry.log'), 'a');
-      const child = spawn('docker-registry', ['serve', configFile], {
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
+      await this.startDetached({
+        what: 'the registry',
+        argv: ['docker-registry', 'serve', configFile],
+        log: 'registry.log',
+        pidFile: this.p('registry', 'pid'),
+        port: this.config.registryPort,
+        timeoutMs: 20_000,
+        up: () => this.registryUp(),
       });
-      child.on('error', () => {});
-      child.unref();
-      const deadline = Date.now() + 20_000;
-      while (!(await this.registryUp())) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `lab: the registry did not answer on 127.0.0.1:${this.config.registryPort}; see ${this.p('logs', 'registry.log')}`,
-          );
-        await sleep(300);
-      }
-      await writeFile(this.p('registry', 'pid'), String(child.pid));
     }
     const marker = join(storage, `pushed-${this.config.suite}-slim`);
     if (!existsSync(marker)) {
@@ -472,10 +465,10 @@ export class Lab {
     }
     const pool = this.p('apt', 'archive');
     await mkdir(pool, { recursive: true });
-    const logFd = openSync(this.p('logs', 'debian-mirror.log'), 'a');
-    const child = spawn(
-      process.execPath,
-      [
+    await this.startDetached({
+      what: 'the Debian mirror',
+      argv: [
+        process.execPath,
         '--import',
         'tsx',
         join(HERE, 'debian-mirror-main.ts'),
@@ -484,19 +477,46 @@ export class Lab {
         this.config.mirror,
         String(this.config.debianMirrorPort),
       ],
-      { detached: true, stdio: ['ignore', logFd, logFd], cwd: join(HERE, '..', '..') },
-    );
+      cwd: join(HERE, '..', '..'),
+      log: 'debian-mirror.log',
+      pidFile: this.p('apt', 'pid'),
+      port: this.config.debianMirrorPort,
+      timeoutMs: 30_000,
+      up: async () => (await this.debianMirrorServes()) === snapshot,
+    });
+  }
+
+  /**
+   * Starts a lab service on the host as a detached process (it outlives this one; `lab down` stops it),
+   * its output appended to logs/<log>, waits until `up` says it answers, and records its pid.
+   */
+  private async startDetached(o: {
+    what: string;
+    argv: string[];
+    cwd?: string;
+    log: string;
+    pidFile: string;
+    port: number;
+    timeoutMs: number;
+    up: () => Promise<boolean>;
+  }): Promise<void> {
+    const log = this.p('logs', o.log);
+    const logFd = openSync(log, 'a');
+    const child = spawn(o.argv[0]!, o.argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      cwd: o.cwd,
+    });
+    closeSync(logFd); // the child has its own copy
     child.on('error', () => {});
     child.unref();
-    const deadline = Date.now() + 30_000;
-    while ((await this.debianMirrorServes()) !== snapshot) {
+    const deadline = Date.now() + o.timeoutMs;
+    while (!(await o.up())) {
       if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(
-          `lab: the Debian mirror did not answer on 127.0.0.1:${this.config.debianMirrorPort}; see ${this.p('logs', 'debian-mirror.log')}`,
-        );
+        throw new Error(`lab: ${o.what} did not answer on 127.0.0.1:${o.port}; see ${log}`);
       await sleep(300);
     }
-    await writeFile(this.p('apt', 'pid'), String(child.pid));
+    await writeFile(o.pidFile, String(child.pid));
   }
 
   private async stopDebianMirror(): Promise<void> {
