@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type RunResults, type Verdict, verdictExitCode } from '../reports/model.ts';
 import { BOOLEAN_FLAGS, type Config, FLAG_NAMES, type FlagValues, loadConfig, PHASES } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
 import { factsAsProperties } from './facts.ts';
@@ -177,7 +178,22 @@ function runVitest(args: string[], env: Record<string, string>): Promise<number>
   });
 }
 
-async function run(config: Config, grep?: string): Promise<number> {
+/** The verdict the reporter wrote for this run: a run that ran nothing, or lacks a phase it asked for, fails. */
+function reportedExitCode(reportDir: string, runId: string): number {
+  try {
+    const results = JSON.parse(readFileSync(join(reportDir, 'results.json'), 'utf8')) as RunResults & {
+      verdict: Verdict;
+    };
+    if (results.runId !== runId) throw new Error('stale');
+    if (results.verdict !== 'PASSED') say(`run: ${results.verdict}`);
+    return verdictExitCode(results.verdict);
+  } catch {
+    say(`run: no report was written to ${reportDir}: the run did not complete`);
+    return EXIT.failed;
+  }
+}
+
+async function run(config: Config, grep: string | undefined, requested: string[]): Promise<number> {
   const runId = currentRunId();
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
@@ -192,8 +208,10 @@ async function run(config: Config, grep?: string): Promise<number> {
   const code = await runVitest(projects, {
     ...planEnv(plan),
     BKA_RUN_ID: runId,
+    BKA_PHASES_REQUESTED: requested.join(','),
     ...(grep ? { BKA_GREP: grep } : {}),
   });
+  const verdictCode = reportedExitCode(plan.config.reportDir, runId);
   const cleanupTarget = openTarget(plan.config, say);
   try {
     const report = await janitor(cleanupTarget, runId);
@@ -205,7 +223,7 @@ async function run(config: Config, grep?: string): Promise<number> {
     await cleanupTarget.close();
   }
   if (plan.origin === 'lab' && !labWasRunning && !config.lab.keep) await lab.down();
-  return code;
+  return Math.max(code, verdictCode);
 }
 
 /** `npm test`: every project (self, then the phases); a lab this run started is shut down after it. */
@@ -213,7 +231,11 @@ async function testCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
-  const code = await runVitest(args, { BKA_RUN_ID: currentRunId() });
+  const runId = currentRunId();
+  const code = Math.max(
+    await runVitest(args, { BKA_RUN_ID: runId }),
+    reportedExitCode(config.reportDir, runId),
+  );
   if (!labWasRunning && !config.lab.keep && (await lab.running())) {
     say('test: shutting down the lab this run started (BKA_LAB_KEEP=1 keeps it)');
     await lab.down();
@@ -334,7 +356,10 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
     switch (parsed.command) {
       case 'run':
-        return await run(config, parsed.grep);
+        return await run(config, parsed.grep, [
+          ...((parsed.flags.phase as string[] | undefined) ?? []),
+          ...(process.env.BKA_PHASES?.split(',').filter(Boolean) ?? []),
+        ]);
       case 'doctor':
         return await doctor(config);
       case 'janitor': {

@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { RUN_CONTEXT_FILE } from '../reports/vitest-reporter.ts';
+import { RUN_CONTEXT_FILE, SETUP_ERROR_FILE } from '../reports/run-files.ts';
 import { loadConfig } from './config.ts';
+import { errorMessage } from './errors.ts';
 import { factsAsProperties, type TargetFacts } from './facts.ts';
 import { Lab } from './lab/lab.ts';
+import { redact } from './redact.ts';
 import { currentRunId, janitor } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflight, type TargetPlan } from './session.ts';
 
@@ -52,7 +54,7 @@ async function start(): Promise<Session> {
     mkdirSync(plan.config.reportDir, { recursive: true });
     writeFileSync(
       join(plan.config.reportDir, RUN_CONTEXT_FILE),
-      `${JSON.stringify({ properties, facts }, null, 2)}\n`,
+      `${JSON.stringify({ runId, properties, facts }, null, 2)}\n`,
     );
     return { plan, facts, startedLab, users: 0 };
   } finally {
@@ -60,8 +62,17 @@ async function start(): Promise<Session> {
   }
 }
 
+/** The setup's failure, where the reporter finds it: the run is then FAILED with this reason, not empty. */
+function recordFailure(err: unknown): never {
+  const dir = process.env.BKA_REPORT_DIR ?? join(process.cwd(), 'out', 'reports');
+  mkdirSync(dir, { recursive: true });
+  const record = { runId: currentRunId(), error: redact(errorMessage(err)) };
+  writeFileSync(join(dir, SETUP_ERROR_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  throw err;
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  store[KEY] ??= start();
+  store[KEY] ??= start().catch(recordFailure);
   const session = await store[KEY];
   session.users++;
   project.provide('facts', session.facts);

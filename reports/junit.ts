@@ -1,6 +1,6 @@
 import junit from 'junit-report-builder';
 import { redact } from '../harness/redact.ts';
-import type { RunResults } from './model.ts';
+import { phaseVerdict, type RunResults, verdict } from './model.ts';
 
 // Under NodeNext the default export's type is the module namespace; the value is the builder.
 type Builder = typeof import('junit-report-builder/dist/builder.js').JUnitReportBuilder.prototype;
@@ -18,6 +18,8 @@ export function toJUnit(results: RunResults): string {
       .timestamp(timestamp)
       .time(phase.durationMs / 1000);
     for (const [k, v] of Object.entries(results.properties)) suite.property(k, redact(v));
+    suite.property('run.verdict', verdict(results));
+    suite.property('phase.verdict', phase.notImplemented ? 'NOT IMPLEMENTED' : phaseVerdict(phase));
     for (const t of phase.tests) {
       const tc = suite
         .testCase()

@@ -1,12 +1,11 @@
 import { formatDuration } from '../harness/command-result.ts';
 import { redact } from '../harness/redact.ts';
-import { allTests, counts, type RunResults, runPassed } from './model.ts';
+import { allTests, counts, phaseVerdict, type RunResults, verdict } from './model.ts';
 
 /** The Markdown summary: per phase passed/failed/skipped and duration, then the first failure's evidence. */
 export function toMarkdown(results: RunResults): string {
   const lines: string[] = [];
-  const verdict = runPassed(results) ? 'PASSED' : 'FAILED';
-  lines.push(`## BuildKit on riscv64: ${verdict}`);
+  lines.push(`## BuildKit on riscv64: ${verdict(results)}`);
   lines.push('');
   const p = results.properties;
   const target = [p['target.host'], p['target.arch'], p['target.distro'], p['target.kernel']]
@@ -17,13 +16,21 @@ export function toMarkdown(results: RunResults): string {
     `Run ${results.runId}, started ${results.startedAt}, took ${formatDuration(results.durationMs)}`,
   );
   lines.push('');
-  lines.push('| phase | passed | failed | skipped | duration |');
-  lines.push('|---|---:|---:|---:|---:|');
+  lines.push('| phase | verdict | passed | failed | skipped | duration |');
+  lines.push('|---|---|---:|---:|---:|---:|');
   for (const phase of results.phases) {
     const c = counts(phase.tests);
+    const v = phase.notImplemented ? 'NOT IMPLEMENTED' : phaseVerdict(phase);
     lines.push(
-      `| ${phase.name} | ${c.passed} | ${c.failed} | ${c.skipped} | ${formatDuration(phase.durationMs)} |`,
+      `| ${phase.name} | ${v} | ${c.passed} | ${c.failed} | ${c.skipped} | ${formatDuration(phase.durationMs)} |`,
     );
+  }
+  if (results.phases.length === 0) lines.push('| (no phase ran) | NOT RUN | 0 | 0 | 0 | 0s |');
+  const empty = results.phases.filter((p) => p.notImplemented);
+  if (empty.length > 0) {
+    lines.push('', '### Not implemented', '');
+    for (const p of empty)
+      lines.push(`- ${p.name}: holds no checks${p.requested ? ' (asked for by name: the run fails)' : ''}`);
   }
   const skipped = allTests(results).filter((t) => t.state === 'skipped');
   if (skipped.length > 0) {

@@ -14,7 +14,18 @@ export interface PhaseResult {
   name: string;
   durationMs: number;
   tests: TestResult[];
+  /** A phase that was selected but holds no checks: never green. */
+  notImplemented?: boolean;
+  /** Asked for by name (`--phase`): a phase with no checks then fails the run. */
+  requested?: boolean;
 }
+
+/**
+ * PASSED: every check ran and passed. INCOMPLETE: nothing failed, but a check was skipped or a phase
+ * holds no checks. FAILED: a check failed, something failed outside a check, or a phase asked for by
+ * name holds no checks. NOT RUN: nothing failed, and no check ran at all.
+ */
+export type Verdict = 'PASSED' | 'INCOMPLETE' | 'FAILED' | 'NOT RUN';
 
 export type TestState = 'passed' | 'failed' | 'skipped';
 
@@ -45,6 +56,49 @@ export function allTests(results: RunResults): TestResult[] {
   return results.phases.flatMap((p) => p.tests);
 }
 
-export function runPassed(results: RunResults): boolean {
-  return results.errors.length === 0 && allTests(results).every((t) => t.state !== 'failed');
+export function verdict(results: RunResults): Verdict {
+  const tests = allTests(results);
+  if (
+    results.errors.length > 0 ||
+    tests.some((t) => t.state === 'failed') ||
+    results.phases.some((p) => p.notImplemented && p.requested)
+  )
+    return 'FAILED';
+  if (!tests.some((t) => t.state === 'passed')) return 'NOT RUN';
+  if (tests.some((t) => t.state === 'skipped') || results.phases.some((p) => p.notImplemented))
+    return 'INCOMPLETE';
+  return 'PASSED';
+}
+
+/** A phase that holds no checks, as the reports show it: one entry, failed when asked for by name. */
+export function notImplementedPhase(name: string, requested: boolean): PhaseResult {
+  const reason = 'not implemented: the phase holds no checks';
+  return {
+    name,
+    durationMs: 0,
+    notImplemented: true,
+    requested,
+    tests: [
+      {
+        name: `${name} › holds checks`,
+        file: `suites/${name}`,
+        state: requested ? 'failed' : 'skipped',
+        durationMs: 0,
+        ...(requested ? { message: `${name}: ${reason}` } : { skipReason: reason }),
+        retries: 0,
+        flaky: false,
+        notes: [],
+      },
+    ],
+  };
+}
+
+/** The verdict of one phase, by the same rules. */
+export function phaseVerdict(phase: PhaseResult): Verdict {
+  return verdict({ runId: '', startedAt: '', durationMs: 0, properties: {}, errors: [], phases: [phase] });
+}
+
+/** Exit status of a run: 0 only when something ran and nothing failed (skips are reported, not hidden). */
+export function verdictExitCode(v: Verdict): number {
+  return v === 'PASSED' || v === 'INCOMPLETE' ? 0 : 1;
 }

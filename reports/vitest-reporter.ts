@@ -7,14 +7,13 @@ import type {
   TestModule,
   TestRunEndReason,
   TestSuite,
+  Vitest,
 } from 'vitest/node';
 import { redact } from '../harness/redact.ts';
 import { toJUnit } from './junit.ts';
 import { toMarkdown } from './markdown.ts';
-import type { PhaseResult, RunResults, TestResult } from './model.ts';
-
-/** Where the run's context (target facts, build mode) is written by the global setup. */
-export const RUN_CONTEXT_FILE = 'run-context.json';
+import { notImplementedPhase, type PhaseResult, type RunResults, type TestResult, verdict } from './model.ts';
+import { RUN_CONTEXT_FILE, SETUP_ERROR_FILE } from './run-files.ts';
 
 function behaviourName(test: TestCase, phase: string): string {
   const suites = test.parent.type === 'suite' ? suitePath(test.parent) : [];
@@ -144,7 +143,22 @@ export function collectResults(
  */
 export default class AcceptanceReporter implements Reporter {
   private startedAt = new Date();
+  private selected: string[] = [];
   constructor(private readonly options: { reportDir?: string } = {}) {}
+
+  onInit(vitest: Vitest): void {
+    this.selected = vitest.projects.map((p) => p.name);
+  }
+
+  /** A file of this run (same run id) from the report dir, or undefined (absent, stale, unreadable). */
+  private runFile<T>(name: string): T | undefined {
+    try {
+      const data = JSON.parse(readFileSync(join(this.reportDir, name), 'utf8')) as T & { runId?: string };
+      return data.runId === (process.env.BKA_RUN_ID ?? 'unknown') ? data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   get reportDir(): string {
     return this.options.reportDir ?? process.env.BKA_REPORT_DIR ?? join(process.cwd(), 'out', 'reports');
@@ -159,17 +173,25 @@ export default class AcceptanceReporter implements Reporter {
     errors: ReadonlyArray<SerializedError>,
     reason: TestRunEndReason,
   ): void {
-    let properties: Record<string, string> = {};
-    try {
-      properties = JSON.parse(readFileSync(join(this.reportDir, RUN_CONTEXT_FILE), 'utf8')).properties ?? {};
-    } catch {
-      // a run without a target (the self project alone) has no context
-    }
-    properties['run.end-reason'] = reason;
+    // A run without a target (the self project alone) has no context.
+    const context = this.runFile<{ properties?: Record<string, string> }>(RUN_CONTEXT_FILE);
+    const properties: Record<string, string> = { ...(context?.properties ?? {}), 'run.end-reason': reason };
     const results = collectResults(modules, errors, this.startedAt, properties);
+    // A failed global setup (lab, preflight) runs no module: its reason and evidence are the run's error.
+    const setupError = this.runFile<{ error: string }>(SETUP_ERROR_FILE);
+    if (setupError) results.errors.unshift(`the run's setup failed: ${setupError.error}`);
+    const requested = (process.env.BKA_PHASES_REQUESTED ?? '').split(',').filter(Boolean);
+    for (const name of this.selected) {
+      if (name === 'self' || results.phases.some((p) => p.name === name)) continue;
+      if (setupError) continue; // nothing ran: the setup's error says why
+      results.phases.push(notImplementedPhase(name, requested.includes(name)));
+    }
     mkdirSync(this.reportDir, { recursive: true });
     writeFileSync(join(this.reportDir, 'junit.xml'), toJUnit(results));
-    writeFileSync(join(this.reportDir, 'results.json'), redact(`${JSON.stringify(results, null, 2)}\n`));
+    writeFileSync(
+      join(this.reportDir, 'results.json'),
+      redact(`${JSON.stringify({ verdict: verdict(results), ...results }, null, 2)}\n`),
+    );
     const md = toMarkdown(results);
     writeFileSync(join(this.reportDir, 'summary.md'), md);
     if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);

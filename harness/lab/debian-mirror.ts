@@ -29,13 +29,17 @@ export function aptListsPrefix(mirror: string, suite: string): string {
 /**
  * Copies the apt lists out of the VM's disk image (ext4, read with debugfs, no mount needed) into a
  * mirror-shaped snapshot dir: `dists/<suite>/InRelease`, `dists/<suite>/main/binary-riscv64/Packages`, ...
+ * `listedAs` is the dists/ name apt used on the disk (see debian-index.ts), `servedAs` the name the
+ * snapshot is served under (the codename, which is what image builds ask for; apt accepts an InRelease
+ * whose Codename matches).
  */
 export async function extractAptSnapshot(
   diskImage: string,
   mirror: string,
-  suite: string,
   outDir: string,
+  names: { listedAs: string; servedAs: string },
 ): Promise<void> {
+  const suite = names.servedAs;
   const work = `${outDir}.partial`;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -51,7 +55,7 @@ export async function extractAptSnapshot(
         `lab: cannot read apt's lists from ${diskImage} with debugfs (exit ${r.exitCode}): ${(r.all ?? '').trim().split('\n').slice(-3).join(' ')}`,
       );
     }
-    const prefix = aptListsPrefix(mirror, suite);
+    const prefix = aptListsPrefix(mirror, names.listedAs);
     let found = 0;
     for (const name of await readdir(listsDir)) {
       if (!name.startsWith(prefix)) continue;

@@ -11,6 +11,7 @@ import { debianMirrorSyncHint, errorMessage } from '../errors.ts';
 import { fingerprint } from '../host-key.ts';
 import { LocalTarget } from '../local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
+import { type DebianIndex, readDebianIndex, recordedDebianIndex } from './debian-index.ts';
 import { extractAptSnapshot } from './debian-mirror.ts';
 import { pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import { Progress } from './progress.ts';
@@ -329,9 +330,30 @@ export class Lab {
     return this.p('images', this.imagesKey, `${debArch}.tar`);
   }
 
+  /** Where the Debian index the base trees (and so the VM disk) were made from is recorded. */
+  get indexFile(): string {
+    return this.p('images', this.imagesKey, 'debian-index.json');
+  }
+
+  /** The Debian index this cache was provisioned from, with the reason it was chosen. */
+  debianIndex(): Promise<DebianIndex | undefined> {
+    return readDebianIndex(this.indexFile);
+  }
+
   private async ensureBaseRootfs(): Promise<void> {
     await mkdir(this.p('images', this.imagesKey), { recursive: true });
     const missing = BASE_PLATFORMS.filter((pl) => !existsSync(this.baseTar(pl.debArch)));
+    if (missing.length === 0) return;
+    const index = await this.progress.step(
+      `checking Debian ${this.config.suite}'s index on ${this.config.mirror}`,
+      () =>
+        recordedDebianIndex(this.indexFile, {
+          mirror: this.config.mirror,
+          codename: this.config.suite,
+          architectures: BASE_PLATFORMS.map((pl) => pl.debArch),
+        }),
+    );
+    this.progress.say(`Debian index: ${index.reason}`);
     // riscv64 first: the VM image starts from it.
     const [first, ...rest] = missing.sort((a) => (a.debArch === 'riscv64' ? -1 : 1));
     const make = (debArch: string) =>
@@ -340,6 +362,7 @@ export class Lab {
           'bash',
           join(SCRIPTS, 'minbase-rootfs.sh'),
           debArch,
+          index.name,
           this.config.suite,
           this.config.mirror,
           this.baseTar(debArch),
@@ -454,13 +477,11 @@ export class Lab {
     if (serving === snapshot) return;
     if (serving !== undefined) await this.stopDebianMirror();
     if (!existsSync(join(snapshot, 'dists', this.config.suite, 'InRelease'))) {
-      await this.progress.step("pinning the VM disk's apt index for the lab's Debian mirror", () =>
-        extractAptSnapshot(
-          join(this.vmDir(vmKey), 'disk.img'),
-          this.config.mirror,
-          this.config.suite,
-          snapshot,
-        ),
+      await this.progress.step("pinning the VM disk's apt index for the lab's Debian mirror", async () =>
+        extractAptSnapshot(join(this.vmDir(vmKey), 'disk.img'), this.config.mirror, snapshot, {
+          listedAs: (await this.debianIndex())?.name ?? this.config.suite,
+          servedAs: this.config.suite,
+        }),
       );
     }
     const pool = this.p('apt', 'archive');

@@ -143,11 +143,12 @@ describe('pinning the apt index from a VM disk', () => {
       env: { PATH: `${process.env.PATH}:/sbin:/usr/sbin` },
     });
     const out = join(dir, 'snapshot');
-    await extractAptSnapshot(disk, 'http://deb.debian.org/debian', 'trixie', out);
+    const names = { listedAs: 'trixie', servedAs: 'trixie' };
+    await extractAptSnapshot(disk, 'http://deb.debian.org/debian', out, names);
     expect(await readFile(join(out, 'dists/trixie/InRelease'), 'utf8')).toBe('release\n');
     expect(await readFile(join(out, 'dists/trixie/main/binary-riscv64/Packages'), 'utf8')).toBe(packages);
     await expect(
-      extractAptSnapshot(disk, 'http://mirror.example/debian', 'trixie', join(dir, 'none')),
+      extractAptSnapshot(disk, 'http://mirror.example/debian', join(dir, 'none'), names),
     ).rejects.toThrow(/has no apt lists for http:\/\/mirror.example\/debian trixie/);
     expect(existsSync(join(dir, 'none'))).toBe(false);
   });

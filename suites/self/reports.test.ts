@@ -9,7 +9,7 @@ import { CommandError, makeResult } from '../../harness/command-result.ts';
 import { redact, registerSecret } from '../../harness/redact.ts';
 import { toJUnit } from '../../reports/junit.ts';
 import { toMarkdown } from '../../reports/markdown.ts';
-import type { RunResults } from '../../reports/model.ts';
+import { notImplementedPhase, type RunResults, verdict } from '../../reports/model.ts';
 
 const evidence = new CommandError(
   makeResult({
@@ -126,10 +126,45 @@ describe('Markdown summary', () => {
   test('shows per-phase counts, durations and the first failure evidence', () => {
     const md = toMarkdown(sample());
     expect(md).toContain('## BuildKit on riscv64: FAILED');
-    expect(md).toContain('| binaries | 1 | 1 | 1 | 1m0s |');
+    expect(md).toContain('| binaries | FAILED | 1 | 1 | 1 | 1m0s |');
     expect(md).toContain('### First failure: binaries › buildkitd answers buildctl debug workers');
     expect(md).toContain('no such file');
     expect(md).toContain('- binaries › rootless daemon starts: no uidmap on the target');
+  });
+});
+
+describe('the verdict', () => {
+  const only = (state: 'passed' | 'failed' | 'skipped'): RunResults => {
+    const r = sample();
+    r.phases[0]!.tests = r.phases[0]!.tests.filter((t) => t.state === state);
+    return r;
+  };
+
+  test('is PASSED only when checks ran and every one passed', () => {
+    expect(verdict(only('passed'))).toBe('PASSED');
+    expect(verdict(sample())).toBe('FAILED');
+  });
+
+  test('is NOT RUN when no check ran, and INCOMPLETE when one was skipped', () => {
+    expect(verdict({ ...sample(), phases: [] })).toBe('NOT RUN');
+    expect(verdict(only('skipped'))).toBe('NOT RUN');
+    const r = sample();
+    r.phases[0]!.tests = r.phases[0]!.tests.filter((t) => t.state !== 'failed');
+    expect(verdict(r)).toBe('INCOMPLETE');
+  });
+
+  test('a phase with no checks is INCOMPLETE, and FAILED when it was asked for by name', () => {
+    const r = only('passed');
+    r.phases.push(notImplementedPhase('buildx', false));
+    expect(verdict(r)).toBe('INCOMPLETE');
+    r.phases[1] = notImplementedPhase('buildx', true);
+    expect(verdict(r)).toBe('FAILED');
+  });
+
+  test('an error outside any check fails the run', () => {
+    expect(verdict({ ...only('passed'), errors: ["the run's setup failed: lab: debootstrap failed"] })).toBe(
+      'FAILED',
+    );
   });
 });
 
@@ -230,6 +265,75 @@ describe('the vitest reporter, on a real vitest run', () => {
         await readFile(join(dir, 'junit.xml'), 'utf8'),
       );
       expect([xml.testsuites.testsuite].flat()[0]).toMatchObject({ failures: '4', skipped: '1' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  const vitestRun = (config: string, dir: string, env: Record<string, string>) =>
+    execa(
+      process.execPath,
+      [
+        join(root, 'node_modules/vitest/vitest.mjs'),
+        'run',
+        '--config',
+        `suites/self/fixtures/report-cases/${config}`,
+      ],
+      {
+        cwd: root,
+        env: { BKA_REPORT_DIR: dir, BKA_RUN_ID: `self-${config}`, ...env },
+        reject: false,
+        all: true,
+        timeout: 60_000,
+      },
+    );
+  const reports = async (dir: string) => ({
+    json: JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults & { verdict: string },
+    md: await readFile(join(dir, 'summary.md'), 'utf8'),
+    xml: new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(
+      await readFile(join(dir, 'junit.xml'), 'utf8'),
+    ),
+  });
+
+  test('a global setup that cannot reach its target makes the run FAILED with its reason, in every report', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
+    try {
+      const run = await vitestRun('setup.config.ts', dir, {
+        BKA_TARGET: 'ssh://runner@127.0.0.1:1',
+        BKA_IDENTITY_FILE: '/nonexistent/id_ed25519',
+        BKA_CONNECT_TIMEOUT: '2',
+      });
+      expect(run.exitCode, run.all).not.toBe(0);
+      const { json, md, xml } = await reports(dir);
+      expect(json.verdict).toBe('FAILED');
+      expect(json.errors[0]).toMatch(/^the run's setup failed: /);
+      expect(md).toContain('## BuildKit on riscv64: FAILED');
+      expect(md).toContain("the run's setup failed");
+      expect(md).not.toContain('PASSED');
+      const run0 = [xml.testsuites.testsuite].flat().find((s: { name: string }) => s.name === 'run');
+      expect(run0).toMatchObject({ errors: '1' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a phase that holds no checks is NOT IMPLEMENTED, and fails the run when asked for by name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
+    try {
+      await vitestRun('empty.config.ts', dir, {});
+      let r = await reports(dir);
+      expect(r.json.verdict).toBe('INCOMPLETE');
+      expect(r.md).toContain('| buildx | NOT IMPLEMENTED | 0 | 0 | 1 |');
+      await vitestRun('empty.config.ts', dir, { BKA_PHASES_REQUESTED: 'buildx' });
+      r = await reports(dir);
+      expect(r.json.verdict).toBe('FAILED');
+      expect(r.md).toContain('## BuildKit on riscv64: FAILED');
+      const buildx = [r.xml.testsuites.testsuite].flat().find((s: { name: string }) => s.name === 'buildx');
+      expect(buildx).toMatchObject({ failures: '1' });
+      expect([buildx.properties.property].flat()).toContainEqual({
+        name: 'phase.verdict',
+        value: 'NOT IMPLEMENTED',
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
