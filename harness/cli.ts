@@ -269,6 +269,8 @@ async function labCommand(config: Config, sub: string | undefined, command: stri
         `state      ${state ? `running (qemu pid ${state.qemuPid}, since ${state.startedAt})` : 'stopped'}\n`,
       );
       process.stdout.write(`cache      ${config.lab.dir}: ${await lab.cacheSize()}\n`);
+      const index = await lab.debianIndex();
+      if (index) process.stdout.write(`index      ${index.mirror} dists/${index.name}: ${index.reason}\n`);
       if (state) {
         const ep = await lab.endpoint();
         process.stdout.write(
@@ -333,6 +335,7 @@ async function buildImageCommand(config: Config, push: boolean): Promise<number>
       repository,
       workDir: await resources.tempDir('build-image'),
       debianMirror: plan.config.debianMirror,
+      source: plan.config.projectRepository?.url,
       push,
     });
     process.stdout.write(

@@ -2,6 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import {
+  defaultImageRepository,
+  imageRepositoryProblem,
+  type ProjectRepository,
+  projectRepository,
+} from './project-repository.ts';
 import { registerSecret, registerSecretsFromEnv } from './redact.ts';
 
 export const PHASES = [
@@ -39,6 +45,8 @@ export interface Config {
   binaries: string | undefined;
   image: string | undefined;
   imageRepository: string;
+  /** This project's GitHub repository (the image's source label), when it can be known. */
+  projectRepository?: ProjectRepository;
   /** Extra flags for every buildkitd the suite starts (e.g. --debug). */
   buildkitdFlags: string[];
   lab: LabConfig;
@@ -220,6 +228,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const targetStr = str('target', targetRaw);
   const target = targetStr ? parseTarget(targetStr, targetRaw!.origin) : ({ kind: 'auto' } as const);
 
+  const project = projectRepository(env, cwd);
+  const repoRaw = get('imageRepository');
+  const imageRepository = str('imageRepository', repoRaw) ?? defaultImageRepository(project);
+  const repoProblem = imageRepositoryProblem(imageRepository);
+  if (repoProblem) fail('imageRepository', repoRaw?.origin ?? 'default', repoProblem, imageRepository);
   const phasesRaw = get('phase');
   const phases = list(phasesRaw) ?? [...PHASES];
   for (const p of phases) {
@@ -294,7 +307,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     buildkitRef,
     binaries: str('binaries', get('binaries')),
     image: str('image', get('image')),
-    imageRepository: str('imageRepository', get('imageRepository')) ?? 'ghcr.io/OWNER/buildkit-riscv64',
+    imageRepository,
+    projectRepository: project,
     buildkitdFlags: (str('buildkitdFlags', get('buildkitdFlags')) ?? '').split(/\s+/).filter(Boolean),
     lab: {
       dir: resolve(cwd, labDir),

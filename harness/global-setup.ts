@@ -28,6 +28,12 @@ interface Session {
 const KEY = Symbol.for('buildkit-acceptance.session');
 const store = globalThis as unknown as Record<symbol, Promise<Session> | undefined>;
 
+/** Which Debian index the lab was provisioned from, and why: every report of a lab run says it. */
+async function labIndexProperty(lab: Lab): Promise<Record<string, string>> {
+  const index = await lab.debianIndex();
+  return index ? { 'lab.debian-index': `${index.mirror} dists/${index.name}: ${index.reason}` } : {};
+}
+
 async function start(): Promise<Session> {
   const runId = currentRunId();
   const config = loadConfig();
@@ -50,6 +56,7 @@ async function start(): Promise<Session> {
       'run.buildkit-ref': plan.config.buildkitRef,
       ...(plan.config.registryMirror ? { 'run.registry-mirror': plan.config.registryMirror } : {}),
       ...factsAsProperties(facts),
+      ...(plan.origin === 'lab' ? await labIndexProperty(lab) : {}),
     };
     mkdirSync(plan.config.reportDir, { recursive: true });
     writeFileSync(

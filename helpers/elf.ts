@@ -9,6 +9,25 @@ export interface ElfInfo {
   /** No PT_INTERP and no PT_DYNAMIC program header: nothing to load at run time. */
   isStatic: boolean;
   hasInterpreter: boolean;
+  /** e_flags: for RISC-V, bit 0 RVC, bits 1-2 the float ABI, bit 3 RVE (the embedded, 16-register base). */
+  flags: number;
+}
+
+const EF_RISCV_RVE = 0x8;
+const RISCV_FLOAT_ABI = ['soft-float', 'single-float', 'double-float', 'quad-float'] as const;
+
+/**
+ * Why this binary does not run on a linux/riscv64 (rv64gc) host, or undefined when it does: it must be
+ * ELF64, little-endian, RISC-V, and not built for the RV32E/RV64E embedded base.
+ */
+export function riscv64Problem(e: ElfInfo): string | undefined {
+  const wrong = [
+    e.class !== 'ELF64' && `${e.class} (riscv64 needs ELF64)`,
+    e.endianness !== 'little' && `${e.endianness}-endian (riscv64 is little-endian)`,
+    e.machine !== EM_RISCV && `${e.machineName} (e_machine ${e.machine}, riscv64 is ${EM_RISCV})`,
+    e.machine === EM_RISCV && e.flags & EF_RISCV_RVE && 'built for the RVE base (e_flags has EF_RISCV_RVE)',
+  ].filter(Boolean);
+  return wrong.length > 0 ? `${wrong.join(', ')}: ${describeElf(e)}` : undefined;
 }
 
 export const EM_RISCV = 243;
@@ -35,6 +54,7 @@ export function parseElf(buf: Buffer): ElfInfo {
   const u64 = (o: number) => Number(little ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
   const type = TYPES[u16(16)] ?? 'NONE';
   const machine = u16(18);
+  const flags = u32(is64 ? 48 : 36);
   const phoff = is64 ? u64(32) : u32(28);
   const phentsize = u16(is64 ? 54 : 42);
   const phnum = u16(is64 ? 56 : 44);
@@ -55,9 +75,14 @@ export function parseElf(buf: Buffer): ElfInfo {
     type,
     isStatic: !hasInterpreter && !hasDynamic,
     hasInterpreter,
+    flags,
   };
 }
 
 export function describeElf(e: ElfInfo): string {
-  return `${e.class} ${e.endianness}-endian ${e.machineName} (e_machine ${e.machine}) ${e.type}, ${e.isStatic ? 'statically linked' : e.hasInterpreter ? 'dynamically linked (has an interpreter)' : 'dynamic section present'}`;
+  const abi =
+    e.machine === EM_RISCV
+      ? ` ${e.flags & 1 ? 'RVC ' : ''}${RISCV_FLOAT_ABI[(e.flags >> 1) & 3]}${e.flags & EF_RISCV_RVE ? ' RVE' : ''}`
+      : '';
+  return `${e.class} ${e.endianness}-endian ${e.machineName}${abi} (e_machine ${e.machine}, e_flags 0x${e.flags.toString(16)}) ${e.type}, ${e.isStatic ? 'statically linked' : e.hasInterpreter ? 'dynamically linked (has an interpreter)' : 'dynamic section present'}`;
 }

@@ -481,6 +481,10 @@ export class Lab {
         extractAptSnapshot(join(this.vmDir(vmKey), 'disk.img'), this.config.mirror, snapshot, {
           listedAs: (await this.debianIndex())?.name ?? this.config.suite,
           servedAs: this.config.suite,
+        }).then(async () => {
+          // The mirror says which index it pins and why, at /debian/debian-index.json.
+          const index = await this.debianIndex();
+          if (index) await writeFile(join(snapshot, 'debian-index.json'), `${JSON.stringify(index, null, 2)}\n`);
         }),
       );
     }

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { localTempDir } from '../../harness/local-temp.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
 import { type ElfInfo, parseElf } from '../../helpers/elf.ts';
-import { type BuildManifest, buildBinaries } from './build-buildkit.ts';
+import { versionFromArchiveName } from '../../helpers/release-files.ts';
+import { type BuildManifest, buildBinaries, resolveRef } from './build-buildkit.ts';
 
 /** The binaries under test, on the target, and where they came from. */
 export interface BinariesUnderTest {
@@ -22,6 +23,11 @@ export interface BinariesUnderTest {
   sha256: Record<string, string>;
   /** The ELF facts of buildkitd, read before anything is started with it. */
   buildkitdElf: ElfInfo | undefined;
+  /** The release directory (SHA256SUMS, the tarball) and the tarball, where the binaries came with them. */
+  releaseDir: string | undefined;
+  tarball: string | undefined;
+  /** Where the expected version and revision came from, for the report. */
+  expectedFrom: string;
 }
 
 const GOARCH: Record<string, string> = { riscv64: 'riscv64', x86_64: 'amd64', aarch64: 'arm64' };
@@ -36,9 +42,13 @@ async function sha(path: string): Promise<string> {
 }
 
 /** `--binaries` given as a directory (with or without bin/) or a release archive (.tar.gz). */
-async function externalBinaries(
-  spec: string,
-): Promise<{ binDir: string; manifest?: BuildManifest; archiveSha?: string }> {
+async function externalBinaries(spec: string): Promise<{
+  binDir: string;
+  manifest?: BuildManifest;
+  archiveSha?: string;
+  releaseDir?: string;
+  tarball?: string;
+}> {
   let dir = spec;
   let archiveSha: string | undefined;
   if (/^https?:\/\//.test(spec)) {
@@ -65,7 +75,10 @@ async function externalBinaries(
   const manifest = manifestFile
     ? (JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest)
     : undefined;
-  return { binDir, manifest, archiveSha };
+  const tarball = archiveSha
+    ? spec
+    : (await readdir(dir)).filter((f) => versionFromArchiveName(f)).map((f) => join(dir, f))[0];
+  return { binDir, manifest, archiveSha, releaseDir: archiveSha ? undefined : dir, tarball };
 }
 
 async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
@@ -73,11 +86,23 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
   let localBinDir: string;
   let manifest: BuildManifest | undefined;
   let source: string;
+  let releaseDir: string | undefined;
+  let tarball: string | undefined;
+  let expectedVersion: string;
+  let expectedRevision: string | undefined;
+  let expectedFrom: string;
   if (config.binaries) {
     const ext = await externalBinaries(config.binaries);
     localBinDir = ext.binDir;
     manifest = ext.manifest;
+    releaseDir = ext.releaseDir;
+    tarball = ext.tarball;
     source = `--binaries ${config.binaries}${ext.archiveSha ? ` (sha256 ${ext.archiveSha})` : ''}`;
+    // The upstream tag the release archive is named for, else the ref asked for; the revision is then
+    // unknown (an upstream archive carries none), and only checked to be present.
+    const tagged = tarball ? versionFromArchiveName(basename(tarball)) : undefined;
+    expectedVersion = tagged ?? config.buildkitRef;
+    expectedFrom = tagged ? `the archive name ${basename(tarball!)}` : `--buildkit-ref ${config.buildkitRef}`;
   } else {
     // Built where the suite runs, for the target's architecture: native on the riscv64 runner; the lab
     // cross-compiles on its x86-64 side.
@@ -90,7 +115,13 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
     });
     localBinDir = out.binDir;
     manifest = out.manifest;
+    releaseDir = out.dir;
+    tarball = out.tarball;
     source = `build script: ${out.manifest.source}, ${out.manifest.goVersion}, ${out.manifest.mode}${out.cached ? ' (cached build)' : ''}`;
+    const asked = await resolveRef(config.buildkitRef);
+    expectedVersion = asked.version;
+    expectedRevision = asked.revision;
+    expectedFrom = `--buildkit-ref ${config.buildkitRef}, resolved by the Go module proxy`;
   }
   let buildkitdElf: ElfInfo | undefined;
   try {
@@ -110,8 +141,11 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
   return {
     remoteBinDir,
     localBinDir,
-    expectedVersion: manifest?.version ?? config.buildkitRef,
-    expectedRevision: manifest?.revision,
+    expectedVersion,
+    expectedRevision,
+    expectedFrom,
+    releaseDir,
+    tarball,
     source,
     manifest,
     sha256,

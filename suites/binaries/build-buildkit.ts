@@ -95,6 +95,15 @@ interface Source {
   description: string;
 }
 
+/**
+ * What a ref names, as the Go module proxy resolves it (version and content hash), independent of any
+ * build: the phase's expected version and revision come from here, never from the build's own output.
+ */
+export async function resolveRef(ref: string): Promise<{ version: string; revision: string }> {
+  const src = await fetchModule(ref);
+  return { version: src.version, revision: src.revision };
+}
+
 /** Fetches the module at `ref` through the Go module proxy and returns its (read-only) directory. */
 async function fetchModule(ref: string): Promise<Source> {
   const r = await go(['mod', 'download', '-json', `${MODULE}@${ref}`], { GOFLAGS: '-mod=mod' });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CommandError } from '../../harness/command-result.ts';
 import { debianMirrorSyncHint } from '../../harness/errors.ts';
 import type { Target } from '../../harness/target.ts';
+import { tagsFor } from '../../helpers/image-tags.ts';
 import type { BuildManifest } from '../binaries/build-buildkit.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,13 +45,6 @@ export interface BuiltImage {
   durationMs: number;
 }
 
-export function tagsFor(manifest: BuildManifest, repository: string, now = new Date()): string[] {
-  if (/^v\d+\.\d+\.\d+/.test(manifest.version) && !manifest.version.includes('-g')) {
-    return [`${repository}:${manifest.version}-riscv64`];
-  }
-  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
-  return [`${repository}:latest`, `${repository}:master-${day}`];
-}
 
 export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
   const manifest = JSON.parse(await readFile(join(o.binariesDir, 'manifest.json'), 'utf8')) as BuildManifest;
@@ -61,7 +55,7 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
   await o.target.upload(join(o.binariesDir, manifest.tarball), `${ctx}/${manifest.tarball}`);
   await o.target.upload(o.dockerfile ?? DOCKERFILE, `${ctx}/Dockerfile`);
   await o.target.upload(ENTRYPOINT, `${ctx}/buildkit-entrypoint`, 0o755);
-  const tags = tagsFor(manifest, o.repository, o.now);
+  const tags = tagsFor(manifest.version, o.repository, o.now);
   const created = (o.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
   const args = [
     'docker',

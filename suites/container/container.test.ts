@@ -14,10 +14,12 @@ import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { makeCerts } from '../../helpers/certs.ts';
-import { describeElf, EM_RISCV, parseElf } from '../../helpers/elf.ts';
+import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { pollUntil } from '../../helpers/poll.ts';
 import { buildkitdToml } from '../binaries/daemon.ts';
-import { type ImageUnderTest, imageUnderTest, withContainerEvidence } from './image.ts';
+import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
+import { parseBuildkitVersion } from '../../helpers/versions.ts';
+import { type ImageUnderTest, imageUnderTest, repositoryFor, withContainerEvidence } from './image.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 /**
@@ -60,28 +62,45 @@ const exec = (id: string, argv: string[], options?: ContainerExecOptions) =>
   execIn(api, id, argv, { context: `in container ${id.slice(0, 12)}`, ...options });
 const sh = async (id: string, script: string) => (await exec(id, ['sh', '-c', script])).stdout;
 
-async function waitForBuildkitd(id: string): Promise<void> {
-  await pollUntil(
-    async () => {
-      const r = await exec(id, ['buildctl', 'debug', 'workers'], {
-        reject: false,
-        timeoutMs: 30_000,
-      });
-      return r.failed ? undefined : true;
-    },
-    {
-      timeoutMs: 180_000,
-      what: 'buildkitd in the container to answer buildctl debug workers',
-      giveUp: async () => {
-        const state = await api.docker
-          .getContainer(id)
-          .inspect()
-          .then((i) => i.State)
-          .catch(() => undefined);
-        return state && !state.Running ? `the container exited with code ${state.ExitCode}` : undefined;
+/**
+ * Waits once per container for buildkitd to answer. A daemon known dead (its container exited, or it
+ * never became ready) fails every later check at once with the same evidence, instead of each check
+ * waiting out its own timeout.
+ */
+const readiness = new Map<string, Promise<void>>();
+/** Set once any daemon of the image under test failed to become ready: later ones get 30 s, not 180 s. */
+let neverReady: string | undefined;
+function waitForBuildkitd(id: string): Promise<void> {
+  let ready = readiness.get(id);
+  if (!ready) {
+    const before = neverReady;
+    ready = pollUntil(
+      async () => {
+        const r = await exec(id, ['buildctl', 'debug', 'workers'], { reject: false, timeoutMs: 30_000 });
+        return r.failed ? undefined : true;
       },
-    },
-  );
+      {
+        timeoutMs: before ? 30_000 : 180_000,
+        what: `buildkitd in the container to answer buildctl debug workers${before ? ` (an earlier daemon of this image never did: ${before})` : ''}`,
+        giveUp: async () => {
+          const state = await api.docker
+            .getContainer(id)
+            .inspect()
+            .then((i) => i.State)
+            .catch(() => undefined);
+          return state && !state.Running ? `the container exited with code ${state.ExitCode}` : undefined;
+        },
+      },
+    ).then(
+      () => undefined,
+      (err: Error) => {
+        neverReady ??= err.message.split('\n')[0];
+        throw err;
+      },
+    );
+    readiness.set(id, ready);
+  }
+  return ready;
 }
 
 describe('the image', () => {
@@ -105,11 +124,66 @@ describe('the image', () => {
       `${image.ref}: ${platform}, ${mb.toFixed(0)} MB (budget ${SIZE_BUDGET_MB} MB); source: ${image.source}${image.buildMs ? `; built in ${(image.buildMs / 1000).toFixed(0)}s` : ''}`,
     );
     expect(platform).toBe('linux/riscv64');
-    expect(labels['org.opencontainers.image.version']).toBe(image.expectedVersion);
-    expect(labels['org.opencontainers.image.revision']).toBe(image.expectedRevision);
-    for (const k of ['source', 'created', 'title'])
+    await annotate(`expected from ${image.expectedFrom}`);
+    if (image.expectedVersion)
+      expect(labels['org.opencontainers.image.version'], image.expectedFrom).toBe(image.expectedVersion);
+    if (image.expectedRevision)
+      expect(labels['org.opencontainers.image.revision'], image.expectedFrom).toBe(image.expectedRevision);
+    for (const k of ['version', 'revision', 'created', 'title'])
       expect(labels[`org.opencontainers.image.${k}`], k).toBeTruthy();
     expect(mb).toBeLessThan(SIZE_BUDGET_MB);
+  });
+
+  test('carries the tags the convention gives for what was asked for', async ({ annotate }) => {
+    const info = await api.docker.getImage(image.id).inspect();
+    const version = info.Config.Labels?.['org.opencontainers.image.version'] ?? '';
+    await annotate(`tags: ${(info.RepoTags ?? []).join(', ')}; version label ${version}`);
+    if (ctx.config.image) {
+      // A published tag: a release tag names its version; latest and master-DATE are never a release.
+      const release = releaseFromTag(ctx.config.image);
+      if (release) expect(version, `${ctx.config.image} is a release tag`).toBe(release);
+      else {
+        expect(ctx.config.image, 'a tag is vX.Y.Z-riscv64, latest or master-YYYYMMDD').toMatch(
+          /:(latest|master-\d{8})$/,
+        );
+        expect(isReleaseVersion(version), `${ctx.config.image} is a development tag, its image ${version}`).toBe(
+          false,
+        );
+      }
+      return;
+    }
+    const expected = tagsFor(image.expectedVersion!, repositoryFor(ctx.config), image.builtAt);
+    expect([...(info.RepoTags ?? [])].sort()).toEqual(expect.arrayContaining(expected));
+    expect(image.tags.sort()).toEqual([...expected].sort());
+  });
+
+  test('declares port 1234, the volume /var/lib/buildkit, a health check, and its source repository', async ({
+    annotate,
+  }) => {
+    const { Config } = await api.docker.getImage(image.id).inspect();
+    const source = Config.Labels?.['org.opencontainers.image.source'] ?? '';
+    const health = (Config as { Healthcheck?: { Test?: string[] } }).Healthcheck;
+    await annotate(`health check: ${JSON.stringify(health?.Test)}; source: '${source}'`);
+    expect(Object.keys(Config.ExposedPorts ?? {})).toContain('1234/tcp');
+    expect(Object.keys(Config.Volumes ?? {})).toContain('/var/lib/buildkit');
+    expect(health?.Test?.[0], 'no HEALTHCHECK').toMatch(/^CMD/);
+    expect(source).not.toMatch(/OWNER/);
+    if (ctx.config.projectRepository && !ctx.config.image) expect(source).toBe(ctx.config.projectRepository.url);
+  });
+
+  test('buildkitd --version and buildctl --version in it name the version and revision of its labels', async ({
+    annotate,
+  }) => {
+    const labels = (await api.docker.getImage(image.id).inspect()).Config.Labels ?? {};
+    for (const name of ['buildkitd', 'buildctl']) {
+      const line = (await exec(inspector.getId(), [name, '--version'])).stdout.trim();
+      await annotate(`${name} --version: ${line}`);
+      const parsed = parseBuildkitVersion(line);
+      expect(parsed, `'${line}' is not '<binary> github.com/moby/buildkit <version> <revision>'`).toBeDefined();
+      expect(parsed!.binary, `the first field of '${line}'`).toBe(name);
+      expect(parsed!.version).toBe(labels['org.opencontainers.image.version']);
+      expect(parsed!.revision).toBe(labels['org.opencontainers.image.revision']);
+    }
   });
 
   test('buildkitd and buildctl in it are static riscv64 ELF binaries on PATH', async () => {
@@ -120,7 +194,7 @@ describe('the image', () => {
     for (const line of out.trim().split('\n')) {
       const [name, b64 = ''] = line.split(' ');
       const elf = parseElf(Buffer.from(b64, 'base64'));
-      expect(elf.machine, `${name} in the image is ${describeElf(elf)}`).toBe(EM_RISCV);
+      expect(riscv64Problem(elf), `${name} in the image does not run on linux/riscv64`).toBeUndefined();
       expect(elf.isStatic, `${name} in the image is ${describeElf(elf)}`).toBe(true);
     }
   });
@@ -167,7 +241,11 @@ describe('run privileged as a daemon', () => {
   let withInit: StartedTestContainer;
 
   beforeAll(async () => {
-    [plain, withInit] = await Promise.all([daemon().start(), daemon().withInit().start()]);
+    // withInit runs as Buildx runs it and as published: the image's own configuration, nothing mounted.
+    [plain, withInit] = await Promise.all([
+      daemon().start(),
+      container().withPrivilegedMode().withInit().start(),
+    ]);
   });
   // Stop the daemons as soon as their checks are done (the tracker removes them again, idempotently).
   afterAll(async () => {
@@ -193,14 +271,54 @@ describe('run privileged as a daemon', () => {
   });
 
   test('the default command listens on the unix socket only, with no TCP listener', async () => {
-    await withContainerEvidence(api, plain.getId(), async () => {
-      await waitForBuildkitd(plain.getId());
-      const listening = await sh(
-        plain.getId(),
-        'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'',
-      );
+    // The image as published: its own entrypoint, command and any configuration baked into it.
+    const id = withInit.getId();
+    await withContainerEvidence(api, id, async () => {
+      await waitForBuildkitd(id);
+      const listening = await sh(id, 'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'');
       expect(listening.trim(), 'sockets in LISTEN state (hex addr:port)').toBe('');
-      expect(await sh(plain.getId(), 'test -S /run/buildkit/buildkitd.sock && echo socket')).toBe('socket\n');
+      expect(await sh(id, 'test -S /run/buildkit/buildkitd.sock && echo socket')).toBe('socket\n');
+    });
+  });
+
+  test('its HEALTHCHECK reports the running daemon healthy', async ({ annotate }) => {
+    const id = plain.getId();
+    await withContainerEvidence(api, id, async () => {
+      await waitForBuildkitd(id);
+      const t0 = performance.now();
+      const healthOf = async () => (await api.docker.getContainer(id).inspect()).State.Health;
+      const health = await pollUntil(
+        async () => {
+          const h = await healthOf();
+          return h?.Status === 'healthy' ? h : undefined;
+        },
+        {
+          timeoutMs: 150_000,
+          intervalMs: 2000,
+          what: 'the container to be healthy',
+          giveUp: async () => {
+            const h = await healthOf();
+            if (!h) return 'the container has no health check';
+            return h.Status === 'unhealthy'
+              ? `its health check says unhealthy: ${JSON.stringify(h.Log?.slice(-2))}`
+              : undefined;
+          },
+        },
+      );
+      await annotate(`healthy after ${((performance.now() - t0) / 1000).toFixed(0)}s: ${health.Log?.at(-1)?.Output?.trim().split('\n')[0] ?? ''}`);
+    });
+  });
+
+  test('PID 1 reaps orphaned processes: none is left a zombie', async ({ annotate }) => {
+    const id = plain.getId();
+    await withContainerEvidence(api, id, async () => {
+      // The subshell exits at once: its sleep is orphaned, reparented to PID 1, and must be reaped by it.
+      const pid = (await sh(id, '(sleep 1 >/dev/null 2>&1 & echo $!)')).trim();
+      await new Promise((r) => setTimeout(r, 3000));
+      const state = (await sh(id, `awk '{print $3, $4}' /proc/${pid}/stat 2>/dev/null; cat /proc/1/comm`)).trim().split('\n');
+      const pid1 = state.pop();
+      await annotate(`orphan sleep (pid ${pid}) after 3s: ${state[0] ? `state ${state[0]}` : `reaped by PID 1 (${pid1})`}`);
+      expect(state[0], `pid ${pid} (sleep, orphaned to PID 1 = ${pid1}) is a zombie nobody reaps`).toBeUndefined();
     });
   });
 
@@ -439,14 +557,20 @@ const docker = (args: string[], context?: string, timeoutMs = 10 * 60_000) =>
   ctx.target.exec(['docker', ...args], { context, timeoutMs });
 
 describe('distribution', () => {
-  test('pushes every tag and pulls it back, without credentials, into an empty local store with the same digest', async ({
+  test('every tag pulls back with no credentials (an empty Docker config) into an empty store, with the pushed digest', async ({
     annotate,
-    skip,
   }) => {
-    if (ctx.config.image)
-      skip('--image was given: the image is published already; push and pull are checked for built images');
     const digests: string[] = [];
+    const repoOf = (tag: string) => tag.replace(/:[^:/]+$/, '');
     for (const tag of image.tags) {
+      if (ctx.config.image) {
+        // Published already: the digest the registry served when the phase pulled it.
+        const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
+        const pushed = repoDigests.split(' ').find((d) => d.startsWith(`${repoOf(tag)}@`))?.split('@')[1];
+        expect(pushed, `${tag} has no digest from its registry (RepoDigests: ${repoDigests.trim()})`).toBeDefined();
+        digests.push(pushed!);
+        continue;
+      }
       const push = await docker(['push', tag], `pushing ${tag}`, 20 * 60_000);
       const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
       expect(pushed, `no digest in the push output:\n${push.stdout}`).toBeDefined();
@@ -464,11 +588,16 @@ describe('distribution', () => {
     await docker(['image', 'rm', '-f', imageId]);
     const gone = await ctx.target.exec(['docker', 'image', 'inspect', imageId], { reject: false });
     expect(gone.failed, `image ${imageId} is still in the local store`).toBe(true);
+    // No credentials at all: a Docker config directory that is empty.
+    const emptyConfig = await ctx.resources.tempDir('docker-config');
     for (const [i, tag] of image.tags.entries()) {
-      await docker(['pull', tag], `pulling ${tag}`, 20 * 60_000);
+      await ctx.target.exec(['env', `DOCKER_CONFIG=${emptyConfig}`, 'docker', 'pull', tag], {
+        context: `pulling ${tag} with an empty Docker config`,
+        timeoutMs: 20 * 60_000,
+      });
       const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
-      expect(repoDigests).toContain(digests[i]);
-      await annotate(`${tag} -> ${digests[i]}`);
+      expect(repoDigests).toContain(`${repoOf(tag)}@${digests[i]}`);
+      await annotate(`${tag} -> ${digests[i]} (pulled with an empty DOCKER_CONFIG)`);
     }
   });
 });

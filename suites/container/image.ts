@@ -4,9 +4,11 @@ import { containerLogs } from '../../harness/container-commands.ts';
 import type { DockerEndpoint } from '../../harness/docker-endpoint.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
+import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { tailLines } from '../../harness/tail-buffer.ts';
-import { buildBinaries } from '../binaries/build-buildkit.ts';
+import { releaseFromTag } from '../../helpers/image-tags.ts';
+import { buildBinaries, resolveRef } from '../binaries/build-buildkit.ts';
 import { buildImage } from './build-image.ts';
 
 /** The image under test and what it must say about itself. */
@@ -15,15 +17,22 @@ export interface ImageUnderTest {
   /** The local image id (sha256:...): what every container of the phase must run. */
   id: string;
   tags: string[];
+  /** From what was asked for (the ref, resolved by the Go module proxy, or a release tag), never the image. */
   expectedVersion: string | undefined;
   expectedRevision: string | undefined;
+  expectedFrom: string;
   source: string;
   buildMs?: number;
+  builtAt?: Date;
 }
 
-/** Where the image is tagged and pushed: the configured repository, or the lab registry when one is the mirror. */
+/**
+ * Where the image is tagged and pushed: a repository given by the user as it is; the default one
+ * (derived from this project's GitHub owner, lower-cased, or a local name) moves to the registry
+ * mirror when there is one (the lab's registry), so that a run pushes only where it may.
+ */
 export function repositoryFor(config: Config): string {
-  if (!config.imageRepository.includes('/OWNER/')) return config.imageRepository;
+  if (config.imageRepository !== defaultImageRepository(config.projectRepository)) return config.imageRepository;
   if (config.registryMirror) return `${config.registryMirror}/bka/buildkit-riscv64`;
   return config.imageRepository;
 }
@@ -43,10 +52,6 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
         context: `--image ${config.image}: the pull failed (${pull.stderr.trim().split('\n').pop()}) and it is not in the target's local store`,
       });
     }
-    const labels = JSON.parse(
-      (await target.exec(['docker', 'image', 'inspect', '-f', '{{json .Config.Labels}}', config.image]))
-        .stdout || '{}',
-    ) as Record<string, string> | null;
     const digest = (
       await target.exec(['docker', 'image', 'inspect', '-f', '{{.Id}}', config.image])
     ).stdout.trim();
@@ -54,8 +59,11 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
       ref: config.image,
       id: digest,
       tags: [config.image],
-      expectedVersion: labels?.['org.opencontainers.image.version'],
-      expectedRevision: labels?.['org.opencontainers.image.revision'],
+      expectedVersion: releaseFromTag(config.image),
+      expectedRevision: undefined,
+      expectedFrom: releaseFromTag(config.image)
+        ? `the release tag ${config.image}`
+        : `--image ${config.image} (not a release tag: the version is checked against the binaries only)`,
       source: `--image ${config.image} (${digest})`,
     };
   }
@@ -64,13 +72,17 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     goarch: 'riscv64',
     log: (l) => process.stderr.write(`${l}\n`),
   });
+  const asked = await resolveRef(config.buildkitRef);
   const workDir = await resources.tempDir('image');
+  const builtAt = new Date();
   const built = await buildImage({
+    now: builtAt,
     target,
     binariesDir: bins.dir,
     repository: repositoryFor(config),
     workDir,
     debianMirror: config.debianMirror,
+    source: config.projectRepository?.url,
     labels: { [RUN_LABEL]: resources.runId },
   });
   for (const t of built.tags) resources.image(t);
@@ -78,8 +90,10 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     ref: built.ref,
     id: built.imageId,
     tags: built.tags,
-    expectedVersion: built.manifest.version,
-    expectedRevision: built.manifest.revision,
+    expectedVersion: asked.version,
+    expectedRevision: asked.revision,
+    expectedFrom: `--buildkit-ref ${config.buildkitRef}, resolved by the Go module proxy`,
+    builtAt,
     source: `built on the target from ${join(bins.dir, bins.manifest.tarball)} (${bins.manifest.mode})`,
     buildMs: built.durationMs,
   };

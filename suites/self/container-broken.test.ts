@@ -45,6 +45,28 @@ const CASES = [
     check:
       'container › run privileged as a daemon › the default command listens on the unix socket only, with no TCP listener',
   },
+  {
+    variant: 'baked-tcp-toml',
+    grep: 'unix socket only',
+    check:
+      'container › run privileged as a daemon › the default command listens on the unix socket only, with no TCP listener',
+  },
+  {
+    variant: 'no-init',
+    grep: 'reaps orphaned',
+    check: 'container › run privileged as a daemon › PID 1 reaps orphaned processes: none is left a zombie',
+  },
+  {
+    variant: 'unhealthy',
+    grep: 'HEALTHCHECK',
+    check: 'container › run privileged as a daemon › its HEALTHCHECK reports the running daemon healthy',
+  },
+  {
+    variant: 'relabelled',
+    grep: 'name the version and revision of its labels',
+    check:
+      'container › the image › buildkitd --version and buildctl --version in it name the version and revision of its labels',
+  },
 ] as const;
 
 describe.skipIf(reason)('container phase against broken images', () => {
@@ -125,4 +147,28 @@ describe.skipIf(reason)('container phase against broken images', () => {
       30 * 60_000,
     );
   }
+
+  test(
+    'fails the whole phase fast for an image whose daemon never becomes ready',
+    async ({ annotate }) => {
+      const tag = 'bka-self/broken-never-ready:1';
+      await target.upload(join(BROKEN, 'never-ready.Dockerfile'), `${work}/broken/Dockerfile`);
+      await target.exec(
+        ['docker', 'build', '--build-arg', `IMAGE=${good}`, '--label', `${RUN_LABEL}=${resources.runId}`, '-t', tag, `${work}/broken`],
+        { timeoutMs: 20 * 60_000 },
+      );
+      resources.image(tag);
+      const t0 = performance.now();
+      const run = await runPhase(['--phase', 'container', '--image', tag], await localTempDir('self-never-ready'));
+      const seconds = (performance.now() - t0) / 1000;
+      // Measured, not asserted: the goal is the whole phase within 5 minutes of the image being there.
+      await annotate(`the whole container phase failed after ${seconds.toFixed(0)}s (goal: 300s)`);
+      process.stderr.write(`self: never-ready image: container phase failed after ${seconds.toFixed(0)}s\n`);
+      expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+      expect(run.failed).toContain(
+        'container › run privileged as a daemon › buildkitd is up within three minutes, and its log shows no startup error',
+      );
+    },
+    30 * 60_000,
+  );
 });

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(qemu-system-misc opensbi qemu-utils qemu-user-static binfmt-support debootstrap
-  docker-registry e2fsprogs openssh-client pigz xz-utils)
+  docker-registry e2fsprogs openssh-client pigz xz-utils gpg gpgv debian-archive-keyring)
 
 if [ "$(id -u)" != 0 ]; then
   echo "lab: preparing the host needs root (apt-get, binfmt_misc); run as root or install: ${PACKAGES[*]}" >&2

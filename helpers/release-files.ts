@@ -1,0 +1,67 @@
+/**
+ * Checks of a release directory as phase 1 publishes it: `SHA256SUMS` holds, and the release tarball
+ * carries exactly the loose `bin/` files. Each returns the problems found (empty: it holds).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export async function sha256Of(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+/** `SHA256SUMS` lines (`<hex>  <path>`), each checked against the file beside it. */
+export async function sha256SumsProblems(dir: string, required: readonly string[]): Promise<string[]> {
+  const file = join(dir, 'SHA256SUMS');
+  if (!existsSync(file)) return [`no SHA256SUMS in ${dir}`];
+  const listed = new Map<string, string>();
+  for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m) return [`SHA256SUMS: '${line}' is not '<sha256>  <file>'`];
+    listed.set(m[2]!, m[1]!);
+  }
+  const problems = required.filter((f) => !listed.has(f)).map((f) => `SHA256SUMS does not list ${f}`);
+  for (const [name, want] of listed) {
+    const path = join(dir, name);
+    if (!existsSync(path)) problems.push(`SHA256SUMS lists ${name}, which is missing`);
+    else {
+      const got = await sha256Of(path);
+      if (got !== want) problems.push(`${name}: sha256 ${got}, SHA256SUMS says ${want}`);
+    }
+  }
+  return problems;
+}
+
+/** The tarball's `bin/` entries are exactly `names`, byte for byte the loose files in `binDir`. */
+export async function tarballProblems(
+  tarball: string,
+  binDir: string,
+  names: readonly string[],
+): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'bka-tarball-'));
+  try {
+    const r = await execa('tar', ['-xzf', tarball, '-C', dir], { reject: false, all: true });
+    if (r.failed) return [`${tarball} does not extract: ${(r.all ?? '').trim().split('\n').pop()}`];
+    const inside = existsSync(join(dir, 'bin')) ? (await readdir(join(dir, 'bin'))).sort() : [];
+    const problems: string[] = [];
+    if (inside.join(' ') !== [...names].sort().join(' '))
+      problems.push(`the tarball's bin/ holds [${inside.join(', ')}], expected [${[...names].sort().join(', ')}]`);
+    for (const n of names.filter((x) => inside.includes(x))) {
+      const [a, b] = [await sha256Of(join(dir, 'bin', n)), await sha256Of(join(binDir, n))];
+      if (a !== b) problems.push(`bin/${n} in the tarball (sha256 ${a}) differs from the loose ${n} (${b})`);
+    }
+    return problems;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The upstream version a release archive's name carries: `buildkit-v0.33.1.linux-riscv64.tar.gz`. */
+export function versionFromArchiveName(name: string): string | undefined {
+  return /buildkit-(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)\.linux-[a-z0-9]+\.tar\.gz$/.exec(name)?.[1];
+}
