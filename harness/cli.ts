@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AUTOMATION_COMMANDS, automationCommand } from '../automation/commands.ts';
 import { type RunResults, type Verdict, verdictExitCode } from '../reports/model.ts';
 import { BOOLEAN_FLAGS, type Config, FLAG_NAMES, type FlagValues, loadConfig, PHASES } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
@@ -27,6 +28,12 @@ Usage:
   buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
   buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
+  buildkit-acceptance track [--repo OWNER/NAME] [--upstream moby/buildkit] [--ref BRANCH] [--dry-run]
+  buildkit-acceptance track --complete vX.Y.Z --release-url URL --image-digest sha256:...
+  buildkit-acceptance close-issues --repo OWNER/NAME [--results FILE [--board NAME]]... [--act] [--run-url URL]
+  buildkit-acceptance github-standin --state FILE [--port N]   a local GitHub held to its API description
+
+GitHub (track, close-issues): GITHUB_API_URL (or --github-api-url) and GITHUB_TOKEN, as Actions sets them.
 
 Target (T): ssh://user@host[:port] | local | lab. Default: this machine if it is riscv64, else the lab.
 Phases (P): ${PHASES.join(', ')} (repeatable or comma-separated; default all)
@@ -74,6 +81,7 @@ interface Parsed {
 export function parseArgs(argv: string[]): Parsed {
   const [first = 'help', ...rest] = argv;
   const command = first === '--help' || first === '-h' ? 'help' : first;
+  if (AUTOMATION_COMMANDS.includes(command)) return { command, positional: [], flags: {}, passthrough: rest };
   const parsed: Parsed = { command, positional: [], flags: {}, passthrough: [] };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
@@ -339,7 +347,7 @@ async function buildImageCommand(config: Config, push: boolean): Promise<number>
       push,
     });
     process.stdout.write(
-      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000) }, null, 2)}\n`,
+      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, digest: built.digests[built.tags[0]!], digests: built.digests, version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000) }, null, 2)}\n`,
     );
     return EXIT.ok;
   } finally {
@@ -356,6 +364,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (parsed.command === 'test') return await testCommand(parsed.passthrough);
+    if (AUTOMATION_COMMANDS.includes(argv[0] ?? '')) return await automationCommand(argv[0]!, argv.slice(1));
     const config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
     switch (parsed.command) {
       case 'run':

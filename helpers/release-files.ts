@@ -50,7 +50,9 @@ export async function tarballProblems(
     const inside = existsSync(join(dir, 'bin')) ? (await readdir(join(dir, 'bin'))).sort() : [];
     const problems: string[] = [];
     if (inside.join(' ') !== [...names].sort().join(' '))
-      problems.push(`the tarball's bin/ holds [${inside.join(', ')}], expected [${[...names].sort().join(', ')}]`);
+      problems.push(
+        `the tarball's bin/ holds [${inside.join(', ')}], expected [${[...names].sort().join(', ')}]`,
+      );
     for (const n of names.filter((x) => inside.includes(x))) {
       const [a, b] = [await sha256Of(join(dir, 'bin', n)), await sha256Of(join(binDir, n))];
       if (a !== b) problems.push(`bin/${n} in the tarball (sha256 ${a}) differs from the loose ${n} (${b})`);

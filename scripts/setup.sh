@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  want=(openssh-server openssh-client docker.io busybox-static git ca-certificates)
+  want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck)
   missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,4 +26,11 @@ fi
 # `npm install` honours package-lock.json; `npm ci` would refuse it here because the registry mirror
 # this project reaches does not serve every platform build of optional binaries (Biome for macOS, Windows).
 npm install --no-audit --no-fund
+
+# actionlint checks the workflows (shellcheck, when installed, their run: scripts too), pinned, built by Go.
+ACTIONLINT=v1.7.12
+if command -v go >/dev/null && ! .tools/bin/actionlint -version 2>/dev/null | grep -qx "$ACTIONLINT"; then
+  echo "setup: installing actionlint $ACTIONLINT"
+  GOBIN="$PWD/.tools/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT"
+fi
 echo "setup: done"

@@ -484,7 +484,8 @@ export class Lab {
         }).then(async () => {
           // The mirror says which index it pins and why, at /debian/debian-index.json.
           const index = await this.debianIndex();
-          if (index) await writeFile(join(snapshot, 'debian-index.json'), `${JSON.stringify(index, null, 2)}\n`);
+          if (index)
+            await writeFile(join(snapshot, 'debian-index.json'), `${JSON.stringify(index, null, 2)}\n`);
         }),
       );
     }

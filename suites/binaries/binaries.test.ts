@@ -59,7 +59,9 @@ describe('release binaries', () => {
       ).toBeDefined();
       expect(parsed!.binary, `the first field of '${line}' must name ${name}`).toBe(name);
       expect(parsed!.package).toBe('github.com/moby/buildkit');
-      await annotate(`expected from ${bins.expectedFrom}: ${bins.expectedVersion} ${bins.expectedRevision ?? ''}`);
+      await annotate(
+        `expected from ${bins.expectedFrom}: ${bins.expectedVersion} ${bins.expectedRevision ?? ''}`,
+      );
       expect(parsed!.version, `version injected: '${line}'`).toBe(bins.expectedVersion);
       if (bins.expectedRevision)
         expect(parsed!.revision, `revision injected: '${line}'`).toBe(bins.expectedRevision);
@@ -70,12 +72,17 @@ describe('release binaries', () => {
 
 describe('release files', () => {
   test('SHA256SUMS lists buildkitd, buildctl and the tarball, and every sum holds', async ({ skip }) => {
-    if (!bins.releaseDir) skip(`--binaries ${ctx.config.binaries} is an archive alone: there is no SHA256SUMS beside it`);
+    if (!bins.releaseDir)
+      skip(`--binaries ${ctx.config.binaries} is an archive alone: there is no SHA256SUMS beside it`);
     const tarball = bins.tarball ? [basename(bins.tarball)] : [];
-    expect(await sha256SumsProblems(bins.releaseDir!, ['bin/buildkitd', 'bin/buildctl', ...tarball])).toEqual([]);
+    expect(await sha256SumsProblems(bins.releaseDir!, ['bin/buildkitd', 'bin/buildctl', ...tarball])).toEqual(
+      [],
+    );
   });
 
-  test('the release tarball holds exactly the loose buildkitd and buildctl, byte for byte', async ({ skip }) => {
+  test('the release tarball holds exactly the loose buildkitd and buildctl, byte for byte', async ({
+    skip,
+  }) => {
     if (!bins.tarball) skip(`--binaries ${ctx.config.binaries} has no release tarball beside its binaries`);
     expect(await tarballProblems(bins.tarball!, bins.localBinDir, ['buildctl', 'buildkitd'])).toEqual([]);
   });

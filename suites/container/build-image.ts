@@ -41,10 +41,11 @@ export interface BuiltImage {
   /** The first tag: what the checks run. */
   ref: string;
   imageId: string;
+  /** The registry digest of each pushed tag (empty when not pushed). */
+  digests: Record<string, string>;
   manifest: BuildManifest;
   durationMs: number;
 }
-
 
 export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
   const manifest = JSON.parse(await readFile(join(o.binariesDir, 'manifest.json'), 'utf8')) as BuildManifest;
@@ -82,9 +83,18 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     throw new CommandError(r, { context: 'building the buildkit-riscv64 image on the target', hint });
   }
   const imageId = (await o.target.readFile(`${o.workDir}/iid`)).toString().trim();
+  const digests: Record<string, string> = {};
   if (o.push) {
-    for (const t of tags)
-      await o.target.exec(['docker', 'push', '-q', t], { context: `pushing ${t}`, timeoutMs: 20 * 60_000 });
+    for (const t of tags) {
+      const pushed = await o.target.exec(['docker', 'push', t], {
+        context: `pushing ${t}`,
+        timeoutMs: 20 * 60_000,
+      });
+      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
+      if (!digest)
+        throw new Error(`pushing ${t}: no digest in docker push's output:\n${pushed.stdout.slice(-1000)}`);
+      digests[t] = digest;
+    }
   }
-  return { tags, ref: tags[0]!, imageId, manifest, durationMs: r.durationMs };
+  return { tags, ref: tags[0]!, imageId, digests, manifest, durationMs: r.durationMs };
 }

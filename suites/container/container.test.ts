@@ -15,10 +15,10 @@ import { RUN_LABEL } from '../../harness/resources.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { makeCerts } from '../../helpers/certs.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
-import { pollUntil } from '../../helpers/poll.ts';
-import { buildkitdToml } from '../binaries/daemon.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
+import { pollUntil } from '../../helpers/poll.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
+import { buildkitdToml } from '../binaries/daemon.ts';
 import { type ImageUnderTest, imageUnderTest, repositoryFor, withContainerEvidence } from './image.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -146,9 +146,10 @@ describe('the image', () => {
         expect(ctx.config.image, 'a tag is vX.Y.Z-riscv64, latest or master-YYYYMMDD').toMatch(
           /:(latest|master-\d{8})$/,
         );
-        expect(isReleaseVersion(version), `${ctx.config.image} is a development tag, its image ${version}`).toBe(
-          false,
-        );
+        expect(
+          isReleaseVersion(version),
+          `${ctx.config.image} is a development tag, its image ${version}`,
+        ).toBe(false);
       }
       return;
     }
@@ -168,7 +169,8 @@ describe('the image', () => {
     expect(Object.keys(Config.Volumes ?? {})).toContain('/var/lib/buildkit');
     expect(health?.Test?.[0], 'no HEALTHCHECK').toMatch(/^CMD/);
     expect(source).not.toMatch(/OWNER/);
-    if (ctx.config.projectRepository && !ctx.config.image) expect(source).toBe(ctx.config.projectRepository.url);
+    if (ctx.config.projectRepository && !ctx.config.image)
+      expect(source).toBe(ctx.config.projectRepository.url);
   });
 
   test('buildkitd --version and buildctl --version in it name the version and revision of its labels', async ({
@@ -179,7 +181,10 @@ describe('the image', () => {
       const line = (await exec(inspector.getId(), [name, '--version'])).stdout.trim();
       await annotate(`${name} --version: ${line}`);
       const parsed = parseBuildkitVersion(line);
-      expect(parsed, `'${line}' is not '<binary> github.com/moby/buildkit <version> <revision>'`).toBeDefined();
+      expect(
+        parsed,
+        `'${line}' is not '<binary> github.com/moby/buildkit <version> <revision>'`,
+      ).toBeDefined();
       expect(parsed!.binary, `the first field of '${line}'`).toBe(name);
       expect(parsed!.version).toBe(labels['org.opencontainers.image.version']);
       expect(parsed!.revision).toBe(labels['org.opencontainers.image.revision']);
@@ -275,7 +280,10 @@ describe('run privileged as a daemon', () => {
     const id = withInit.getId();
     await withContainerEvidence(api, id, async () => {
       await waitForBuildkitd(id);
-      const listening = await sh(id, 'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'');
+      const listening = await sh(
+        id,
+        'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'',
+      );
       expect(listening.trim(), 'sockets in LISTEN state (hex addr:port)').toBe('');
       expect(await sh(id, 'test -S /run/buildkit/buildkitd.sock && echo socket')).toBe('socket\n');
     });
@@ -305,7 +313,9 @@ describe('run privileged as a daemon', () => {
           },
         },
       );
-      await annotate(`healthy after ${((performance.now() - t0) / 1000).toFixed(0)}s: ${health.Log?.at(-1)?.Output?.trim().split('\n')[0] ?? ''}`);
+      await annotate(
+        `healthy after ${((performance.now() - t0) / 1000).toFixed(0)}s: ${health.Log?.at(-1)?.Output?.trim().split('\n')[0] ?? ''}`,
+      );
     });
   });
 
@@ -315,10 +325,17 @@ describe('run privileged as a daemon', () => {
       // The subshell exits at once: its sleep is orphaned, reparented to PID 1, and must be reaped by it.
       const pid = (await sh(id, '(sleep 1 >/dev/null 2>&1 & echo $!)')).trim();
       await new Promise((r) => setTimeout(r, 3000));
-      const state = (await sh(id, `awk '{print $3, $4}' /proc/${pid}/stat 2>/dev/null; cat /proc/1/comm`)).trim().split('\n');
+      const state = (await sh(id, `awk '{print $3, $4}' /proc/${pid}/stat 2>/dev/null; cat /proc/1/comm`))
+        .trim()
+        .split('\n');
       const pid1 = state.pop();
-      await annotate(`orphan sleep (pid ${pid}) after 3s: ${state[0] ? `state ${state[0]}` : `reaped by PID 1 (${pid1})`}`);
-      expect(state[0], `pid ${pid} (sleep, orphaned to PID 1 = ${pid1}) is a zombie nobody reaps`).toBeUndefined();
+      await annotate(
+        `orphan sleep (pid ${pid}) after 3s: ${state[0] ? `state ${state[0]}` : `reaped by PID 1 (${pid1})`}`,
+      );
+      expect(
+        state[0],
+        `pid ${pid} (sleep, orphaned to PID 1 = ${pid1}) is a zombie nobody reaps`,
+      ).toBeUndefined();
     });
   });
 
@@ -565,9 +582,16 @@ describe('distribution', () => {
     for (const tag of image.tags) {
       if (ctx.config.image) {
         // Published already: the digest the registry served when the phase pulled it.
-        const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
-        const pushed = repoDigests.split(' ').find((d) => d.startsWith(`${repoOf(tag)}@`))?.split('@')[1];
-        expect(pushed, `${tag} has no digest from its registry (RepoDigests: ${repoDigests.trim()})`).toBeDefined();
+        const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag]))
+          .stdout;
+        const pushed = repoDigests
+          .split(' ')
+          .find((d) => d.startsWith(`${repoOf(tag)}@`))
+          ?.split('@')[1];
+        expect(
+          pushed,
+          `${tag} has no digest from its registry (RepoDigests: ${repoDigests.trim()})`,
+        ).toBeDefined();
         digests.push(pushed!);
         continue;
       }

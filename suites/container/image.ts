@@ -32,7 +32,8 @@ export interface ImageUnderTest {
  * mirror when there is one (the lab's registry), so that a run pushes only where it may.
  */
 export function repositoryFor(config: Config): string {
-  if (config.imageRepository !== defaultImageRepository(config.projectRepository)) return config.imageRepository;
+  if (config.imageRepository !== defaultImageRepository(config.projectRepository))
+    return config.imageRepository;
   if (config.registryMirror) return `${config.registryMirror}/bka/buildkit-riscv64`;
   return config.imageRepository;
 }

@@ -1,3 +1,5 @@
+import { chmod, cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
@@ -56,6 +58,30 @@ describe.skipIf(reason)('binaries phase against broken binaries', () => {
       expect(run.exitCode, run.output.slice(-3000)).toBe(1);
       expect(run.failed).toContain(VERSION_CHECK);
       expect(run.passed).toContain(ELF_CHECK);
+    },
+    20 * 60_000,
+  );
+
+  test(
+    'fails the version and release-file checks for a buildctl renamed to buildkitd after release',
+    async () => {
+      const built = await buildBinaries({ ref: DEFAULT_BUILDKIT_REF, goarch: 'riscv64' });
+      const dir = await out();
+      await cp(built.dir, dir, { recursive: true });
+      await chmod(join(dir, 'bin', 'buildkitd'), 0o755);
+      await cp(join(dir, 'bin', 'buildctl'), join(dir, 'bin', 'buildkitd'));
+      const run = await runPhase(
+        ['--phase', 'binaries', '--binaries', dir, '--grep', 'release files|buildkitd --version'],
+        await out(),
+      );
+      expect(run.exitCode, run.output.slice(-3000)).toBe(1);
+      expect(run.failed).toContain(VERSION_CHECK);
+      expect(run.failed).toContain(
+        'binaries › release files › SHA256SUMS lists buildkitd, buildctl and the tarball, and every sum holds',
+      );
+      expect(run.failed).toContain(
+        'binaries › release files › the release tarball holds exactly the loose buildkitd and buildctl, byte for byte',
+      );
     },
     20 * 60_000,
   );

@@ -154,12 +154,25 @@ describe.skipIf(reason)('container phase against broken images', () => {
       const tag = 'bka-self/broken-never-ready:1';
       await target.upload(join(BROKEN, 'never-ready.Dockerfile'), `${work}/broken/Dockerfile`);
       await target.exec(
-        ['docker', 'build', '--build-arg', `IMAGE=${good}`, '--label', `${RUN_LABEL}=${resources.runId}`, '-t', tag, `${work}/broken`],
+        [
+          'docker',
+          'build',
+          '--build-arg',
+          `IMAGE=${good}`,
+          '--label',
+          `${RUN_LABEL}=${resources.runId}`,
+          '-t',
+          tag,
+          `${work}/broken`,
+        ],
         { timeoutMs: 20 * 60_000 },
       );
       resources.image(tag);
       const t0 = performance.now();
-      const run = await runPhase(['--phase', 'container', '--image', tag], await localTempDir('self-never-ready'));
+      const run = await runPhase(
+        ['--phase', 'container', '--image', tag],
+        await localTempDir('self-never-ready'),
+      );
       const seconds = (performance.now() - t0) / 1000;
       // Measured, not asserted: the goal is the whole phase within 5 minutes of the image being there.
       await annotate(`the whole container phase failed after ${seconds.toFixed(0)}s (goal: 300s)`);

@@ -65,7 +65,10 @@ beforeAll(async () => {
     await gpg(home, ['--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
   }
   keyring = join(dir, 'archive-keyring.gpg');
-  await writeFile(keyring, (await execa('gpg', ['--homedir', archive, '--export'], { encoding: 'buffer' })).stdout);
+  await writeFile(
+    keyring,
+    (await execa('gpg', ['--homedir', archive, '--export'], { encoding: 'buffer' })).stdout,
+  );
   // trixie: 13.8's InRelease with 13.7's riscv64 Packages.xz, as seen on 2026-11-23.
   const old = packages('13.7');
   const fresh = packages('13.8');
@@ -96,7 +99,9 @@ describe('the Debian index the lab is provisioned from', () => {
   test('is the codename itself when its index is consistent', async () => {
     const index = await resolveDebianIndex({ mirror, codename: 'forky', architectures: ARCHES, keyring });
     expect(index.name).toBe('forky');
-    expect(index.reason).toMatch(/^dists\/forky \(13\.8, .*\) is signed, Codename forky, Packages.xz of riscv64, amd64, arm64 match$/);
+    expect(index.reason).toMatch(
+      /^dists\/forky \(13\.8, .*\) is signed, Codename forky, Packages.xz of riscv64, amd64, arm64 match$/,
+    );
   });
 
   test('falls back to another name of the release when the codename is caught mid-sync, and says why', async () => {
@@ -123,7 +128,9 @@ describe('the Debian index the lab is provisioned from', () => {
     const err = (await resolve(['midsync2', 'forged', 'missing']).catch((e: Error) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message.split('\n')).toHaveLength(1);
-    expect(err.message).toMatch(/^lab: no name of Debian trixie is consistent on http:\/\/127\.0\.0\.1:\d+\/debian \(/);
+    expect(err.message).toMatch(
+      /^lab: no name of Debian trixie is consistent on http:\/\/127\.0\.0\.1:\d+\/debian \(/,
+    );
     for (const part of [
       'dists/trixie: main/binary-riscv64/Packages.xz',
       'dists/midsync2: main/binary-arm64/Packages.xz is 5 bytes',

@@ -1,0 +1,155 @@
+/**
+ * The per-phase issue closer: after a run (one results.json per board), closes each tracking issue whose
+ * phases are green on every board (checks ran, zero failures, zero skips) for one BuildKit ref, once the
+ * issues it depends on are closed or close in the same run; comments the evidence; reopens an issue a
+ * later red run regresses, with the failing check's evidence. Dry run unless asked to act.
+ */
+import type { Octokit } from '@octokit/rest';
+import { formatDuration } from '../harness/command-result.ts';
+import { redact } from '../harness/redact.ts';
+import { counts, type PhaseResult, type RunResults } from '../reports/model.ts';
+import type { Repo } from './tracker.ts';
+
+/** The upstream tracking issues and the phases each one stands for, in dependency order. */
+export const PHASE_ISSUES: ReadonlyArray<{ issue: number; phases: readonly string[] }> = [
+  { issue: 207, phases: ['binaries'] },
+  { issue: 208, phases: ['container'] },
+  { issue: 209, phases: ['buildx', 'multiplatform', 'rootless'] },
+  { issue: 210, phases: ['release-tracking'] },
+];
+
+export interface BoardResults {
+  board: string;
+  results: RunResults;
+}
+
+type Verdict = { state: 'green' } | { state: 'red'; evidence: string } | { state: 'not-green'; why: string };
+
+function phaseVerdict(board: string, phase: PhaseResult | undefined, name: string): Verdict {
+  if (!phase) return { state: 'not-green', why: `${board}: phase ${name} did not run` };
+  const c = counts(phase.tests);
+  const failed = phase.tests.find((t) => t.state === 'failed');
+  if (failed)
+    return {
+      state: 'red',
+      evidence: `${board} › ${failed.name}: ${failed.message ?? 'failed'}\n\n${(failed.details ?? '').split('\n').slice(0, 40).join('\n')}`,
+    };
+  if (phase.notImplemented) return { state: 'not-green', why: `${board}: phase ${name} holds no checks` };
+  if (c.skipped > 0)
+    return { state: 'not-green', why: `${board}: phase ${name} skipped ${c.skipped} check(s)` };
+  if (c.passed === 0) return { state: 'not-green', why: `${board}: phase ${name} ran no check` };
+  return { state: 'green' };
+}
+
+export interface IssuePlan {
+  issue: number;
+  phases: readonly string[];
+  action: 'close' | 'reopen' | 'keep';
+  reason: string;
+  comment?: string;
+}
+
+function evidenceComment(
+  boards: BoardResults[],
+  phases: readonly string[],
+  ref: string,
+  runUrl?: string,
+): string {
+  const lines = [
+    `All of ${phases.map((p) => `\`${p}\``).join(', ')} are green on ${boards.length} board(s) for BuildKit \`${ref}\`.`,
+    '',
+  ];
+  for (const { board, results } of boards) {
+    const p = results.properties;
+    lines.push(
+      `**${board}**: ${[p['target.arch'], p['target.cpu'], p['target.distro'], p['target.kernel'], p['target.docker'] && `Docker ${p['target.docker']}`].filter(Boolean).join(', ')}`,
+    );
+    for (const [k, label] of [
+      ['binaries.version', 'version'],
+      ['binaries.revision', 'revision'],
+      ['container.image-digest', 'image digest'],
+    ] as const)
+      if (p[k]) lines.push(`- ${label}: \`${p[k]}\``);
+    for (const name of phases) {
+      const phase = results.phases.find((x) => x.name === name)!;
+      const c = counts(phase.tests);
+      lines.push(
+        `- ${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${formatDuration(phase.durationMs)}`,
+      );
+    }
+  }
+  if (runUrl) lines.push('', `Run: ${runUrl}`);
+  return redact(lines.join('\n'));
+}
+
+/** What to do with each issue, from the boards' results and the issues' current states. */
+export function planIssues(
+  boards: BoardResults[],
+  openState: (issue: number) => 'open' | 'closed',
+  runUrl?: string,
+): IssuePlan[] {
+  const refs = new Set(boards.map((b) => b.results.properties['run.buildkit-ref'] ?? 'unknown'));
+  const ref = [...refs].join(', ');
+  const plans: IssuePlan[] = [];
+  let previousDone = true;
+  for (const { issue, phases } of PHASE_ISSUES) {
+    const verdicts = boards.flatMap((b) =>
+      phases.map((name) =>
+        phaseVerdict(
+          b.board,
+          b.results.phases.find((p) => p.name === name),
+          name,
+        ),
+      ),
+    );
+    const red = verdicts.find((v) => v.state === 'red') as { evidence: string } | undefined;
+    const notGreen = verdicts.find((v) => v.state === 'not-green') as { why: string } | undefined;
+    const state = openState(issue);
+    let plan: IssuePlan;
+    if (red) {
+      plan =
+        state === 'closed'
+          ? {
+              issue,
+              phases,
+              action: 'reopen',
+              reason: 'a check failed',
+              comment: redact(
+                `Reopened: a check of ${phases.join(', ')} failed.\n\n\`\`\`\n${red.evidence}\n\`\`\`${runUrl ? `\n\nRun: ${runUrl}` : ''}`,
+              ),
+            }
+          : { issue, phases, action: 'keep', reason: 'a check failed (the issue is open)' };
+    } else if (notGreen) plan = { issue, phases, action: 'keep', reason: notGreen.why };
+    else if (boards.length === 0) plan = { issue, phases, action: 'keep', reason: 'no results' };
+    else if (refs.size !== 1)
+      plan = { issue, phases, action: 'keep', reason: `the boards checked different BuildKit refs (${ref})` };
+    else if (!previousDone)
+      plan = { issue, phases, action: 'keep', reason: `green, but an issue it depends on is not closed` };
+    else if (state === 'closed')
+      plan = { issue, phases, action: 'keep', reason: 'green, and closed already' };
+    else
+      plan = {
+        issue,
+        phases,
+        action: 'close',
+        reason: 'green on every board',
+        comment: evidenceComment(boards, phases, ref, runUrl),
+      };
+    previousDone = plan.action === 'close' || (state === 'closed' && plan.action !== 'reopen');
+    plans.push(plan);
+  }
+  return plans;
+}
+
+export async function applyPlans(octokit: Octokit, project: Repo, plans: IssuePlan[]): Promise<void> {
+  for (const p of plans) {
+    if (p.action === 'keep') continue;
+    await octokit.issues.createComment({ ...project, issue_number: p.issue, body: p.comment ?? p.reason });
+    await octokit.issues.update({
+      ...project,
+      issue_number: p.issue,
+      state: p.action === 'close' ? 'closed' : 'open',
+      ...(p.action === 'close' ? { state_reason: 'completed' as const } : {}),
+    });
+  }
+}
