@@ -321,9 +321,9 @@ async function labCommand(config: Config, sub: string | undefined, command: stri
  * --binaries, else built for riscv64 now), tags it by the convention, and pushes when asked.
  */
 async function buildImageCommand(config: Config, push: boolean): Promise<number> {
-  const { buildBinaries } = await import('../suites/binaries/build-buildkit.ts');
-  const { buildImage } = await import('../suites/container/build-image.ts');
-  const { repositoryFor } = await import('../suites/container/image.ts');
+  const { buildBinaries } = await import('../build/binaries.ts');
+  const { buildImage } = await import('../build/image.ts');
+  const { repositoryFor } = await import('../build/image-under-test.ts');
   const binariesDir =
     config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
   if (!existsSync(join(binariesDir, 'manifest.json')))
@@ -395,7 +395,7 @@ export async function main(argv: string[]): Promise<number> {
           ...parsed.passthrough,
         ]);
       case 'build-binaries': {
-        const { buildBinaries } = await import('../suites/binaries/build-buildkit.ts');
+        const { buildBinaries } = await import('../build/binaries.ts');
         const out = await buildBinaries({
           ref: config.buildkitRef,
           source: parsed.source,

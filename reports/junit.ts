@@ -30,8 +30,12 @@ export function toJUnit(results: RunResults): string {
       if (t.retries > 0) tc.property('retries', String(t.retries));
       if (t.flaky) tc.property('flaky', 'true');
       if (t.state === 'failed') {
-        tc.failure(redact(t.message ?? 'failed'), 'AssertionError');
-        if (t.details) tc.stacktrace(redact(t.details));
+        // A failed expectation is a <failure>; a command (or anything else) that broke is an <error> of its type.
+        const type = t.errorType ?? 'AssertionError';
+        if (type === 'AssertionError') {
+          tc.failure(redact(t.message ?? 'failed'), type);
+          if (t.details) tc.stacktrace(redact(t.details));
+        } else tc.error(redact(t.message ?? 'failed'), type, redact(t.details ?? ''));
       } else if (t.state === 'skipped') {
         tc.skipped();
         tc.property('skip-reason', redact(t.skipReason ?? 'no reason given'));

@@ -39,6 +39,8 @@ export interface TestResult {
   message?: string;
   /** The evidence: command, host, exit code, output tails, daemon logs. */
   details?: string;
+  /** What failed: `AssertionError` (an expectation), `CommandError` (a command on the target), or another error's name. */
+  errorType?: string;
   skipReason?: string;
   retries: number;
   flaky: boolean;

@@ -38,6 +38,7 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
     const first = errors[0];
     base.message = firstLine(first?.message ?? 'failed');
     base.details = errors.map((e) => errorText(e)).join('\n\n');
+    base.errorType = errorType(first);
   } else if (result.state === 'skipped') {
     base.skipReason =
       result.note ??
@@ -48,6 +49,12 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
           : undefined);
   }
   return base;
+}
+
+/** AssertionError for a failed expectation; otherwise the error's own name (CommandError, PollTimeoutError...). */
+function errorType(e: SerializedError | undefined): string {
+  const name = (e as { name?: string } | undefined)?.name ?? 'Error';
+  return /AssertionError/.test(name) ? 'AssertionError' : name;
 }
 
 function firstLine(text: string): string {
@@ -106,6 +113,7 @@ export function collectResults(
         r.state = 'failed';
         r.message = `not run: its setup failed: ${first}`;
         r.details = details;
+        r.errorType = errorType(holderErrors[0]);
         delete r.skipReason;
       }
       if (blocked.length === 0) {
@@ -119,6 +127,7 @@ export function collectResults(
           durationMs: 0,
           message: first,
           details,
+          errorType: errorType(holderErrors[0]),
           retries: 0,
           flaky: false,
           notes: [],

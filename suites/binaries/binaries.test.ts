@@ -1,12 +1,12 @@
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-under-test.ts';
+import { type Daemon, startDaemon, waitForDaemon, withDaemonLogs } from '../../harness/binaries-daemon.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
-import { type BinariesUnderTest, binariesUnderTest } from './binaries.ts';
-import { type Daemon, startDaemon, waitForDaemon, withDaemonLogs } from './daemon.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/binaries/', import.meta.url));
 const ctx = usePhase();

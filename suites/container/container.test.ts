@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ImageUnderTest, imageUnderTest, repositoryFor } from '../../build/image-under-test.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import {
   type ContainerExecOptions,
@@ -9,17 +10,17 @@ import {
   execIn,
   runToCompletion,
 } from '../../harness/container-commands.ts';
+import { withContainerEvidence } from '../../harness/container-evidence.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker-endpoint.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
+import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { makeCerts } from '../../helpers/certs.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import { pollUntil } from '../../helpers/poll.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
-import { buildkitdToml } from '../binaries/daemon.ts';
-import { type ImageUnderTest, imageUnderTest, repositoryFor, withContainerEvidence } from './image.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 /**

@@ -1,10 +1,10 @@
 import { chmod, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { buildBinaries } from '../../build/binaries.ts';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
-import { buildBinaries } from '../binaries/build-buildkit.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 

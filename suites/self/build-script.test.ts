@@ -3,9 +3,9 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { BuildError, buildBinaries } from '../../build/binaries.ts';
 import { DEFAULT_BUILDKIT_REF } from '../../harness/config.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
-import { BuildError, buildBinaries } from '../binaries/build-buildkit.ts';
 
 const noGo = (await execa('go', ['version'], { reject: false })).failed
   ? 'no Go toolchain on this machine'

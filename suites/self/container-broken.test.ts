@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildBinaries } from '../../build/binaries.ts';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
-import { buildBinaries } from '../binaries/build-buildkit.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 

@@ -56,6 +56,7 @@ function sample(): RunResults {
             durationMs: 30_000,
             message: evidence.message.split('\n')[0],
             details: evidence.message,
+            errorType: 'CommandError',
             retries: 1,
             flaky: false,
             notes: [],
@@ -85,7 +86,7 @@ describe('JUnit report', () => {
   test('is well-formed XML with one testsuite per phase and counts that add up', () => {
     expect(XMLValidator.validate(xml)).toBe(true);
     expect(suites.map((s: { name: string }) => s.name)).toEqual(['binaries']);
-    expect(suites[0]).toMatchObject({ tests: '3', failures: '1', skipped: '1', errors: '0' });
+    expect(suites[0]).toMatchObject({ tests: '3', failures: '0', skipped: '1', errors: '1' });
   });
 
   test('names read as behaviour and carry the phase as class name', () => {
@@ -97,10 +98,11 @@ describe('JUnit report', () => {
     expect(cases.every((c: { classname: string }) => c.classname === 'binaries')).toBe(true);
   });
 
-  test('a failure has a short message and the command evidence in its body and system-err', () => {
+  test('a failed command is an <error type="CommandError"> with the command evidence in its body and system-err', () => {
     const failed = cases[1];
-    expect(failed.failure.message).toBe('Command failed with exit code 1: buildctl debug workers');
-    expect(failed.failure['#text']).toContain('host: runner@127.0.0.1:2322  exit: 1  duration: 1.2s');
+    expect(failed.error.type).toBe('CommandError');
+    expect(failed.error.message).toBe('Command failed with exit code 1: buildctl debug workers');
+    expect(failed.error['#text']).toContain('host: runner@127.0.0.1:2322  exit: 1  duration: 1.2s');
     expect(failed['system-err']).toContain('no such file');
   });
 
@@ -119,6 +121,17 @@ describe('JUnit report', () => {
     const props = [suites[0].properties.property].flat();
     expect(props).toContainEqual({ name: 'target.arch', value: 'riscv64' });
     expect(suites[0].timestamp).toBe('2026-11-21T10:00:00');
+  });
+});
+
+describe('a failed expectation', () => {
+  test('is a <failure type="AssertionError">, apart from a failed command', () => {
+    const r = sample();
+    r.phases[0]!.tests[1]!.errorType = 'AssertionError';
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(toJUnit(r));
+    const failed = [[doc.testsuites.testsuite].flat()[0].testcase].flat()[1];
+    expect(failed.failure.type).toBe('AssertionError');
+    expect(failed.error).toBeUndefined();
   });
 });
 
@@ -264,7 +277,9 @@ describe('the vitest reporter, on a real vitest run', () => {
       const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(
         await readFile(join(dir, 'junit.xml'), 'utf8'),
       );
-      expect([xml.testsuites.testsuite].flat()[0]).toMatchObject({ failures: '4', skipped: '1' });
+      const suite = [xml.testsuites.testsuite].flat()[0];
+      expect(Number(suite.failures) + Number(suite.errors)).toBe(4);
+      expect(suite).toMatchObject({ skipped: '1' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

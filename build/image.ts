@@ -7,13 +7,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommandError } from '../../harness/command-result.ts';
-import { debianMirrorSyncHint } from '../../harness/errors.ts';
-import type { Target } from '../../harness/target.ts';
-import { tagsFor } from '../../helpers/image-tags.ts';
-import type { BuildManifest } from '../binaries/build-buildkit.ts';
+import { CommandError } from '../harness/command-result.ts';
+import { debianMirrorSyncHint } from '../harness/errors.ts';
+import type { Target } from '../harness/target.ts';
+import { tagsFor } from '../helpers/image-tags.ts';
+import type { BuildManifest } from './binaries.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const DOCKERFILE = join(ROOT, 'Dockerfile.buildkit-riscv64');
 export const ENTRYPOINT = fileURLToPath(new URL('./buildkit-entrypoint', import.meta.url));
 

@@ -1,15 +1,11 @@
 import { join } from 'node:path';
-import type { Config } from '../../harness/config.ts';
-import { containerLogs } from '../../harness/container-commands.ts';
-import type { DockerEndpoint } from '../../harness/docker-endpoint.ts';
-import { errorMessage } from '../../harness/errors.ts';
-import type { PhaseContext } from '../../harness/phase-context.ts';
-import { defaultImageRepository } from '../../harness/project-repository.ts';
-import { RUN_LABEL } from '../../harness/resources.ts';
-import { tailLines } from '../../harness/tail-buffer.ts';
-import { releaseFromTag } from '../../helpers/image-tags.ts';
-import { buildBinaries, resolveRef } from '../binaries/build-buildkit.ts';
-import { buildImage } from './build-image.ts';
+import type { Config } from '../harness/config.ts';
+import type { PhaseContext } from '../harness/phase-context.ts';
+import { defaultImageRepository } from '../harness/project-repository.ts';
+import { RUN_LABEL } from '../harness/resources.ts';
+import { releaseFromTag } from '../helpers/image-tags.ts';
+import { buildBinaries, resolveRef } from './binaries.ts';
+import { buildImage } from './image.ts';
 
 /** The image under test and what it must say about itself. */
 export interface ImageUnderTest {
@@ -98,35 +94,4 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     source: `built on the target from ${join(bins.dir, bins.manifest.tarball)} (${bins.manifest.mode})`,
     buildMs: built.durationMs,
   };
-}
-
-/** Runs `fn`; on failure the container's logs and `docker inspect` (through the API) are appended to the error. */
-export async function withContainerEvidence<T>(
-  endpoint: DockerEndpoint,
-  id: string | undefined,
-  fn: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (id && err instanceof Error) {
-      const logs = await containerLogs(endpoint, id, 200).catch(
-        (e: unknown) => `(no logs: ${errorMessage(e)})`,
-      );
-      const inspect = await endpoint.docker
-        .getContainer(id)
-        .inspect()
-        .then((i) =>
-          JSON.stringify({
-            State: i.State,
-            Entrypoint: i.Config.Entrypoint,
-            Cmd: i.Config.Cmd,
-            Init: i.HostConfig.Init ?? false,
-          }),
-        )
-        .catch((e: unknown) => `(no inspect: ${errorMessage(e)})`);
-      err.message = `${err.message}\n\ncontainer ${id.slice(0, 12)} on ${endpoint.host}, logs (tail):\n${tailLines(logs, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect}`;
-    }
-    throw err;
-  }
 }

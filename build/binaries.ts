@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../../harness/config.ts';
-import { errorMessage } from '../../harness/errors.ts';
+import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/config.ts';
+import { errorMessage } from '../harness/errors.ts';
 
 export const MODULE = 'github.com/moby/buildkit';
 

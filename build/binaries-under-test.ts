@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { localTempDir } from '../../harness/local-temp.ts';
-import type { PhaseContext } from '../../harness/phase-context.ts';
-import { type ElfInfo, parseElf } from '../../helpers/elf.ts';
-import { versionFromArchiveName } from '../../helpers/release-files.ts';
-import { type BuildManifest, buildBinaries, resolveRef } from './build-buildkit.ts';
+import { localTempDir } from '../harness/local-temp.ts';
+import type { PhaseContext } from '../harness/phase-context.ts';
+import { type ElfInfo, parseElf } from '../helpers/elf.ts';
+import { versionFromArchiveName } from '../helpers/release-files.ts';
+import { type BuildManifest, buildBinaries, resolveRef } from './binaries.ts';
 
 /** The binaries under test, on the target, and where they came from. */
 export interface BinariesUnderTest {

@@ -1,8 +1,9 @@
-import type { PhaseContext } from '../../harness/phase-context.ts';
-import { tailLines } from '../../harness/tail-buffer.ts';
-import type { Target } from '../../harness/target.ts';
-import { pollUntil } from '../../helpers/poll.ts';
-import type { BinariesUnderTest } from './binaries.ts';
+import type { BinariesUnderTest } from '../build/binaries-under-test.ts';
+import { BASE_IMAGE, buildkitdToml } from '../helpers/buildkitd-toml.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import type { PhaseContext } from './phase-context.ts';
+import { tailLines } from './tail-buffer.ts';
+import type { Target } from './target.ts';
 
 /** A buildkitd started on the target for this file, however it had to be started. */
 export interface Daemon {
@@ -14,23 +15,6 @@ export interface Daemon {
   logs(): Promise<string>;
   /** False once the daemon's process (or container) has exited. */
   alive(): Promise<boolean>;
-}
-
-export const BASE_IMAGE = 'debian:trixie-slim';
-
-/** buildkitd.toml for the daemon under test: docker.io through the configured mirror. */
-export function buildkitdToml(mirror: string | undefined): string {
-  if (!mirror) return '';
-  const host = mirror.replace(/^https?:\/\//, '');
-  return [
-    `[registry."docker.io"]`,
-    `  mirrors = ["${host}"]`,
-    '',
-    `[registry."${host}"]`,
-    '  http = true',
-    '  insecure = true',
-    '',
-  ].join('\n');
 }
 
 /** The host's runc and the shared libraries it links, to bind-mount into the daemon's container. */
