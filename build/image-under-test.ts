@@ -80,6 +80,8 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     workDir,
     debianMirror: config.debianMirror,
     source: config.projectRepository?.url,
+    // The lab's registry keeps what earlier runs pushed: its inline cache spares the apt step under TCG.
+    cacheFromTags: Boolean(config.registryMirror),
     labels: { [RUN_LABEL]: resources.runId },
   });
   for (const t of built.tags) resources.image(t);

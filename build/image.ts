@@ -34,6 +34,8 @@ export interface ImageBuildOptions {
   debianMirror?: string;
   now?: Date;
   source?: string;
+  /** Reuse the inline build cache of an earlier push of the same tags (the registry must be reachable). */
+  cacheFromTags?: boolean;
 }
 
 export interface BuiltImage {
@@ -71,6 +73,10 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     `CREATED=${created}`,
     ...(o.source ? ['--build-arg', `SOURCE=${o.source}`] : []),
     ...(o.debianMirror ? ['--build-arg', `DEBIAN_MIRROR=${o.debianMirror}`] : []),
+    // The pushed image carries its build cache inline, so the next build (a fresh VM, a new runner) can reuse it.
+    '--build-arg',
+    'BUILDKIT_INLINE_CACHE=1',
+    ...(o.cacheFromTags ? tags.flatMap((t) => ['--cache-from', t]) : []),
     ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...tags.flatMap((t) => ['-t', t]),
     '--iidfile',

@@ -344,6 +344,7 @@ async function buildImageCommand(config: Config, push: boolean): Promise<number>
       workDir: await resources.tempDir('build-image'),
       debianMirror: plan.config.debianMirror,
       source: plan.config.projectRepository?.url,
+      cacheFromTags: push,
       push,
     });
     process.stdout.write(
