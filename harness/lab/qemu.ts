@@ -1,0 +1,188 @@
+/**
+ * The VM under qemu-system-riscv64: booted from a qcow2 overlay over the cached disk (never writing the
+ * cache), daemonized with its pid and console in instance/, waited for until SSH and Docker answer, and
+ * shut down cleanly (poweroff over SSH) or, failing that, by signals.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { errorMessage } from '../errors.ts';
+import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
+import type { LabLayout } from './layout.ts';
+import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
+import type { Progress } from './progress.ts';
+
+export interface LabState {
+  vmKey: string;
+  qemuPid: number;
+  registryPid: number;
+  sshPort: number;
+  registryPort: number;
+  startedAt: string;
+}
+
+export class LabVm {
+  /** How long the last boot took from qemu's start to SSH, and to Docker answering. */
+  readonly timings: { sshReadyMs?: number; dockerReadyMs?: number } = {};
+
+  constructor(
+    private readonly layout: LabLayout,
+    private readonly progress: Progress,
+  ) {}
+
+  private get stateFile(): string {
+    return join(this.layout.instanceDir, 'state.json');
+  }
+
+  async readState(): Promise<LabState | undefined> {
+    try {
+      return JSON.parse(await readFile(this.stateFile, 'utf8')) as LabState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The recorded state when its qemu process is alive and is ours. */
+  async running(): Promise<LabState | undefined> {
+    const state = await this.readState();
+    if (!state || !alive(state.qemuPid) || !cmdlineOf(state.qemuPid).includes('qemu-system-riscv64'))
+      return undefined;
+    return state;
+  }
+
+  /** Connects through the harness's SSH target, the host key pinned. */
+  async connect(timeoutMs = 10_000): Promise<SshTarget> {
+    const ep = await this.layout.endpoint();
+    const target = new SshTarget({
+      host: ep.host,
+      port: ep.port,
+      user: ep.user,
+      identityFiles: [ep.identityFile],
+      hostKey: { pinnedFingerprint: ep.hostKeyFingerprint, knownHostsFiles: [] },
+      connectTimeoutMs: timeoutMs,
+      keepaliveIntervalMs: SSH_DEFAULTS.keepaliveIntervalMs,
+      maxChannels: SSH_DEFAULTS.maxChannels,
+      dockerSocketPath: SSH_DEFAULTS.dockerSocketPath,
+    });
+    await target.connect();
+    return target;
+  }
+
+  private qemuArgs(vmKey: string, overlay: string, console: string, pidFile: string): string[] {
+    const { cpus, memoryMiB, sshPort } = this.layout.config;
+    const vm = this.layout.vmDir(vmKey);
+    return [
+      ...['-name', 'buildkit-acceptance-lab', '-machine', 'virt', '-accel', 'tcg,thread=multi'],
+      ...['-smp', String(cpus), '-m', String(memoryMiB), '-bios', 'default'],
+      ...['-kernel', join(vm, 'vmlinux'), '-initrd', join(vm, 'initrd.img')],
+      ...['-append', 'root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0'],
+      ...['-drive', `file=${overlay},format=qcow2,if=virtio,cache=unsafe`],
+      ...[
+        '-netdev',
+        `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
+        '-device',
+        'virtio-net-device,netdev=n0',
+      ],
+      ...['-device', 'virtio-rng-device', '-display', 'none', '-serial', `file:${console}`],
+      ...['-pidfile', pidFile, '-daemonize'],
+    ];
+  }
+
+  async boot(vmKey: string): Promise<void> {
+    const dir = this.layout.instanceDir;
+    const overlay = join(dir, 'overlay.qcow2');
+    const previous = await this.readState();
+    if (!existsSync(overlay) || previous?.vmKey !== vmKey) {
+      await rm(overlay, { force: true });
+      const base = join(this.layout.vmDir(vmKey), 'disk.img');
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, overlay]);
+    }
+    const pidFile = join(dir, 'qemu.pid');
+    const console = join(dir, 'console.log');
+    await rm(pidFile, { force: true });
+    await rm(console, { force: true });
+    const { cpus, memoryMiB, sshPort, registryPort } = this.layout.config;
+    await this.progress.step(`booting the VM (${cpus} vCPUs, ${memoryMiB} MiB)`, async () => {
+      const r = await execa('qemu-system-riscv64', this.qemuArgs(vmKey, overlay, console, pidFile), {
+        reject: false,
+        all: true,
+      });
+      if (r.failed) throw new Error(`lab: qemu-system-riscv64 did not start: ${(r.all ?? '').trim()}`);
+      const state: LabState = {
+        vmKey,
+        qemuPid: Number((await readFile(pidFile, 'utf8')).trim()),
+        registryPid: Number(await readFile(this.layout.p('registry', 'pid'), 'utf8').catch(() => '0')),
+        sshPort,
+        registryPort,
+        startedAt: new Date().toISOString(),
+      };
+      await writeFile(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    });
+    const consoleTail = async () =>
+      (await readFile(console, 'utf8').catch(() => '')).trim().split('\n').slice(-30).join('\n');
+    const booted = performance.now();
+    for (const [what, docker, key] of [
+      ['SSH', false, 'sshReadyMs'],
+      ['Docker in the VM', true, 'dockerReadyMs'],
+    ] as const) {
+      await this.progress.step(`waiting for ${what}`, async () => {
+        if (!(await this.ready(5 * 60_000, docker)))
+          throw new Error(
+            `lab: ${what} did not answer within 5 minutes; console tail:\n${await consoleTail()}`,
+          );
+      });
+      this.timings[key] = performance.now() - booted;
+    }
+  }
+
+  /** SSH answers as the runner user (and, with `docker`, Docker in the VM answers). */
+  async ready(timeoutMs: number, docker = true): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError = '';
+    while (Date.now() < deadline) {
+      const state = await this.readState();
+      if (state && !alive(state.qemuPid)) return false;
+      try {
+        const target = await this.connect(Math.min(10_000, Math.max(1000, deadline - Date.now())));
+        try {
+          if (!docker) return true;
+          const r = await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
+            reject: false,
+            timeoutMs: 20_000,
+          });
+          if (!r.failed) return true;
+          lastError = r.stderr.trim();
+        } finally {
+          await target.close();
+        }
+      } catch (err) {
+        lastError = errorMessage(err);
+      }
+      await sleep(2000);
+    }
+    if (lastError) this.progress.say(`not ready: ${lastError}`);
+    return false;
+  }
+
+  /** Powers the guest off over SSH when `clean` (25 s for it), then signals whatever qemu is left. */
+  async stop(state: LabState, clean: boolean): Promise<void> {
+    if (!alive(state.qemuPid)) return;
+    if (clean) {
+      try {
+        const target = await this.connect(5000);
+        await target.exec(['sudo', '-n', 'systemctl', 'poweroff'], { reject: false, timeoutMs: 10_000 });
+        await target.close();
+      } catch {
+        // unreachable guest: fall through to signals
+      }
+      const deadline = Date.now() + 25_000;
+      while (alive(state.qemuPid) && Date.now() < deadline) await sleep(300);
+    }
+    await terminate(state.qemuPid);
+  }
+
+  async forget(): Promise<void> {
+    await rm(this.stateFile, { force: true });
+  }
+}
