@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { ResourceTracker } from '../resources.ts';
+import { openTarget, planTarget, preflight } from '../session.ts';
+import { EXIT } from './help.ts';
+import { say } from './say.ts';
+
+/**
+ * Phase 2's build script as a command: builds the image on the target from phase 1's output (given with
+ * --binaries, else built for riscv64 now), tags it by the convention, and pushes when asked.
+ */
+export async function buildImageCommand(config: Config, push: boolean): Promise<number> {
+  const { buildBinaries } = await import('../../build/binaries.ts');
+  const { buildImage } = await import('../../build/image.ts');
+  const { repositoryFor } = await import('../../build/image-under-test.ts');
+  const binariesDir =
+    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
+  if (!existsSync(join(binariesDir, 'manifest.json')))
+    throw new ConfigError(
+      `--binaries ${binariesDir}: build-image needs phase 1's output directory (manifest.json and the release tarball)`,
+    );
+  const plan = await planTarget(config);
+  const target = openTarget(plan.config, say);
+  const resources = new ResourceTracker(target);
+  try {
+    await preflight(target, plan.config);
+    const repository = repositoryFor(plan.config);
+    say(`build-image: building on ${target.host} for ${repository}${push ? ', then pushing' : ''} ...`);
+    const built = await buildImage({
+      target,
+      binariesDir,
+      repository,
+      workDir: await resources.tempDir('build-image'),
+      debianMirror: plan.config.debianMirror,
+      source: plan.config.projectRepository?.url,
+      cacheFromTags: push,
+      push,
+    });
+    process.stdout.write(
+      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, digest: built.digests[built.tags[0]!], digests: built.digests, version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000) }, null, 2)}\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    await resources.cleanup();
+    await target.close();
+  }
+}

@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RunResults, type Verdict, verdictExitCode } from '../../reports/model.ts';
+import { type Config, loadConfig } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import { Lab } from '../lab/lab.ts';
+import { removeLeftLocalTempDirs } from '../local-temp.ts';
+import { currentRunId, janitor } from '../resources.ts';
+import { openTarget, planEnv, planTarget, preflight } from '../session.ts';
+import { EXIT } from './help.ts';
+import { say } from './say.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs vitest as a child in its own process group; SIGINT/SIGTERM are forwarded, then we clean up. */
+function runVitest(args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: 'inherit',
+      },
+    );
+    let interrupted = false;
+    const forward = (signal: NodeJS.Signals) => {
+      interrupted = true;
+      say(`\n${signal}: stopping the run and cleaning up what it created ...`);
+      child.kill(signal);
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(interrupted ? 130 : code === 0 ? EXIT.ok : signal ? 130 : EXIT.failed);
+    });
+  });
+}
+
+/** The verdict the reporter wrote for this run: a run that ran nothing, or lacks a phase it asked for, fails. */
+function reportedExitCode(reportDir: string, runId: string): number {
+  try {
+    const results = JSON.parse(readFileSync(join(reportDir, 'results.json'), 'utf8')) as RunResults & {
+      verdict: Verdict;
+    };
+    if (results.runId !== runId) throw new Error('stale');
+    if (results.verdict !== 'PASSED') say(`run: ${results.verdict}`);
+    return verdictExitCode(results.verdict);
+  } catch {
+    say(`run: no report was written to ${reportDir}: the run did not complete`);
+    return EXIT.failed;
+  }
+}
+
+export async function run(config: Config, grep: string | undefined, requested: string[]): Promise<number> {
+  const runId = currentRunId();
+  const lab = new Lab(config.lab);
+  const labWasRunning = (await lab.running()) !== undefined;
+  const plan = await planTarget(config);
+  const target = openTarget(plan.config, say);
+  try {
+    await preflight(target, plan.config);
+  } finally {
+    await target.close();
+  }
+  const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
+  const code = await runVitest(projects, {
+    ...planEnv(plan),
+    BKA_RUN_ID: runId,
+    BKA_PHASES_REQUESTED: requested.join(','),
+    ...(grep ? { BKA_GREP: grep } : {}),
+  });
+  const verdictCode = reportedExitCode(plan.config.reportDir, runId);
+  const cleanupTarget = openTarget(plan.config, say);
+  try {
+    const report = await janitor(cleanupTarget, runId);
+    removeLeftLocalTempDirs(runId);
+    for (const f of report.failed) say(`janitor: could not remove ${f}`);
+  } catch (err) {
+    say(`janitor: ${errorMessage(err)}`);
+  } finally {
+    await cleanupTarget.close();
+  }
+  if (plan.origin === 'lab' && !labWasRunning && !config.lab.keep) await lab.down();
+  return Math.max(code, verdictCode);
+}
+
+/** `npm test`: every project (self, then the phases); a lab this run started is shut down after it. */
+export async function testCommand(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const lab = new Lab(config.lab);
+  const labWasRunning = (await lab.running()) !== undefined;
+  const runId = currentRunId();
+  const code = Math.max(
+    await runVitest(args, { BKA_RUN_ID: runId }),
+    reportedExitCode(config.reportDir, runId),
+  );
+  if (!labWasRunning && !config.lab.keep && (await lab.running())) {
+    say('test: shutting down the lab this run started (BKA_LAB_KEEP=1 keeps it)');
+    await lab.down();
+  }
+  return code;
+}
