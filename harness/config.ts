@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { handedPlan } from './handover.ts';
 import {
   defaultImageRepository,
   imageRepositoryProblem,
@@ -205,6 +206,10 @@ function readConfigFile(path: string): Source {
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
+  // A worker of a run gets the config its parent resolved, whole (handover.ts): parsed once, handed over once.
+  const handed =
+    options.env === undefined && !options.flags && !options.configFile ? handedPlan() : undefined;
+  if (handed) return handed.config;
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   registerSecretsFromEnv(env);

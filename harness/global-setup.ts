@@ -5,6 +5,7 @@ import { RUN_CONTEXT_FILE, SETUP_ERROR_FILE } from '../reports/run-files.ts';
 import { loadConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { factsAsProperties, type TargetFacts } from './facts.ts';
+import { handedPlan } from './handover.ts';
 import { Lab } from './lab/lab.ts';
 import { redact } from './redact.ts';
 import { currentRunId, janitor } from './resources.ts';
@@ -34,21 +35,32 @@ async function labIndexProperty(lab: Lab): Promise<Record<string, string>> {
   return index ? { 'lab.debian-index': `${index.mirror} dists/${index.name}: ${index.reason}` } : {};
 }
 
+/** Probes the target's facts: only when no parent (the CLI) did so and handed them over. */
+async function factsOf(plan: TargetPlan, handed: TargetFacts | undefined): Promise<TargetFacts> {
+  if (handed) return handed;
+  const target = openTarget(plan.config, (l) => process.stderr.write(`${l}\n`));
+  try {
+    return (await preflight(target, plan.config)).facts;
+  } finally {
+    await target.close();
+  }
+}
+
 async function start(): Promise<Session> {
   const runId = currentRunId();
   const config = loadConfig();
   const lab = new Lab(config.lab);
-  // Only a plan that resolves `auto`/`lab` itself may start (and so stop) the lab; a concrete target
-  // handed down by the CLI never does.
-  const resolvesLab = config.target.kind === 'auto' || config.target.kind === 'lab';
+  const handed = handedPlan();
+  // The lab's lifetime has one owner: the CLI command that runs vitest (it hands down a plan, or says
+  // BKA_LAB_OWNER=cli), or else this setup, when it started the lab itself.
   const wasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
-  const startedLab = resolvesLab && plan.origin === 'lab' && !wasRunning;
-  // Workers inherit this environment: they open the same concrete target.
-  Object.assign(process.env, planEnv(plan));
-  const target = openTarget(plan.config, (l) => process.stderr.write(`${l}\n`));
-  try {
-    const { facts } = await preflight(target, plan.config);
+  const startedLab = !handed && process.env.BKA_LAB_OWNER !== 'cli' && plan.origin === 'lab' && !wasRunning;
+  const facts = await factsOf(plan, handed?.facts);
+  // Workers inherit this environment: they open the same concrete target, with the same facts.
+  if (!handed)
+    Object.assign(process.env, planEnv(plan, { facts, labOwner: startedLab ? 'global-setup' : 'none' }));
+  {
     const properties = {
       'run.id': runId,
       'run.target-origin': plan.origin,
@@ -64,8 +76,6 @@ async function start(): Promise<Session> {
       `${JSON.stringify({ runId, properties, facts }, null, 2)}\n`,
     );
     return { plan, facts, startedLab, users: 0 };
-  } finally {
-    await target.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { arch } from 'node:os';
 import type { Config } from './config.ts';
 import { TargetUnfitError } from './errors.ts';
 import { probeFacts, type TargetFacts } from './facts.ts';
+import { type HandedPlan, handedPlan, handOver } from './handover.ts';
 import { Lab, type LabEndpoint } from './lab/lab.ts';
 import { LocalTarget } from './local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from './ssh-target.ts';
@@ -26,12 +27,14 @@ export async function planTarget(config: Config, options: { startLab?: boolean }
   const kind = config.target.kind === 'auto' ? (arch() === 'riscv64' ? 'local' : 'lab') : config.target.kind;
   // The binaries are built where the suite runs: native only when that is a riscv64 machine.
   const buildMode: BuildMode = arch() === 'riscv64' ? 'native' : 'cross-compiled';
-  // A parent (the CLI) may have resolved the lab already and handed the concrete target down.
-  const inherited = process.env.BKA_TARGET_ORIGIN === 'lab' ? 'lab' : undefined;
+  // A parent (the CLI) may have resolved the target already and handed the plan down.
+  const handed = handedPlan();
+  if (handed && handed.config === config)
+    return { config, origin: handed.origin, buildMode: handed.buildMode };
   if (kind === 'local')
     return { config: { ...config, target: { kind: 'local' } }, origin: 'local', buildMode };
   if (kind === 'ssh') {
-    return { config, origin: inherited ?? 'ssh', buildMode: inherited ? 'cross-compiled (lab)' : buildMode };
+    return { config, origin: 'ssh', buildMode };
   }
   const lab = new Lab(config.lab);
   const endpoint = options.startLab === false ? await lab.endpoint() : await lab.up();
@@ -51,40 +54,12 @@ export async function planTarget(config: Config, options: { startLab?: boolean }
   };
 }
 
-/** Environment that makes a child process (vitest, its workers) see the same concrete target. */
-export function planEnv(plan: TargetPlan): Record<string, string> {
-  const c = plan.config;
-  const env: Record<string, string> = {
-    BKA_TARGET_ORIGIN: plan.origin,
-    BKA_BUILD_MODE: plan.buildMode,
-    BKA_REPORT_DIR: c.reportDir,
-    BKA_PHASES: c.phases.join(','),
-    BKA_BUILDKIT_REF: c.buildkitRef,
-  };
-  if (c.target.kind === 'ssh') {
-    env.BKA_TARGET = `ssh://${c.target.user}@${c.target.host.includes(':') ? `[${c.target.host}]` : c.target.host}:${c.target.port}`;
-    if (c.identityFiles.length === 1) env.BKA_IDENTITY_FILE = c.identityFiles[0]!;
-    if (c.hostKeyFingerprint) env.BKA_HOST_KEY_FINGERPRINT = c.hostKeyFingerprint;
-    if (c.knownHostsFiles.length === 1) env.BKA_KNOWN_HOSTS = c.knownHostsFiles[0]!;
-  } else env.BKA_TARGET = 'local';
-  if (c.registryMirror) env.BKA_REGISTRY_MIRROR = c.registryMirror;
-  if (c.debianMirror) env.BKA_DEBIAN_MIRROR = c.debianMirror;
-  if (c.buildkitdFlags.length > 0) env.BKA_BUILDKITD_FLAGS = c.buildkitdFlags.join(' ');
-  if (c.acceptNewHostKey) env.BKA_INSECURE_ACCEPT_NEW_HOST_KEY = '1';
-  env.BKA_IMAGE_REPOSITORY = c.imageRepository;
-  env.BKA_CONNECT_TIMEOUT = String(c.connectTimeoutMs / 1000);
-  env.BKA_LAB_DIR = c.lab.dir;
-  env.BKA_LAB_MEMORY = String(c.lab.memoryMiB);
-  env.BKA_LAB_CPUS = String(c.lab.cpus);
-  env.BKA_LAB_SSH_PORT = String(c.lab.sshPort);
-  env.BKA_LAB_REGISTRY_PORT = String(c.lab.registryPort);
-  env.BKA_LAB_DEBIAN_MIRROR = c.lab.mirror;
-  env.BKA_LAB_DEBIAN_MIRROR_PORT = String(c.lab.debianMirrorPort);
-  if (c.lab.keep) env.BKA_LAB_KEEP = '1';
-  if (c.allowNonRiscv64) env.BKA_ALLOW_NON_RISCV64 = '1';
-  if (c.binaries) env.BKA_BINARIES = c.binaries;
-  if (c.image) env.BKA_IMAGE = c.image;
-  return env;
+/** The plan as handed to a child process (see handover.ts). */
+export function planEnv(
+  plan: TargetPlan,
+  extra: { facts?: TargetFacts; labOwner: HandedPlan['labOwner'] },
+): Record<string, string> {
+  return handOver({ config: plan.config, origin: plan.origin, buildMode: plan.buildMode, ...extra });
 }
 
 /** Opens the concrete target of a plan (or of a config whose target is already local/ssh). */

@@ -39,6 +39,8 @@ export function toJUnit(results: RunResults): string {
       } else if (t.state === 'skipped') {
         tc.skipped();
         tc.property('skip-reason', redact(t.skipReason ?? 'no reason given'));
+        const feature = /^needs ([\w:/.-]+): /.exec(t.skipReason ?? '')?.[1];
+        if (feature) tc.property('skip-feature', feature);
       }
       const out = [
         ...t.notes,

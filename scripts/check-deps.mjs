@@ -25,9 +25,14 @@ function files(dir) {
 }
 
 const graph = new Map();
+const runtimeGraph = new Map();
 for (const f of DIRS.flatMap((d) => files(join(ROOT, d)))) {
   const text = readFileSync(f, 'utf8');
-  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
+  // Type-only imports vanish at run time: they count for the layering rule, not for cycles.
+  const all = [...text.matchAll(/(import\s+type\s[^;]*?from\s+|(?:from\s+|import\s*\(\s*))['"](\.{1,2}\/[^'"]+)['"]/g)];
+  const specs = all.map((m) => m[2]);
+  const runtime = all.filter((m) => !m[1].startsWith('import type')).map((m) => m[2]);
+  runtimeGraph.set(relative(ROOT, f), runtime.map((s) => relative(ROOT, resolve(dirname(f), s))));
   graph.set(
     relative(ROOT, f),
     specs.map((s) => relative(ROOT, resolve(dirname(f), s))),
@@ -53,8 +58,8 @@ const stack = [];
 function visit(n) {
   state.set(n, 'open');
   stack.push(n);
-  for (const m of graph.get(n) ?? []) {
-    if (!graph.has(m)) continue;
+  for (const m of runtimeGraph.get(n) ?? []) {
+    if (!runtimeGraph.has(m)) continue;
     if (state.get(m) === 'open')
       problems.push(`import cycle: ${[...stack.slice(stack.indexOf(m)), m].join(' -> ')}`);
     else if (!state.has(m)) visit(m);
@@ -62,7 +67,7 @@ function visit(n) {
   stack.pop();
   state.set(n, 'done');
 }
-for (const n of graph.keys()) if (!state.has(n)) visit(n);
+for (const n of runtimeGraph.keys()) if (!state.has(n)) visit(n);
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`deps: ${p}`);

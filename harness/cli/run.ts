@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type RunResults, type Verdict, verdictExitCode } from '../../reports/model.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
+import type { TargetFacts } from '../facts.ts';
 import { Lab } from '../lab/lab.ts';
 import { removeLeftLocalTempDirs } from '../local-temp.ts';
 import { currentRunId, janitor } from '../resources.ts';
@@ -63,14 +64,15 @@ export async function run(config: Config, grep: string | undefined, requested: s
   const labWasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
   const target = openTarget(plan.config, say);
+  let facts: TargetFacts;
   try {
-    await preflight(target, plan.config);
+    facts = (await preflight(target, plan.config)).facts;
   } finally {
     await target.close();
   }
   const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
   const code = await runVitest(projects, {
-    ...planEnv(plan),
+    ...planEnv(plan, { facts, labOwner: plan.origin === 'lab' ? 'cli' : 'none' }),
     BKA_RUN_ID: runId,
     BKA_PHASES_REQUESTED: requested.join(','),
     ...(grep ? { BKA_GREP: grep } : {}),
@@ -97,7 +99,7 @@ export async function testCommand(args: string[]): Promise<number> {
   const labWasRunning = (await lab.running()) !== undefined;
   const runId = currentRunId();
   const code = Math.max(
-    await runVitest(args, { BKA_RUN_ID: runId }),
+    await runVitest(args, { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' }),
     reportedExitCode(config.reportDir, runId),
   );
   if (!labWasRunning && !config.lab.keep && (await lab.running())) {

@@ -2,8 +2,10 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-under-test.ts';
-import { type Daemon, startDaemon, waitForDaemon, withDaemonLogs } from '../../harness/binaries-daemon.ts';
 import { usePhase } from '../../harness/phase-context.ts';
+import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
+import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
@@ -89,154 +91,156 @@ describe('release files', () => {
 });
 
 describe('buildkitd on the target', () => {
-  let daemon: Daemon;
-  let workersJson = '';
-  let fixturesDir = '';
+  describe(`worker=${phase1WorkerName(ctx.facts)}`, () => {
+    let daemon: DaemonWorker;
+    let workersJson = '';
+    let fixturesDir = '';
 
-  /** Why the daemon was not started: a buildkitd that is not for the target would only run emulated. */
-  let notStarted: string | undefined;
-  const started = (): Daemon => {
-    if (notStarted) throw new Error(notStarted);
-    return daemon;
-  };
-
-  beforeAll(async () => {
-    const elf = bins.buildkitdElf;
-    if (ctx.facts.arch === 'riscv64' && elf?.machine !== EM_RISCV) {
-      notStarted = `buildkitd was not started: it is ${elf ? describeElf(elf) : 'not an ELF binary'}, not a riscv64 binary (see the ELF check)`;
-      return;
-    }
-    daemon = await startDaemon(ctx, bins);
-    fixturesDir = await ctx.resources.tempDir('fixtures');
-    for (const [dir, files] of [
-      ['scratch', ['Dockerfile', 'hello.txt']],
-      ['run', ['Dockerfile']],
-    ] as const) {
-      for (const f of files) await ctx.target.upload(join(FIXTURES, dir, f), `${fixturesDir}/${dir}/${f}`);
-    }
-  });
-
-  test('starts and answers buildctl debug workers within three minutes', async ({ annotate }) => {
-    await annotate(`buildkitd runs ${started().how}`);
-    const t0 = performance.now();
-    workersJson = await withDaemonLogs(started(), () => waitForDaemon(ctx, started()));
-    await annotate(`answered after ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-  });
-
-  test('lists an OCI worker whose platforms include linux/riscv64', async ({ annotate }) => {
-    await withDaemonLogs(started(), async () => {
-      expect(workersJson, 'the daemon never answered (see the previous check)').not.toBe('');
-      const workers = JSON.parse(workersJson) as Array<{
-        id: string;
-        labels?: Record<string, string>;
-        platforms?: Array<{ os: string; architecture: string; variant?: string }>;
-      }>;
-      const oci = workers.find((w) => w.labels?.['org.mobyproject.buildkit.worker.executor'] === 'oci');
-      expect(oci, `no OCI worker in: ${workersJson}`).toBeDefined();
-      const platforms = (oci!.platforms ?? []).map((p) =>
-        [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
-      );
-      await annotate(`OCI worker platforms: ${platforms.join(', ')}`);
-      expect(platforms).toContain('linux/riscv64');
-    });
-  });
-
-  async function build(fixture: string, dest: string) {
-    const dir = `${fixturesDir}/${fixture}`;
-    return ctx.target.exec(
-      [
-        started().buildctl,
-        '--addr',
-        started().addr,
-        'build',
-        '--progress',
-        'plain',
-        '--frontend',
-        'dockerfile.v0',
-        '--local',
-        `context=${dir}`,
-        '--local',
-        `dockerfile=${dir}`,
-        '--output',
-        `type=oci,dest=${dest}`,
-      ],
-      { context: `building the ${fixture} fixture with buildctl`, timeoutMs: 15 * 60_000 },
-    );
-  }
-
-  async function ociJson(tar: string, member: string): Promise<Record<string, unknown>> {
-    const r = await ctx.target.exec(['tar', '-xOf', tar, member], {
-      context: `reading ${member} from ${tar}`,
-    });
-    return JSON.parse(r.stdout);
-  }
-
-  async function imageOf(tar: string) {
-    const index = (await ociJson(tar, 'index.json')) as { manifests: Array<{ digest: string }> };
-    const digest = index.manifests[0]!.digest.replace('sha256:', '');
-    const manifest = (await ociJson(tar, `blobs/sha256/${digest}`)) as {
-      config: { digest: string };
-      layers: Array<{ digest: string }>;
+    /** Why the daemon was not started: a buildkitd that is not for the target would only run emulated. */
+    let notStarted: string | undefined;
+    const started = (): DaemonWorker => {
+      if (notStarted) throw new Error(notStarted);
+      return daemon;
     };
-    const config = (await ociJson(tar, `blobs/sha256/${manifest.config.digest.replace('sha256:', '')}`)) as {
-      architecture: string;
-      os: string;
-    };
-    return { manifest, config };
-  }
 
-  /** A file from the top layer of an OCI tarball on the target. */
-  function lastLayerFile(tar: string, manifest: { layers: Array<{ digest: string }> }, file: string) {
-    const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-    return ctx.target.exec(
-      ['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - "$3"', 'sh', tar, layer, file],
-      { context: `reading ${file} from the top layer of ${tar}` },
-    );
-  }
-
-  test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {
-    await withDaemonLogs(started(), async () => {
-      const out = `${fixturesDir}/scratch.oci.tar`;
-      const r = await build('scratch', out);
-      await annotate(`scratch build: ${(r.durationMs / 1000).toFixed(1)}s`);
-      const { config, manifest } = await imageOf(out);
-      expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-      const content = await lastLayerFile(out, manifest, 'hello.txt');
-      expect(content.stdout).toBe('hello from buildkit-riscv64-acceptance\n');
+    beforeAll(async () => {
+      const elf = bins.buildkitdElf;
+      if (ctx.facts.arch === 'riscv64' && elf?.machine !== EM_RISCV) {
+        notStarted = `buildkitd was not started: it is ${elf ? describeElf(elf) : 'not an ELF binary'}, not a riscv64 binary (see the ELF check)`;
+        return;
+      }
+      daemon = await phase1Worker(ctx, bins);
+      fixturesDir = await ctx.resources.tempDir('fixtures');
+      for (const [dir, files] of [
+        ['scratch', ['Dockerfile', 'hello.txt']],
+        ['run', ['Dockerfile']],
+      ] as const) {
+        for (const f of files) await ctx.target.upload(join(FIXTURES, dir, f), `${fixturesDir}/${dir}/${f}`);
+      }
     });
-  });
 
-  let firstRunMs = 0;
-  test('builds FROM debian:trixie-slim + RUN through runc, and the RUN step reports the target machine', async ({
-    annotate,
-  }) => {
-    await withDaemonLogs(started(), async () => {
-      const out = `${fixturesDir}/run.oci.tar`;
-      const r = await build('run', out);
-      firstRunMs = r.durationMs;
-      await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
-      const { config, manifest } = await imageOf(out);
-      expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-      const arch = await lastLayerFile(out, manifest, 'arch.txt');
-      const uname = await ctx.target.exec(['uname', '-m']);
-      expect(arch.stdout.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
-      expect(arch.stdout.trim()).toBe('riscv64');
+    test('starts and answers buildctl debug workers within three minutes', async ({ annotate }) => {
+      await annotate(`buildkitd runs ${started().how}`);
+      const t0 = performance.now();
+      workersJson = await withWorkerLogs(started(), () => started().ready());
+      await annotate(`answered after ${((performance.now() - t0) / 1000).toFixed(1)}s`);
     });
-  });
 
-  test('a second build of the same fixture is served from cache, and is faster', async ({ annotate }) => {
-    await withDaemonLogs(started(), async () => {
-      expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
-      const r = await build('run', `${fixturesDir}/run-again.oci.tar`);
-      await annotate(
-        `RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`,
+    test('lists an OCI worker whose platforms include linux/riscv64', async ({ annotate }) => {
+      await withWorkerLogs(started(), async () => {
+        expect(workersJson, 'the daemon never answered (see the previous check)').not.toBe('');
+        const workers = JSON.parse(workersJson) as Array<{
+          id: string;
+          labels?: Record<string, string>;
+          platforms?: Array<{ os: string; architecture: string; variant?: string }>;
+        }>;
+        const oci = workers.find((w) => w.labels?.['org.mobyproject.buildkit.worker.executor'] === 'oci');
+        expect(oci, `no OCI worker in: ${workersJson}`).toBeDefined();
+        const platforms = (oci!.platforms ?? []).map((p) =>
+          [p.os, p.architecture, p.variant].filter(Boolean).join('/'),
+        );
+        await annotate(`OCI worker platforms: ${platforms.join(', ')}`);
+        expect(platforms).toContain('linux/riscv64');
+      });
+    });
+
+    async function build(fixture: string, dest: string) {
+      const dir = `${fixturesDir}/${fixture}`;
+      return started().buildctl(
+        [
+          'build',
+          '--progress',
+          'plain',
+          '--frontend',
+          'dockerfile.v0',
+          '--local',
+          `context=${dir}`,
+          '--local',
+          `dockerfile=${dir}`,
+          '--output',
+          `type=oci,dest=${dest}`,
+        ],
+        { context: `building the ${fixture} fixture with buildctl`, timeoutMs: 15 * 60_000 },
       );
-      const cached = cachedSteps(r.stderr);
-      expect(
-        cached.run,
-        `the RUN step was not reported CACHED; progress:\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`,
-      ).toBe(true);
-      expect(r.durationMs).toBeLessThan(firstRunMs);
+    }
+
+    async function ociJson(tar: string, member: string): Promise<Record<string, unknown>> {
+      const r = await ctx.target.exec(['tar', '-xOf', tar, member], {
+        context: `reading ${member} from ${tar}`,
+      });
+      return JSON.parse(r.stdout);
+    }
+
+    async function imageOf(tar: string) {
+      const index = (await ociJson(tar, 'index.json')) as { manifests: Array<{ digest: string }> };
+      const digest = index.manifests[0]!.digest.replace('sha256:', '');
+      const manifest = (await ociJson(tar, `blobs/sha256/${digest}`)) as {
+        config: { digest: string };
+        layers: Array<{ digest: string }>;
+      };
+      const config = (await ociJson(
+        tar,
+        `blobs/sha256/${manifest.config.digest.replace('sha256:', '')}`,
+      )) as {
+        architecture: string;
+        os: string;
+      };
+      return { manifest, config };
+    }
+
+    /** A file from the top layer of an OCI tarball on the target. */
+    function lastLayerFile(tar: string, manifest: { layers: Array<{ digest: string }> }, file: string) {
+      const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
+      return ctx.target.exec(
+        ['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - "$3"', 'sh', tar, layer, file],
+        { context: `reading ${file} from the top layer of ${tar}` },
+      );
+    }
+
+    test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {
+      await withWorkerLogs(started(), async () => {
+        const out = `${fixturesDir}/scratch.oci.tar`;
+        const r = await build('scratch', out);
+        await annotate(`scratch build: ${(r.durationMs / 1000).toFixed(1)}s`);
+        const { config, manifest } = await imageOf(out);
+        expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
+        const content = await lastLayerFile(out, manifest, 'hello.txt');
+        expect(content.stdout).toBe('hello from buildkit-riscv64-acceptance\n');
+      });
+    });
+
+    let firstRunMs = 0;
+    test('builds FROM debian:trixie-slim + RUN through runc, and the RUN step reports the target machine', async ({
+      annotate,
+    }) => {
+      await withWorkerLogs(started(), async () => {
+        const out = `${fixturesDir}/run.oci.tar`;
+        const r = await build('run', out);
+        firstRunMs = r.durationMs;
+        await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
+        const { config, manifest } = await imageOf(out);
+        expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
+        const arch = await lastLayerFile(out, manifest, 'arch.txt');
+        const uname = await ctx.target.exec(['uname', '-m']);
+        expect(arch.stdout.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
+        expect(arch.stdout.trim()).toBe('riscv64');
+      });
+    });
+
+    test('a second build of the same fixture is served from cache, and is faster', async ({ annotate }) => {
+      await withWorkerLogs(started(), async () => {
+        expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
+        const r = await build('run', `${fixturesDir}/run-again.oci.tar`);
+        await annotate(
+          `RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`,
+        );
+        const cached = cachedSteps(r.stderr);
+        expect(
+          cached.run,
+          `the RUN step was not reported CACHED; progress:\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`,
+        ).toBe(true);
+        expect(r.durationMs).toBeLessThan(firstRunMs);
+      });
     });
   });
 });

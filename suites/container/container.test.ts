@@ -13,7 +13,10 @@ import {
 import { withContainerEvidence } from '../../harness/container-evidence.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker-endpoint.ts';
 import { usePhase } from '../../harness/phase-context.ts';
+import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
+import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
+import { requireFeature } from '../../harness/sandbox/features.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { makeCerts } from '../../helpers/certs.ts';
@@ -490,83 +493,46 @@ describe('configuration and TCP', () => {
 });
 
 describe('as a Buildx docker-container builder', () => {
-  test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({ annotate }) => {
-    const name = ctx.resources.name('builder');
-    const dir = await ctx.resources.tempDir('buildx');
-    // Buildx pulls the driver image before it looks in the local store: a tag a registry holds from an
-    // earlier push would silently replace the image under test. A tag of this run's own, never pushed,
-    // makes the pull fail and Buildx use the local image (an --image given is meant to be pulled).
-    let driverImage = image.ref;
-    if (!ctx.config.image) {
-      driverImage = `${image.ref.replace(/:[^:/]+$/, '')}:${ctx.resources.name('buildx')}`;
-      await ctx.target.exec(['docker', 'tag', image.id, driverImage]);
-      ctx.resources.image(driverImage);
-    }
-    await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
-    ctx.resources.builder(name);
-    const create = await ctx.target.exec(
-      [
-        'docker',
-        'buildx',
-        'create',
-        '--name',
-        name,
-        '--driver',
-        'docker-container',
-        '--driver-opt',
-        `image=${driverImage}`,
-        '--config',
-        `${dir}/buildkitd.toml`,
-        '--buildkitd-flags',
-        '--allow-insecure-entitlement=network.host',
-        '--bootstrap',
-      ],
-      { reject: false, timeoutMs: 10 * 60_000 },
-    );
-    // Buildx names its container buildx_buildkit_<builder>0.
-    const [builderContainer] = await api.docker.listContainers({
-      all: true,
-      filters: { name: [`buildx_buildkit_${name}`] },
+  describe('worker=buildx-docker-container', () => {
+    test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({
+      annotate,
+    }) => {
+      await using worker = await BuildxContainerWorker.create({
+        target: ctx.target,
+        resources: ctx.resources,
+        imageId: image.id,
+        imageRef: image.ref,
+        published: Boolean(ctx.config.image),
+        toml: buildkitdToml(ctx.config.registryMirror),
+        buildkitdFlags: '--allow-insecure-entitlement=network.host',
+      });
+      const [builderContainer] = await api.docker.listContainers({
+        all: true,
+        filters: { name: [worker.container] },
+      });
+      const containerId = builderContainer?.Id;
+      await withContainerEvidence(api, containerId, async () => {
+        const inspect = await worker.buildx(['inspect']);
+        await annotate(
+          `buildx inspect: ${inspect.stdout
+            .split('\n')
+            .filter((l) => /Status|BuildKit|Driver/.test(l))
+            .join('; ')}`,
+        );
+        expect(inspect.stdout).toMatch(/Status:\s+running/);
+        const build = await worker.buildx(
+          ['build', '--progress', 'plain', '--output', 'type=cacheonly', `${fixtures}/scratch`],
+          { reject: false, timeoutMs: 10 * 60_000 },
+        );
+        expect(build.exitCode, build.stderr.slice(-2000)).toBe(0);
+        expect(containerId, `no container ${worker.container} on the target`).toBeDefined();
+        const { HostConfig, Image } = await api.docker.getContainer(containerId!).inspect();
+        await annotate(`builder container runs with --init: ${HostConfig.Init ?? false}`);
+        expect(Image, `the builder container runs ${Image}, not the image under test ${image.id}`).toBe(
+          image.id,
+        );
+      });
     });
-    const containerId = builderContainer?.Id;
-    await withContainerEvidence(api, containerId, async () => {
-      expect(create.exitCode, `docker buildx create --bootstrap failed:\n${create.stderr.slice(-2000)}`).toBe(
-        0,
-      );
-      const inspect = await ctx.target.exec(['docker', 'buildx', 'inspect', name]);
-      await annotate(
-        `buildx inspect: ${inspect.stdout
-          .split('\n')
-          .filter((l) => /Status|BuildKit|Driver/.test(l))
-          .join('; ')}`,
-      );
-      expect(inspect.stdout).toMatch(/Status:\s+running/);
-      const build = await ctx.target.exec(
-        [
-          'docker',
-          'buildx',
-          'build',
-          '--builder',
-          name,
-          '--progress',
-          'plain',
-          '--output',
-          'type=cacheonly',
-          `${fixtures}/scratch`,
-        ],
-        { reject: false, timeoutMs: 10 * 60_000 },
-      );
-      expect(build.exitCode, build.stderr.slice(-2000)).toBe(0);
-      expect(containerId, `no container buildx_buildkit_${name}0 on the target`).toBeDefined();
-      const { HostConfig, Image } = await api.docker.getContainer(containerId!).inspect();
-      await annotate(`builder container runs with --init: ${HostConfig.Init ?? false}`);
-      expect(Image, `the builder container runs ${Image}, not the image under test ${image.id}`).toBe(
-        image.id,
-      );
-    });
-    // Done with them: remove the builder and the run's tag now (the tracker's removal afterwards is a no-op).
-    await ctx.target.exec(['docker', 'buildx', 'rm', '--force', name], { reject: false, timeoutMs: 120_000 });
-    if (driverImage !== image.ref) await ctx.target.exec(['docker', 'image', 'rm', driverImage]);
   });
 });
 
@@ -577,7 +543,18 @@ const docker = (args: string[], context?: string, timeoutMs = 10 * 60_000) =>
 describe('distribution', () => {
   test('every tag pulls back with no credentials (an empty Docker config) into an empty store, with the pushed digest', async ({
     annotate,
+    skip,
   }) => {
+    // A built image needs a registry this run may push to: the lab's, or one the user named.
+    const explicitRepository =
+      ctx.config.imageRepository !== defaultImageRepository(ctx.config.projectRepository);
+    if (!ctx.config.image)
+      requireFeature(
+        skip,
+        ctx.facts,
+        'registry-push',
+        ctx.config.registryMirror ?? (explicitRepository ? ctx.config.imageRepository : undefined),
+      );
     const digests: string[] = [];
     const repoOf = (tag: string) => tag.replace(/:[^:/]+$/, '');
     for (const tag of image.tags) {

@@ -19,7 +19,7 @@ const ELF_CHECK = 'binaries › release binaries › buildkitd is a static littl
 const VERSION_CHECK =
   'binaries › release binaries › buildkitd --version runs on the target and names the requested version and revision';
 const START_CHECK =
-  'binaries › buildkitd on the target › starts and answers buildctl debug workers within three minutes';
+  'binaries › buildkitd on the target › worker=privileged-container › starts and answers buildctl debug workers within three minutes';
 
 describe.skipIf(reason)('binaries phase against broken binaries', () => {
   beforeAll(async () => {

@@ -32,7 +32,7 @@ const CASES = [
     variant: 'tini-entrypoint',
     grep: 'as a Buildx',
     check:
-      'container › as a Buildx docker-container builder › buildx bootstraps a builder with --driver-opt image=... and builds with it',
+      'container › as a Buildx docker-container builder › worker=buildx-docker-container › buildx bootstraps a builder with --driver-opt image=... and builds with it',
   },
   {
     variant: 'amd64-binaries',

@@ -1,0 +1,43 @@
+/**
+ * The one hand-over of a run: the CLI (or the global setup, when vitest is run directly) resolves the
+ * config, the concrete target and its facts once, and serialises that plan whole into one variable;
+ * every vitest worker reads it back instead of parsing the config, resolving the target or probing the
+ * facts again. Nothing is mirrored field by field, so a new config field cannot be forgotten on the way.
+ */
+import type { Config } from './config.ts';
+import type { TargetFacts } from './facts.ts';
+
+export const PLAN_ENV = 'BKA_PLAN';
+
+export interface HandedPlan {
+  config: Config;
+  origin: 'local' | 'ssh' | 'lab';
+  buildMode: 'native' | 'cross-compiled' | 'cross-compiled (lab)';
+  /** Set once preflight ran: the global setup then does not probe again. */
+  facts?: TargetFacts;
+  /** Who starts and stops the lab for this run: the CLI command, or the global setup. */
+  labOwner: 'cli' | 'global-setup' | 'none';
+}
+
+let parsed: HandedPlan | undefined;
+
+/** The plan handed to this process, or undefined when it is the first to resolve one. */
+export function handedPlan(env: NodeJS.ProcessEnv = process.env): HandedPlan | undefined {
+  const raw = env[PLAN_ENV];
+  if (!raw) return undefined;
+  if (env === process.env && parsed) return parsed;
+  const plan = JSON.parse(raw) as HandedPlan;
+  if (env === process.env) parsed = plan;
+  return plan;
+}
+
+/**
+ * The environment a child (vitest, its workers) needs: the plan, and the few variables read before any
+ * plan exists (the reporter's directory, the run id).
+ */
+export function handOver(plan: HandedPlan): Record<string, string> {
+  return {
+    [PLAN_ENV]: JSON.stringify(plan),
+    BKA_REPORT_DIR: plan.config.reportDir,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * `worker=buildx-docker-container`: a Buildx builder with the docker-container driver running the image
+ * under test, as users create it (`docker buildx create --driver docker-container --driver-opt image=...
+ * --bootstrap`). Buildx pulls its driver image before it looks locally, so the image is given a tag of
+ * this run's own that no registry holds. The builder is registered for removal as it is created.
+ */
+import type { CommandResult } from '../command-result.ts';
+import { CommandError } from '../command-result.ts';
+import type { ResourceTracker } from '../resources.ts';
+import { tailLines } from '../tail-buffer.ts';
+import type { ExecOptions, Target } from '../target.ts';
+import type { Feature } from './features.ts';
+import type { BuildkitWorker } from './worker.ts';
+
+export interface BuildxContainerOptions {
+  target: Target;
+  resources: ResourceTracker;
+  /** The image under test: its id, and a ref to name the run's own tag after. */
+  imageId: string;
+  imageRef: string;
+  /** True when the image was given (--image): Buildx pulls it as it would for users. */
+  published: boolean;
+  /** buildkitd.toml content for --buildkitd-config. */
+  toml: string;
+  buildkitdFlags?: string;
+}
+
+export class BuildxContainerWorker implements BuildkitWorker {
+  readonly name = 'buildx-docker-container';
+  private stopped: Promise<void> | undefined;
+
+  private constructor(
+    private readonly target: Target,
+    readonly builder: string,
+    readonly driverImage: string,
+    private readonly ownTag: boolean,
+  ) {}
+
+  get address(): string {
+    return `docker-container://${this.container}`;
+  }
+
+  /** Buildx names the builder's container buildx_buildkit_<builder>0. */
+  get container(): string {
+    return `buildx_buildkit_${this.builder}0`;
+  }
+
+  get how(): string {
+    return `Buildx docker-container builder ${this.builder} running ${this.driverImage}`;
+  }
+
+  static async create(o: BuildxContainerOptions): Promise<BuildxContainerWorker> {
+    const name = o.resources.name('builder');
+    const dir = await o.resources.tempDir('buildx');
+    let driverImage = o.imageRef;
+    if (!o.published) {
+      driverImage = `${o.imageRef.replace(/:[^:/]+$/, '')}:${o.resources.name('buildx')}`;
+      await o.target.exec(['docker', 'tag', o.imageId, driverImage]);
+      o.resources.image(driverImage);
+    }
+    await o.target.writeFile(`${dir}/buildkitd.toml`, o.toml);
+    o.resources.builder(name);
+    const worker = new BuildxContainerWorker(o.target, name, driverImage, !o.published);
+    const create = await o.target.exec(
+      [
+        ...['docker', 'buildx', 'create', '--name', name, '--driver', 'docker-container'],
+        ...['--driver-opt', `image=${driverImage}`, '--config', `${dir}/buildkitd.toml`],
+        ...(o.buildkitdFlags ? ['--buildkitd-flags', o.buildkitdFlags] : []),
+        '--bootstrap',
+      ],
+      { reject: false, timeoutMs: 10 * 60_000 },
+    );
+    if (create.failed) {
+      const logs = await worker.logs().catch(() => '(no builder container)');
+      throw new CommandError(create, {
+        context: `docker buildx create --bootstrap; builder container log (tail):\n${tailLines(logs, 30)}`,
+      });
+    }
+    return worker;
+  }
+
+  /** `docker buildx <args> --builder <name>` on the target. */
+  buildx(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    return this.target.exec(['docker', 'buildx', ...args, '--builder', this.builder], options);
+  }
+
+  /** buildctl inside the builder's container (the image's own), against its own socket. */
+  buildctl(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    return this.target.exec(['docker', 'exec', this.container, 'buildctl', ...args], options);
+  }
+
+  async ready(): Promise<string> {
+    return (await this.buildctl(['debug', 'workers', '--format', '{{json .}}'])).stdout;
+  }
+
+  async logs(): Promise<string> {
+    const r = await this.target.exec(['docker', 'logs', '--tail', '300', this.container], { reject: false });
+    return `${r.stdout}${r.stderr}`;
+  }
+
+  async alive(): Promise<boolean> {
+    const r = await this.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', this.container], {
+      reject: false,
+    });
+    return r.stdout.trim() === 'true';
+  }
+
+  supports(_feature: Feature): string | undefined {
+    return undefined;
+  }
+
+  /** Removes the builder (its container and state volume) and the run's own tag; the tracker's removal is then a no-op. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.target.exec(['docker', 'buildx', 'rm', '--force', this.builder], {
+        reject: false,
+        timeoutMs: 120_000,
+      });
+      if (this.ownTag) await this.target.exec(['docker', 'image', 'rm', this.driverImage], { reject: false });
+    })();
+    return this.stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
