@@ -29,10 +29,15 @@ const runtimeGraph = new Map();
 for (const f of DIRS.flatMap((d) => files(join(ROOT, d)))) {
   const text = readFileSync(f, 'utf8');
   // Type-only imports vanish at run time: they count for the layering rule, not for cycles.
-  const all = [...text.matchAll(/(import\s+type\s[^;]*?from\s+|(?:from\s+|import\s*\(\s*))['"](\.{1,2}\/[^'"]+)['"]/g)];
+  const all = [
+    ...text.matchAll(/(import\s+type\s[^;]*?from\s+|(?:from\s+|import\s*\(\s*))['"](\.{1,2}\/[^'"]+)['"]/g),
+  ];
   const specs = all.map((m) => m[2]);
   const runtime = all.filter((m) => !m[1].startsWith('import type')).map((m) => m[2]);
-  runtimeGraph.set(relative(ROOT, f), runtime.map((s) => relative(ROOT, resolve(dirname(f), s))));
+  runtimeGraph.set(
+    relative(ROOT, f),
+    runtime.map((s) => relative(ROOT, resolve(dirname(f), s))),
+  );
   graph.set(
     relative(ROOT, f),
     specs.map((s) => relative(ROOT, resolve(dirname(f), s))),

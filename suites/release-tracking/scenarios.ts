@@ -86,14 +86,26 @@ export async function standin(
   };
 }
 
+/** Runs `fn` against a stand-in seeded for it, stopped afterwards whatever happens. */
+async function withStandin(
+  seed: Seed,
+  fn: (s: RunningStandin, env: ToolEnv) => Promise<void>,
+): Promise<void> {
+  const { s, env, close } = await standin(seed);
+  try {
+    await fn(s, env);
+  } finally {
+    await close();
+  }
+}
+
 export const project = (s: RunningStandin) => s.state().repos[PROJECT]!;
 const trackingIssues = (s: RunningStandin) =>
   project(s).issues.filter((i) => i.labels.includes('buildkit-release'));
 const title = (v: string) => `Building BuildKit ${v} for RISC-V64`;
 
 async function expectNewBuild(tool: Tool, seed: Seed, version: string): Promise<void> {
-  const { s, env, close } = await standin(seed);
-  try {
+  await withStandin(seed, async (s, env) => {
     const run = await tool.track(env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(project(s).dispatches.map((d) => d.inputs)).toEqual([{ buildkit_ref: version }]);
@@ -103,9 +115,7 @@ async function expectNewBuild(tool: Tool, seed: Seed, version: string): Promise<
         .map((i) => i.title),
     ).toContain(title(version));
     expect(s.violations).toEqual([]);
-  } finally {
-    await close();
-  }
+  });
 }
 
 export interface Scenario {
@@ -289,45 +299,41 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'run twice, it dispatches one build and opens one issue',
     run: async (tool) => {
-      const { s, env, close } = await standin({ upstream: RECORDED });
-      try {
+      await withStandin({ upstream: RECORDED }, async (s, env) => {
         for (let i = 0; i < 2; i++) expect((await tool.track(env)).exitCode).toBe(0);
         expect(project(s).dispatches).toHaveLength(1);
         expect(trackingIssues(s)).toHaveLength(1);
-      } finally {
-        await close();
-      }
+      });
     },
   },
   {
     name: 'a closed tracking issue means the release was built: nothing is dispatched or opened',
     run: async (tool) => {
-      const { s, env, close } = await standin({
-        upstream: RECORDED,
-        issues: [
-          {
-            title: title('v0.34.2'),
-            state: 'closed',
-            labels: ['buildkit-release'],
-            created_at: at('2026-11-04'),
-          },
-        ],
-      });
-      try {
-        const run = await tool.track(env);
-        expect(run.exitCode, run.stderr).toBe(0);
-        expect(project(s).dispatches).toEqual([]);
-        expect(trackingIssues(s)).toHaveLength(1);
-      } finally {
-        await close();
-      }
+      await withStandin(
+        {
+          upstream: RECORDED,
+          issues: [
+            {
+              title: title('v0.34.2'),
+              state: 'closed',
+              labels: ['buildkit-release'],
+              created_at: at('2026-11-04'),
+            },
+          ],
+        },
+        async (s, env) => {
+          const run = await tool.track(env);
+          expect(run.exitCode, run.stderr).toBe(0);
+          expect(project(s).dispatches).toEqual([]);
+          expect(trackingIssues(s)).toHaveLength(1);
+        },
+      );
     },
   },
   {
     name: "the build's completion closes the tracking issue naming the release and digest, and drops build-in-progress",
     run: async (tool) => {
-      const { s, env, close } = await standin({ upstream: RECORDED });
-      try {
+      await withStandin({ upstream: RECORDED }, async (s, env) => {
         expect((await tool.track(env)).exitCode).toBe(0);
         const url = `https://github.com/${PROJECT}/releases/tag/buildkit-v0.34.2-riscv64`;
         const run = await tool.complete(env, 'v0.34.2', url, DIGEST);
@@ -337,48 +343,45 @@ export const SCENARIOS: Scenario[] = [
         expect(issue?.labels).not.toContain('build-in-progress');
         expect(issue?.comments.at(-1)?.body).toContain(url);
         expect(issue?.comments.at(-1)?.body).toContain(DIGEST);
-      } finally {
-        await close();
-      }
+      });
     },
   },
   {
     name: "completing v0.26.2 closes v0.26.2's issue, never v0.26.20's",
     run: async (tool) => {
-      const { s, env, close } = await standin({
-        upstream: RECORDED,
-        issues: [
-          {
-            title: title('v0.26.2'),
-            state: 'open',
-            labels: ['buildkit-release', 'build-in-progress'],
-            created_at: at('2026-01-02'),
-          },
-          {
-            title: title('v0.26.20'),
-            state: 'open',
-            labels: ['buildkit-release', 'build-in-progress'],
-            created_at: at('2026-03-02'),
-          },
-        ],
-      });
-      try {
-        const run = await tool.complete(env, 'v0.26.2', 'https://example.invalid/r', DIGEST);
-        expect(run.exitCode, run.stderr).toBe(0);
-        const byTitle = (v: string) => project(s).issues.find((i) => i.title === title(v))!;
-        expect(byTitle('v0.26.2').state).toBe('closed');
-        expect(byTitle('v0.26.20').state).toBe('open');
-        expect(byTitle('v0.26.20').comments).toEqual([]);
-      } finally {
-        await close();
-      }
+      await withStandin(
+        {
+          upstream: RECORDED,
+          issues: [
+            {
+              title: title('v0.26.2'),
+              state: 'open',
+              labels: ['buildkit-release', 'build-in-progress'],
+              created_at: at('2026-01-02'),
+            },
+            {
+              title: title('v0.26.20'),
+              state: 'open',
+              labels: ['buildkit-release', 'build-in-progress'],
+              created_at: at('2026-03-02'),
+            },
+          ],
+        },
+        async (s, env) => {
+          const run = await tool.complete(env, 'v0.26.2', 'https://example.invalid/r', DIGEST);
+          expect(run.exitCode, run.stderr).toBe(0);
+          const byTitle = (v: string) => project(s).issues.find((i) => i.title === title(v))!;
+          expect(byTitle('v0.26.2').state).toBe('closed');
+          expect(byTitle('v0.26.20').state).toBe('open');
+          expect(byTitle('v0.26.20').comments).toEqual([]);
+        },
+      );
     },
   },
   {
     name: 'without a token it stops with one sentence; with a bad one GitHub refuses it, and the token is never printed',
     run: async (tool) => {
-      const { s, env, close } = await standin({ upstream: RECORDED });
-      try {
+      await withStandin({ upstream: RECORDED }, async (s, env) => {
         const none = await tool.track({ ...env, token: undefined });
         expect(none.exitCode).toBe(2);
         expect(none.stderr).toMatch(/GITHUB_TOKEN/);
@@ -387,9 +390,7 @@ export const SCENARIOS: Scenario[] = [
         expect(bad.stderr).toMatch(/401/);
         for (const r of [none, bad]) expect(`${r.stdout}${r.stderr}`).not.toMatch(/ghp_Wrong|ghs_Rehearsal/);
         expect(project(s).dispatches).toEqual([]);
-      } finally {
-        await close();
-      }
+      });
     },
   },
   {

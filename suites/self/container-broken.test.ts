@@ -116,27 +116,33 @@ describe.skipIf(reason)('container phase against broken images', () => {
     await target?.close();
   });
 
+  /** The good image with one defect (fixtures/container/broken/<variant>.Dockerfile), tracked for removal. */
+  async function brokenImage(variant: string): Promise<string> {
+    const tag = `bka-self/broken-${variant}:1`;
+    await target.upload(join(BROKEN, `${variant}.Dockerfile`), `${work}/broken/Dockerfile`);
+    await target.exec(
+      [
+        'docker',
+        'build',
+        '--build-arg',
+        `IMAGE=${good}`,
+        '--label',
+        `${RUN_LABEL}=${resources.runId}`,
+        '-t',
+        tag,
+        `${work}/broken`,
+      ],
+      { timeoutMs: 20 * 60_000 },
+    );
+    resources.image(tag);
+    return tag;
+  }
+
   for (const c of CASES) {
     test(
       `fails '${c.check}' for the ${c.variant} image`,
       async () => {
-        const tag = `bka-self/broken-${c.variant}:1`;
-        await target.upload(join(BROKEN, `${c.variant}.Dockerfile`), `${work}/broken/Dockerfile`);
-        await target.exec(
-          [
-            'docker',
-            'build',
-            '--build-arg',
-            `IMAGE=${good}`,
-            '--label',
-            `${RUN_LABEL}=${resources.runId}`,
-            '-t',
-            tag,
-            `${work}/broken`,
-          ],
-          { timeoutMs: 20 * 60_000 },
-        );
-        resources.image(tag);
+        const tag = await brokenImage(c.variant);
         const run = await runPhase(
           ['--phase', 'container', '--image', tag, '--grep', c.grep],
           await localTempDir('self-broken-image'),
@@ -151,23 +157,7 @@ describe.skipIf(reason)('container phase against broken images', () => {
   test(
     'fails the whole phase fast for an image whose daemon never becomes ready',
     async ({ annotate }) => {
-      const tag = 'bka-self/broken-never-ready:1';
-      await target.upload(join(BROKEN, 'never-ready.Dockerfile'), `${work}/broken/Dockerfile`);
-      await target.exec(
-        [
-          'docker',
-          'build',
-          '--build-arg',
-          `IMAGE=${good}`,
-          '--label',
-          `${RUN_LABEL}=${resources.runId}`,
-          '-t',
-          tag,
-          `${work}/broken`,
-        ],
-        { timeoutMs: 20 * 60_000 },
-      );
-      resources.image(tag);
+      const tag = await brokenImage('never-ready');
       const t0 = performance.now();
       const run = await runPhase(
         ['--phase', 'container', '--image', tag],
