@@ -1,3 +1,8 @@
+/**
+ * The configuration: one field table (flag, environment variable, config file key), parsed once with
+ * a clear error naming the field, its origin, what was expected and what was given. Over 250 lines
+ * because the table and its validation are one concept: every field is declared and checked here.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -1,3 +1,9 @@
+/**
+ * The target over one persistent ssh2 connection: connect (host key verified, one sentence on failure),
+ * exec with timeouts and command evidence, sftp file transfer, and the Docker socket forwarded over the
+ * same connection. Over 250 lines because it is one connection's life: every part shares its state
+ * (the client, the channel semaphore, reconnect after a loss, close).
+ */
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { homedir } from 'node:os';

@@ -1,3 +1,7 @@
+/**
+ * Phase 2 (#208): the image under test, built once for the file. One file because its parts share the
+ * image and must run in order: the distribution check at the end removes the image from the store.
+ */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';

@@ -2,6 +2,7 @@
  * The release-tracking phase's test list: each scenario seeds the GitHub stand-in, drives a tool (the
  * suite's own commands with the workflows' argv, or, in the self tests, a deliberately naive tool that
  * must fail it) and checks what the stand-in holds afterwards. One list, many tools (Buildx's tests/).
+ * Over 250 lines: it is the phase's whole test list, kept in one place so that both tool kinds run it.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
