@@ -4,7 +4,7 @@
  * replaced by given values, split into argv. Tests run exactly that argv, so a renamed command or flag
  * cannot break a workflow silently.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -70,6 +70,8 @@ export function workflowArgv(
   workflow: string,
   stepName: string,
   values: Record<string, string | string[]>,
+  /** Stands in for any value not given (to check a command's shape without running it). */
+  placeholder?: string,
 ): string[] {
   const script = stepScript(workflow, stepName).replace(/\\\n\s*/g, ' ');
   const line = script.split('\n').find((l) => l.includes(ENTRY));
@@ -78,14 +80,28 @@ export function workflowArgv(
     .slice(line.indexOf(ENTRY) + ENTRY.length)
     .split(/\s\|\s/)[0]!
     .replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
-      const v = values[expr];
+      const v = values[expr] ?? placeholder;
       if (typeof v !== 'string') throw new Error(`${workflow} › ${stepName}: no value for \${{ ${expr} }}`);
       return v;
     });
   return words(command).flatMap((w) => {
     if (!w.includes('$')) return [w];
-    const v = values[w];
+    const v = values[w] ?? placeholder;
     if (v === undefined) throw new Error(`${workflow} › ${stepName}: no value for ${w}`);
     return Array.isArray(v) ? v : [v];
   });
+}
+
+/** Every step of every workflow that runs the suite's CLI: `[workflow, step name]`. */
+export function cliSteps(): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const file of readdirSync(WORKFLOWS).filter((f) => f.endsWith('.yml'))) {
+    const doc = parse(readFileSync(join(WORKFLOWS, file), 'utf8')) as {
+      jobs: Record<string, { steps?: Step[] }>;
+    };
+    for (const job of Object.values(doc.jobs))
+      for (const step of job.steps ?? [])
+        if (step.name && step.run?.includes(ENTRY)) out.push([file, step.name]);
+  }
+  return out;
 }
