@@ -7,6 +7,7 @@ import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
+import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
@@ -164,48 +165,16 @@ describe('buildkitd on the target', () => {
       );
     }
 
-    async function ociJson(tar: string, member: string): Promise<Record<string, unknown>> {
-      const r = await ctx.target.exec(['tar', '-xOf', tar, member], {
-        context: `reading ${member} from ${tar}`,
-      });
-      return JSON.parse(r.stdout);
-    }
-
-    async function imageOf(tar: string) {
-      const index = (await ociJson(tar, 'index.json')) as { manifests: Array<{ digest: string }> };
-      const digest = index.manifests[0]!.digest.replace('sha256:', '');
-      const manifest = (await ociJson(tar, `blobs/sha256/${digest}`)) as {
-        config: { digest: string };
-        layers: Array<{ digest: string }>;
-      };
-      const config = (await ociJson(
-        tar,
-        `blobs/sha256/${manifest.config.digest.replace('sha256:', '')}`,
-      )) as {
-        architecture: string;
-        os: string;
-      };
-      return { manifest, config };
-    }
-
-    /** A file from the top layer of an OCI tarball on the target. */
-    function lastLayerFile(tar: string, manifest: { layers: Array<{ digest: string }> }, file: string) {
-      const layer = manifest.layers.at(-1)!.digest.replace('sha256:', '');
-      return ctx.target.exec(
-        ['sh', '-c', 'tar -xOf "$1" "blobs/sha256/$2" | tar -xzOf - "$3"', 'sh', tar, layer, file],
-        { context: `reading ${file} from the top layer of ${tar}` },
-      );
-    }
-
     test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {
       await withWorkerLogs(started(), async () => {
         const out = `${fixturesDir}/scratch.oci.tar`;
         const r = await build('scratch', out);
         await annotate(`scratch build: ${(r.durationMs / 1000).toFixed(1)}s`);
-        const { config, manifest } = await imageOf(out);
+        const image = await ociImage(ctx.target, out);
+        const { config } = image;
         expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-        const content = await lastLayerFile(out, manifest, 'hello.txt');
-        expect(content.stdout).toBe('hello from buildkit-riscv64-acceptance\n');
+        const content = await topLayerFile(ctx.target, out, image, 'hello.txt');
+        expect(content).toBe('hello from buildkit-riscv64-acceptance\n');
       });
     });
 
@@ -218,12 +187,13 @@ describe('buildkitd on the target', () => {
         const r = await build('run', out);
         firstRunMs = r.durationMs;
         await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
-        const { config, manifest } = await imageOf(out);
+        const image = await ociImage(ctx.target, out);
+        const { config } = image;
         expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
-        const arch = await lastLayerFile(out, manifest, 'arch.txt');
+        const arch = await topLayerFile(ctx.target, out, image, 'arch.txt');
         const uname = await ctx.target.exec(['uname', '-m']);
-        expect(arch.stdout.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
-        expect(arch.stdout.trim()).toBe('riscv64');
+        expect(arch.trim(), 'uname -m inside the RUN step').toBe(uname.stdout.trim());
+        expect(arch.trim()).toBe('riscv64');
       });
     });
 

@@ -1,0 +1,55 @@
+/** Reading an OCI image tarball (BuildKit's `type=oci` export) on the target, through `tar`. */
+import type { Target } from '../harness/target.ts';
+
+export interface OciImage {
+  manifest: { config: { digest: string }; layers: Array<{ digest: string }> };
+  config: {
+    architecture: string;
+    os: string;
+    variant?: string;
+    config?: { Env?: string[] };
+    history?: Array<{ created_by?: string }>;
+  };
+}
+
+const blob = (digest: string) => `blobs/sha256/${digest.replace('sha256:', '')}`;
+
+async function member(target: Target, tar: string, name: string): Promise<Record<string, unknown>> {
+  const r = await target.exec(['tar', '-xOf', tar, name], { context: `reading ${name} from ${tar}` });
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** The first image of the tarball: its manifest and config. */
+export async function ociImage(target: Target, tar: string): Promise<OciImage> {
+  const index = (await member(target, tar, 'index.json')) as { manifests: Array<{ digest: string }> };
+  const manifest = (await member(target, tar, blob(index.manifests[0]!.digest))) as OciImage['manifest'];
+  const config = (await member(target, tar, blob(manifest.config.digest))) as OciImage['config'];
+  return { manifest, config };
+}
+
+/** A file from the image's top layer. */
+export async function topLayerFile(
+  target: Target,
+  tar: string,
+  image: OciImage,
+  file: string,
+): Promise<string> {
+  const layer = blob(image.manifest.layers.at(-1)!.digest);
+  const r = await target.exec(['sh', '-c', 'tar -xOf "$1" "$2" | tar -xzOf - "$3"', 'sh', tar, layer, file], {
+    context: `reading ${file} from the top layer of ${tar}`,
+  });
+  return r.stdout;
+}
+
+/** Whether `needle` occurs anywhere in the tarball: the raw blobs, and every layer's files unpacked. */
+export async function tarballContains(target: Target, tar: string, needle: string): Promise<boolean> {
+  const script = [
+    'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+    'tar -xf "$1" -C "$d"',
+    'grep -rqF -- "$2" "$d" && exit 0',
+    'for b in "$d"/blobs/sha256/*; do (gzip -dc "$b" 2>/dev/null || cat "$b") | grep -aqF -- "$2" && exit 0; done',
+    'exit 1',
+  ].join('\n');
+  const r = await target.exec(['sh', '-c', script, 'sh', tar, needle], { reject: false, timeoutMs: 120_000 });
+  return r.exitCode === 0;
+}
