@@ -119,6 +119,17 @@ async function expectNewBuild(tool: Tool, seed: Seed, version: string): Promise<
   });
 }
 
+/** A tracking issue as the tracker opens it (labels buildkit-release, and build-in-progress while building). */
+function trackingIssue(
+  version: string,
+  state: 'open' | 'closed',
+  day: string,
+  building = false,
+): Partial<IssueEntry> {
+  const labels = ['buildkit-release', ...(building ? ['build-in-progress'] : [])];
+  return { title: title(version), state, labels, created_at: at(day) };
+}
+
 export interface Scenario {
   name: string;
   run(tool: Tool): Promise<void>;
@@ -285,14 +296,7 @@ export const SCENARIOS: Scenario[] = [
             { tag_name: 'v0.26.2', created_at: at('2026-01-01'), published_at: at('2026-01-01') },
             { tag_name: 'v0.26.20', created_at: at('2026-03-01'), published_at: at('2026-03-01') },
           ],
-          issues: [
-            {
-              title: title('v0.26.2'),
-              state: 'open',
-              labels: ['buildkit-release', 'build-in-progress'],
-              created_at: at('2026-01-02'),
-            },
-          ],
+          issues: [trackingIssue('v0.26.2', 'open', '2026-01-02', true)],
         },
         'v0.26.20',
       ),
@@ -313,14 +317,7 @@ export const SCENARIOS: Scenario[] = [
       await withStandin(
         {
           upstream: RECORDED,
-          issues: [
-            {
-              title: title('v0.34.2'),
-              state: 'closed',
-              labels: ['buildkit-release'],
-              created_at: at('2026-11-04'),
-            },
-          ],
+          issues: [trackingIssue('v0.34.2', 'closed', '2026-11-04')],
         },
         async (s, env) => {
           const run = await tool.track(env);
@@ -354,18 +351,8 @@ export const SCENARIOS: Scenario[] = [
         {
           upstream: RECORDED,
           issues: [
-            {
-              title: title('v0.26.2'),
-              state: 'open',
-              labels: ['buildkit-release', 'build-in-progress'],
-              created_at: at('2026-01-02'),
-            },
-            {
-              title: title('v0.26.20'),
-              state: 'open',
-              labels: ['buildkit-release', 'build-in-progress'],
-              created_at: at('2026-03-02'),
-            },
+            trackingIssue('v0.26.2', 'open', '2026-01-02', true),
+            trackingIssue('v0.26.20', 'open', '2026-03-02', true),
           ],
         },
         async (s, env) => {
