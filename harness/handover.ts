@@ -41,3 +41,9 @@ export function handOver(plan: HandedPlan): Record<string, string> {
     BKA_REPORT_DIR: plan.config.reportDir,
   };
 }
+
+/**
+ * For a process that starts a run of its own (a self test spawning the CLI or vitest): it must resolve
+ * its own plan, never inherit this run's.
+ */
+export const FRESH_RUN_ENV: Record<string, string> = { [PLAN_ENV]: '', BKA_LAB_OWNER: '', BKA_RUN_ID: '' };

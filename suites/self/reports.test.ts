@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, test } from 'vitest';
 import { CommandError, makeResult } from '../../harness/command-result.ts';
+import { FRESH_RUN_ENV } from '../../harness/handover.ts';
 import { redact, registerSecret } from '../../harness/redact.ts';
 import { toJUnit } from '../../reports/junit.ts';
 import { toMarkdown } from '../../reports/markdown.ts';
@@ -244,7 +245,13 @@ describe('the vitest reporter, on a real vitest run', () => {
           '--config',
           'suites/self/fixtures/report-cases/vitest.config.ts',
         ],
-        { cwd: root, env: { BKA_REPORT_DIR: dir }, reject: false, all: true, timeout: 60_000 },
+        {
+          cwd: root,
+          env: { ...FRESH_RUN_ENV, BKA_REPORT_DIR: dir },
+          reject: false,
+          all: true,
+          timeout: 60_000,
+        },
       );
       expect(run.exitCode, run.all).toBe(1);
       const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults;
@@ -296,7 +303,7 @@ describe('the vitest reporter, on a real vitest run', () => {
       ],
       {
         cwd: root,
-        env: { BKA_REPORT_DIR: dir, BKA_RUN_ID: `self-${config}`, ...env },
+        env: { ...FRESH_RUN_ENV, BKA_REPORT_DIR: dir, BKA_RUN_ID: `self-${config}`, ...env },
         reject: false,
         all: true,
         timeout: 60_000,
