@@ -76,7 +76,10 @@ export async function standin(
       },
     }),
   );
-  const s = await startGithubStandin({ stateFile: file });
+  const s = await startGithubStandin({ stateFile: file }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     s,
     env: { apiUrl: s.url, token: TOKEN, dir },
