@@ -1,6 +1,7 @@
 import { containerLogs } from './container-commands.ts';
 import type { DockerEndpoint } from './docker-endpoint.ts';
 import { errorMessage } from './errors.ts';
+import { withFailureEvidence } from './failure-evidence.ts';
 import { tailLines } from './tail-buffer.ts';
 
 /** Runs `fn`; on failure the container's logs and `docker inspect` (through the API) are appended to the error. */
@@ -9,27 +10,23 @@ export async function withContainerEvidence<T>(
   id: string | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (id && err instanceof Error) {
-      const logs = await containerLogs(endpoint, id, 200).catch(
-        (e: unknown) => `(no logs: ${errorMessage(e)})`,
-      );
-      const inspect = await endpoint.docker
-        .getContainer(id)
-        .inspect()
-        .then((i) =>
-          JSON.stringify({
-            State: i.State,
-            Entrypoint: i.Config.Entrypoint,
-            Cmd: i.Config.Cmd,
-            Init: i.HostConfig.Init ?? false,
-          }),
-        )
-        .catch((e: unknown) => `(no inspect: ${errorMessage(e)})`);
-      err.message = `${err.message}\n\ncontainer ${id.slice(0, 12)} on ${endpoint.host}, logs (tail):\n${tailLines(logs, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect}`;
-    }
-    throw err;
-  }
+  if (!id) return fn();
+  return withFailureEvidence(fn, async () => {
+    const logs = await containerLogs(endpoint, id, 200).catch(
+      (e: unknown) => `(no logs: ${errorMessage(e)})`,
+    );
+    const inspect = await endpoint.docker
+      .getContainer(id)
+      .inspect()
+      .then((i) =>
+        JSON.stringify({
+          State: i.State,
+          Entrypoint: i.Config.Entrypoint,
+          Cmd: i.Config.Cmd,
+          Init: i.HostConfig.Init ?? false,
+        }),
+      )
+      .catch((e: unknown) => `(no inspect: ${errorMessage(e)})`);
+    return `container ${id.slice(0, 12)} on ${endpoint.host}, logs (tail):\n${tailLines(logs, 40)}\n\ndocker inspect (state, entrypoint, cmd, init):\n${inspect}`;
+  });
 }

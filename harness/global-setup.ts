@@ -9,7 +9,7 @@ import { handedPlan } from './handover.ts';
 import { Lab } from './lab/lab.ts';
 import { redact } from './redact.ts';
 import { currentRunId, janitor } from './resources.ts';
-import { openTarget, planEnv, planTarget, preflight, type TargetPlan } from './session.ts';
+import { openTarget, planEnv, planTarget, preflightFacts, type TargetPlan } from './session.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,17 +35,6 @@ async function labIndexProperty(lab: Lab): Promise<Record<string, string>> {
   return index ? { 'lab.debian-index': `${index.mirror} dists/${index.name}: ${index.reason}` } : {};
 }
 
-/** Probes the target's facts: only when no parent (the CLI) did so and handed them over. */
-async function factsOf(plan: TargetPlan, handed: TargetFacts | undefined): Promise<TargetFacts> {
-  if (handed) return handed;
-  const target = openTarget(plan.config, (l) => process.stderr.write(`${l}\n`));
-  try {
-    return (await preflight(target, plan.config)).facts;
-  } finally {
-    await target.close();
-  }
-}
-
 async function start(): Promise<Session> {
   const runId = currentRunId();
   const config = loadConfig();
@@ -56,27 +45,25 @@ async function start(): Promise<Session> {
   const wasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
   const startedLab = !handed && process.env.BKA_LAB_OWNER !== 'cli' && plan.origin === 'lab' && !wasRunning;
-  const facts = await factsOf(plan, handed?.facts);
+  // Preflight only when no parent (the CLI) ran it and handed the facts over.
+  const facts = handed?.facts ?? (await preflightFacts(plan.config, (l) => process.stderr.write(`${l}\n`)));
   // Workers inherit this environment: they open the same concrete target, with the same facts.
-  if (!handed)
-    Object.assign(process.env, planEnv(plan, { facts, labOwner: startedLab ? 'global-setup' : 'none' }));
-  {
-    const properties = {
-      'run.id': runId,
-      'run.target-origin': plan.origin,
-      'run.build': plan.buildMode,
-      'run.buildkit-ref': plan.config.buildkitRef,
-      ...(plan.config.registryMirror ? { 'run.registry-mirror': plan.config.registryMirror } : {}),
-      ...factsAsProperties(facts),
-      ...(plan.origin === 'lab' ? await labIndexProperty(lab) : {}),
-    };
-    mkdirSync(plan.config.reportDir, { recursive: true });
-    writeFileSync(
-      join(plan.config.reportDir, RUN_CONTEXT_FILE),
-      `${JSON.stringify({ runId, properties, facts }, null, 2)}\n`,
-    );
-    return { plan, facts, startedLab, users: 0 };
-  }
+  if (!handed) Object.assign(process.env, planEnv(plan, facts));
+  const properties = {
+    'run.id': runId,
+    'run.target-origin': plan.origin,
+    'run.build': plan.buildMode,
+    'run.buildkit-ref': plan.config.buildkitRef,
+    ...(plan.config.registryMirror ? { 'run.registry-mirror': plan.config.registryMirror } : {}),
+    ...factsAsProperties(facts),
+    ...(plan.origin === 'lab' ? await labIndexProperty(lab) : {}),
+  };
+  mkdirSync(plan.config.reportDir, { recursive: true });
+  writeFileSync(
+    join(plan.config.reportDir, RUN_CONTEXT_FILE),
+    `${JSON.stringify({ runId, properties, facts }, null, 2)}\n`,
+  );
+  return { plan, facts, startedLab, users: 0 };
 }
 
 /** The setup's failure, where the reporter finds it: the run is then FAILED with this reason, not empty. */

@@ -15,25 +15,21 @@ export interface HandedPlan {
   buildMode: 'native' | 'cross-compiled' | 'cross-compiled (lab)';
   /** Set once preflight ran: the global setup then does not probe again. */
   facts?: TargetFacts;
-  /** Who starts and stops the lab for this run: the CLI command, or the global setup. */
-  labOwner: 'cli' | 'global-setup' | 'none';
 }
 
 let parsed: HandedPlan | undefined;
 
 /** The plan handed to this process, or undefined when it is the first to resolve one. */
-export function handedPlan(env: NodeJS.ProcessEnv = process.env): HandedPlan | undefined {
-  const raw = env[PLAN_ENV];
+export function handedPlan(): HandedPlan | undefined {
+  const raw = process.env[PLAN_ENV];
   if (!raw) return undefined;
-  if (env === process.env && parsed) return parsed;
-  const plan = JSON.parse(raw) as HandedPlan;
-  if (env === process.env) parsed = plan;
-  return plan;
+  parsed ??= JSON.parse(raw) as HandedPlan;
+  return parsed;
 }
 
 /**
- * The environment a child (vitest, its workers) needs: the plan, and the few variables read before any
- * plan exists (the reporter's directory, the run id).
+ * The environment a child (vitest, its workers) needs: the plan, and the reporter's directory (the
+ * reporter runs before any plan exists). A handed plan also means its parent owns the lab's lifetime.
  */
 export function handOver(plan: HandedPlan): Record<string, string> {
   return {

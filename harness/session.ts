@@ -2,7 +2,7 @@ import { arch } from 'node:os';
 import type { Config } from './config.ts';
 import { TargetUnfitError } from './errors.ts';
 import { probeFacts, type TargetFacts } from './facts.ts';
-import { type HandedPlan, handedPlan, handOver } from './handover.ts';
+import { handedPlan, handOver } from './handover.ts';
 import { Lab, type LabEndpoint } from './lab/lab.ts';
 import { LocalTarget } from './local-target.ts';
 import { SSH_DEFAULTS, SshTarget } from './ssh-target.ts';
@@ -55,11 +55,18 @@ export async function planTarget(config: Config, options: { startLab?: boolean }
 }
 
 /** The plan as handed to a child process (see handover.ts). */
-export function planEnv(
-  plan: TargetPlan,
-  extra: { facts?: TargetFacts; labOwner: HandedPlan['labOwner'] },
-): Record<string, string> {
-  return handOver({ config: plan.config, origin: plan.origin, buildMode: plan.buildMode, ...extra });
+export function planEnv(plan: TargetPlan, facts: TargetFacts): Record<string, string> {
+  return handOver({ config: plan.config, origin: plan.origin, buildMode: plan.buildMode, facts });
+}
+
+/** Preflight (strict) over a connection opened and closed for it: the target's facts. */
+export async function preflightFacts(config: Config, log?: (line: string) => void): Promise<TargetFacts> {
+  const target = openTarget(config, log);
+  try {
+    return (await preflight(target, config)).facts;
+  } finally {
+    await target.close();
+  }
 }
 
 /** Opens the concrete target of a plan (or of a config whose target is already local/ssh). */

@@ -5,11 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { type RunResults, type Verdict, verdictExitCode } from '../../reports/model.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
-import type { TargetFacts } from '../facts.ts';
 import { Lab } from '../lab/lab.ts';
 import { removeLeftLocalTempDirs } from '../local-temp.ts';
 import { currentRunId, janitor } from '../resources.ts';
-import { openTarget, planEnv, planTarget, preflight } from '../session.ts';
+import { openTarget, planEnv, planTarget, preflightFacts } from '../session.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
 
@@ -63,16 +62,10 @@ export async function run(config: Config, grep: string | undefined, requested: s
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
-  const target = openTarget(plan.config, say);
-  let facts: TargetFacts;
-  try {
-    facts = (await preflight(target, plan.config)).facts;
-  } finally {
-    await target.close();
-  }
+  const facts = await preflightFacts(plan.config, say);
   const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
   const code = await runVitest(projects, {
-    ...planEnv(plan, { facts, labOwner: plan.origin === 'lab' ? 'cli' : 'none' }),
+    ...planEnv(plan, facts),
     BKA_RUN_ID: runId,
     BKA_PHASES_REQUESTED: requested.join(','),
     ...(grep ? { BKA_GREP: grep } : {}),

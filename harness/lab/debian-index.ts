@@ -158,12 +158,8 @@ export async function resolveDebianIndex(options: ResolveOptions): Promise<Debia
  * resolution written there. A warm cache never asks the upstream mirror.
  */
 export async function recordedDebianIndex(file: string, options: ResolveOptions): Promise<DebianIndex> {
-  try {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as DebianIndex;
-    if (saved.codename === options.codename && saved.mirror === options.mirror) return saved;
-  } catch {
-    // none recorded yet
-  }
+  const saved = await readDebianIndex(file);
+  if (saved?.codename === options.codename && saved.mirror === options.mirror) return saved;
   const index = await resolveDebianIndex(options);
   await writeFile(file, `${JSON.stringify(index, null, 2)}\n`);
   return index;

@@ -4,6 +4,7 @@
  * supports, and disposal (idempotent, registered for cleanup when it was created).
  */
 import type { CommandResult } from '../command-result.ts';
+import { withFailureEvidence } from '../failure-evidence.ts';
 import { tailLines } from '../tail-buffer.ts';
 import type { ExecOptions } from '../target.ts';
 import type { Feature } from './features.ts';
@@ -31,13 +32,9 @@ export async function withWorkerLogs<T>(
   worker: BuildkitWorker | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (worker && err instanceof Error) {
-      const logs = await worker.logs().catch((e: unknown) => `(could not read the daemon log: ${e})`);
-      err.message = `${err.message}\n\nbuildkitd log (worker=${worker.name}: ${worker.how}, tail):\n${tailLines(logs, 40)}`;
-    }
-    throw err;
-  }
+  if (!worker) return fn();
+  return withFailureEvidence(fn, async () => {
+    const logs = await worker.logs().catch((e: unknown) => `(could not read the daemon log: ${e})`);
+    return `buildkitd log (worker=${worker.name}: ${worker.how}, tail):\n${tailLines(logs, 40)}`;
+  });
 }
