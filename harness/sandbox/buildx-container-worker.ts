@@ -2,15 +2,13 @@
  * `worker=buildx-docker-container`: a Buildx builder with the docker-container driver running the image
  * under test, as users create it (`docker buildx create --driver docker-container --driver-opt image=...
  * --bootstrap`). Buildx pulls its driver image before it looks locally, so the image is given a tag of
- * this run's own that no registry holds. The builder is registered for removal as it is created.
+ * this run's own that no registry holds. The builder is registered for removal before it is created.
  */
 import type { CommandResult } from '../command-result.ts';
-import { CommandError } from '../command-result.ts';
 import type { ResourceTracker } from '../resources.ts';
-import { tailLines } from '../tail-buffer.ts';
 import type { ExecOptions, Target } from '../target.ts';
+import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
 import type { Feature } from './features.ts';
-import type { BuildkitWorker } from './worker.ts';
 
 export interface BuildxContainerOptions {
   target: Target;
@@ -25,8 +23,9 @@ export interface BuildxContainerOptions {
   buildkitdFlags?: string;
 }
 
-export class BuildxContainerWorker implements BuildkitWorker {
+export class BuildxContainerWorker implements BuildxBuilder {
   readonly name = 'buildx-docker-container';
+  readonly driver = 'docker-container';
   private stopped: Promise<void> | undefined;
 
   private constructor(
@@ -59,29 +58,24 @@ export class BuildxContainerWorker implements BuildkitWorker {
       o.resources.image(driverImage);
     }
     await o.target.writeFile(`${dir}/buildkitd.toml`, o.toml);
-    o.resources.builder(name);
     const worker = new BuildxContainerWorker(o.target, name, driverImage, !o.published);
-    const create = await o.target.exec(
+    await createBuilder(
+      o.target,
+      o.resources,
+      name,
       [
-        ...['docker', 'buildx', 'create', '--name', name, '--driver', 'docker-container'],
-        ...['--driver-opt', `image=${driverImage}`, '--config', `${dir}/buildkitd.toml`],
+        ...['--driver', 'docker-container', '--driver-opt', `image=${driverImage}`],
+        ...['--config', `${dir}/buildkitd.toml`],
         ...(o.buildkitdFlags ? ['--buildkitd-flags', o.buildkitdFlags] : []),
-        '--bootstrap',
       ],
-      { reject: false, timeoutMs: 10 * 60_000 },
+      () => worker.logs(),
     );
-    if (create.failed) {
-      const logs = await worker.logs().catch(() => '(no builder container)');
-      throw new CommandError(create, {
-        context: `docker buildx create --bootstrap; builder container log (tail):\n${tailLines(logs, 30)}`,
-      });
-    }
     return worker;
   }
 
   /** `docker buildx <args> --builder <name>` on the target. */
   buildx(args: string[], options?: ExecOptions): Promise<CommandResult> {
-    return this.target.exec(['docker', 'buildx', ...args, '--builder', this.builder], options);
+    return buildxOn(this.target, this.builder, args, options);
   }
 
   /** buildctl inside the builder's container (the image's own), against its own socket. */

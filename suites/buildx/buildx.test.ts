@@ -1,17 +1,25 @@
 /**
- * Phase 3a (#209, part): Buildx driving the BuildKit of the image under test on the target. The test
- * list runs on the Buildx builders the sandbox provides (today worker=buildx-docker-container); each
- * check passes only on what the build produced, read back from the target.
+ * Phase 3a (#209, part): Buildx driving the BuildKit of the image under test on the target. One test
+ * list runs on each Buildx builder the sandbox provides (Buildx's tests/workers): docker-container, a
+ * remote builder over TCP with mTLS, and a remote builder to docker-container://NAME. Checks of what the
+ * driver carries (bootstrap, exports, secrets, cache attachments) run on every builder; checks of the
+ * daemon's own bookkeeping (parallel solves, du/prune) and of the driver's own container run where
+ * they apply. The builders run side by side, each list in order. Each check passes only on what the
+ * build produced, read back from the target.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-test.ts';
+import { formatEvidence } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { registerSecret } from '../../harness/redact.ts';
+import type { BuildxBuilder } from '../../harness/sandbox/buildx-builder.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
+import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { ociImage, tarballContains, topLayerFile } from '../../helpers/oci-tarball.ts';
@@ -20,234 +28,342 @@ import { pushedImage } from '../../helpers/registry-http.ts';
 const FIXTURES = fileURLToPath(new URL('../../fixtures/buildx/', import.meta.url));
 const ctx = usePhase();
 const PROBE = `bka-${ctx.resources.runId}`;
+const TOML = `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  labels = { "io.github.buildkit-riscv64-acceptance.probe" = "${PROBE}" }\n`;
+/** Each builder's list runs in order; the builders run side by side. */
+const IN_ORDER = { sequential: true } as const;
 let image: ImageUnderTest;
-let worker: BuildxContainerWorker;
-let dir: string;
+let fixtures: string;
+let certs: string;
+let toml: string;
 
 beforeAll(async () => {
   image = await imageUnderTest(ctx);
-  dir = await ctx.resources.tempDir('buildx-phase');
+  fixtures = await ctx.resources.tempDir('buildx-phase');
   for (const f of ['export', 'secret', 'cache'])
-    await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${dir}/${f}/Dockerfile`);
-  worker = await BuildxContainerWorker.create({
-    target: ctx.target,
-    resources: ctx.resources,
-    imageId: image.id,
-    imageRef: image.ref,
-    published: Boolean(ctx.config.image),
-    toml: `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  labels = { "io.github.buildkit-riscv64-acceptance.probe" = "${PROBE}" }\n`,
-  });
+    await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${fixtures}/${f}/Dockerfile`);
+  certs = await certsOnTarget(ctx.target, ctx.resources);
+  toml = `${fixtures}/buildkitd.toml`;
+  await ctx.target.writeFile(toml, TOML);
 });
 
-afterAll(async () => {
-  await worker?.stop();
-});
-
-/** `docker buildx build` of a fixture on the worker's builder; the evidence carries its progress. */
-const build = (
-  fixture: string,
-  args: string[],
-  options: { reject?: boolean; env?: Record<string, string> } = {},
-) =>
-  worker.buildx(['build', '--progress', 'plain', ...args, `${dir}/${fixture}`], {
-    timeoutMs: 15 * 60_000,
-    context: `buildx build of the ${fixture} fixture`,
-    ...options,
-  });
 const read = async (path: string) => (await ctx.target.exec(['cat', path])).stdout;
 const label = async (key: string) =>
   (
     await ctx.target.exec(['docker', 'image', 'inspect', '-f', `{{index .Config.Labels "${key}"}}`, image.id])
   ).stdout.trim();
 
-describe('worker=buildx-docker-container', () => {
-  test("runs the image's BuildKit (the version asked for) with linux/riscv64 among its platforms", async ({
-    annotate,
-  }) => {
-    await withWorkerLogs(worker, async () => {
-      const inspect = (await worker.buildx(['inspect'])).stdout;
-      const buildx = (await ctx.target.exec(['docker', 'buildx', 'version'])).stdout.trim();
-      await annotate(
-        `${buildx}; ${inspect
-          .split('\n')
-          .filter((l) => /Status|BuildKit|Platforms/i.test(l))
-          .join('; ')}`,
-      );
-      expect(inspect).toMatch(/Status:\s+running/);
-      const version = /BuildKit(?: version)?:\s+(\S+)/i.exec(inspect)?.[1];
-      const expected = image.expectedVersion ?? (await label('org.opencontainers.image.version'));
-      expect(version, `buildx inspect:\n${inspect}`).toBe(expected);
-      expect(/Platforms:\s+(.*)/.exec(inspect)?.[1] ?? '').toContain('linux/riscv64');
-    });
-  });
+type Kind = 'buildx-docker-container' | 'remote-mtls' | 'remote-docker-container';
 
-  test('the buildkitd.toml given with --buildkitd-config takes effect', async () => {
-    await withWorkerLogs(worker, async () => {
-      const workers = await worker.buildctl(['debug', 'workers', '--format', '{{json .}}']);
-      expect(workers.stdout).toContain(`"io.github.buildkit-riscv64-acceptance.probe":"${PROBE}"`);
-    });
-  });
+const BUILDERS: Record<Kind, () => Promise<BuildxBuilder>> = {
+  'buildx-docker-container': () =>
+    BuildxContainerWorker.create({
+      target: ctx.target,
+      resources: ctx.resources,
+      imageId: image.id,
+      imageRef: image.ref,
+      published: Boolean(ctx.config.image),
+      toml: TOML,
+    }),
+  'remote-mtls': () =>
+    BuildxRemoteWorker.create({
+      target: ctx.target,
+      resources: ctx.resources,
+      image: image.id,
+      toml,
+      certsDir: certs,
+    }),
+  'remote-docker-container': () =>
+    BuildxRemoteWorker.create({ target: ctx.target, resources: ctx.resources, image: image.id, toml }),
+};
 
-  test('exports a riscv64 build to a registry, the local Docker store and an OCI tarball, each as built', async ({
-    skip,
-    annotate,
-  }) => {
-    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
-    await withWorkerLogs(worker, async () => {
-      const mark = `${PROBE}-export`;
-      const want = `${mark} riscv64\n`;
-      const ref = `${ctx.config.registryMirror}/bka/buildx-export:${ctx.resources.runId}`;
-      await build('export', [
-        '--build-arg',
-        `MARK=${mark}`,
-        '--output',
-        `type=image,name=${ref},push=true,registry.insecure=true`,
-      ]);
-      const pushed = await pushedImage(ctx.target, ref, true);
-      await annotate(`pushed ${ref} ${pushed.digest} (${pushed.platforms.join(', ')})`);
-      expect(pushed.platforms).toEqual(['linux/riscv64']);
-      const loaded = `bka-buildx-load:${ctx.resources.runId}`;
-      ctx.resources.image(loaded);
-      await build('export', ['--build-arg', `MARK=${mark}`, '--load', '--tag', loaded]);
-      const arch = (
-        await ctx.target.exec(['docker', 'image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', loaded])
-      ).stdout.trim();
-      expect(arch).toBe('linux/riscv64');
-      const cid = (
-        await ctx.target.exec(['docker', 'create', ...ctx.resources.labelFlags, loaded, 'none'])
-      ).stdout.trim();
-      ctx.resources.container(cid);
-      const copied = await ctx.target.exec([
-        'sh',
-        '-c',
-        'docker cp "$1:/mark.txt" - | tar -xOf -',
-        'sh',
-        cid,
-      ]);
-      expect(copied.stdout).toBe(want);
-      const tar = `${dir}/export.oci.tar`;
-      await build('export', ['--build-arg', `MARK=${mark}`, '--output', `type=oci,dest=${tar}`]);
-      const oci = await ociImage(ctx.target, tar);
-      expect(`${oci.config.os}/${oci.config.architecture}`).toBe('linux/riscv64');
-      expect(await topLayerFile(ctx.target, tar, oci, 'mark.txt')).toBe(want);
+for (const kind of Object.keys(BUILDERS) as Kind[]) {
+  describe(`worker=${kind}`, { concurrent: true }, () => {
+    let worker: BuildxBuilder;
+    let dir: string;
+    beforeAll(async () => {
+      worker = await BUILDERS[kind]();
+      dir = `${fixtures}/${kind}`;
+      await ctx.target.exec(['mkdir', '-p', dir]);
     });
-  });
-
-  test('secrets given by env and by file reach RUN byte for byte, and appear in no layer, config or history', async () => {
-    await withWorkerLogs(worker, async () => {
-      const token = `bka-token-${randomBytes(12).toString('hex')}`;
-      const file = `bka-file-${randomBytes(12).toString('hex')}`;
-      registerSecret(token);
-      registerSecret(file);
-      await ctx.target.writeFile(`${dir}/secret.txt`, file, 0o600);
-      const secrets = [
-        '--secret',
-        'id=token,env=BKA_SECRET_TOKEN',
-        '--secret',
-        `id=file,src=${dir}/secret.txt`,
-      ];
-      const env = { BKA_SECRET_TOKEN: token };
-      await build('secret', [...secrets, '--target', 'sums', '--output', `type=local,dest=${dir}/sums`], {
-        env,
+    afterAll(async () => {
+      await worker?.stop();
+    });
+    /** `docker buildx build` of a fixture on this builder; the evidence carries its progress. */
+    const build = (
+      fixture: string,
+      args: string[],
+      options: { reject?: boolean; env?: Record<string, string> } = {},
+    ) =>
+      worker.buildx(['build', '--progress', 'plain', ...args, `${fixtures}/${fixture}`], {
+        timeoutMs: 15 * 60_000,
+        context: `buildx build of the ${fixture} fixture on worker=${kind}`,
+        ...options,
       });
-      const sums = (await read(`${dir}/sums/sums.txt`)).trim().split('\n');
-      const sha = async (text: string) =>
-        (await ctx.target.exec(['sha256sum'], { input: text })).stdout.split(' ')[0];
-      expect(sums).toEqual([await sha(token), await sha(file)]);
-      const tar = `${dir}/secret.oci.tar`;
-      await build('secret', [...secrets, '--target', 'build', '--output', `type=oci,dest=${tar}`], { env });
-      for (const secret of [token, file])
-        expect(await tarballContains(ctx.target, tar, secret), 'a secret is in the exported image').toBe(
-          false,
-        );
-    });
-  });
+    const ownDaemon = kind === 'buildx-docker-container';
 
-  test('a required secret that is not given fails the build', async () => {
-    // --no-cache: a cached RUN step never mounts its secrets, so only a step that runs can miss one.
-    const r = await build(
-      'secret',
-      ['--no-cache', '--target', 'sums', '--output', `type=local,dest=${dir}/nosecret`],
-      {
-        reject: false,
+    test(
+      "runs the image's BuildKit (the version asked for) with linux/riscv64 among its platforms",
+      IN_ORDER,
+      async ({ annotate }) => {
+        await withWorkerLogs(worker, async () => {
+          const inspect = (await worker.buildx(['inspect'])).stdout;
+          const buildx = (await ctx.target.exec(['docker', 'buildx', 'version'])).stdout.trim();
+          await annotate(
+            `${buildx}; ${inspect
+              .split('\n')
+              .filter((l) => /Status|BuildKit|Platforms/i.test(l))
+              .join('; ')}`,
+          );
+          expect(inspect).toMatch(/Status:\s+running/);
+          const version = /BuildKit(?: version)?:\s+(\S+)/i.exec(inspect)?.[1];
+          const expected = image.expectedVersion ?? (await label('org.opencontainers.image.version'));
+          expect(version, `buildx inspect:\n${inspect}`).toBe(expected);
+          expect(/Platforms:\s+(.*)/.exec(inspect)?.[1] ?? '').toContain('linux/riscv64');
+        });
       },
     );
-    expect(r.exitCode, 'the build succeeded without its required secrets').not.toBe(0);
-    expect(`${r.stdout}${r.stderr}`).toMatch(/secret/i);
-  });
 
-  test('a cache exported to a directory and to the registry is imported after prune -af: the rebuilt random bytes are the same', async ({
-    annotate,
-  }) => {
-    await withWorkerLogs(worker, async () => {
-      const stores = [`type=local,dest=${dir}/cache,mode=max`];
-      const imports = [`type=local,src=${dir}/cache`];
-      if (ctx.config.registryMirror) {
-        const ref = `${ctx.config.registryMirror}/bka/buildx-cache:${ctx.resources.runId}`;
-        stores.push(`type=registry,ref=${ref},mode=max,registry.insecure=true`);
-        imports.push(`type=registry,ref=${ref},registry.insecure=true`);
-      }
-      for (const [i, to] of stores.entries()) {
-        await build('cache', ['--cache-to', to, '--output', `type=local,dest=${dir}/rand-${i}`]);
-        const first = await read(`${dir}/rand-${i}/rand.txt`);
-        await worker.buildx(['prune', '-af']);
-        await build('cache', [
-          '--cache-from',
-          imports[i]!,
-          '--output',
-          `type=local,dest=${dir}/rand-${i}-again`,
-        ]);
-        const again = await read(`${dir}/rand-${i}-again/rand.txt`);
-        await annotate(`${to.split(',')[0]}: ${first} -> ${again}`);
-        expect(first).toMatch(/^[0-9a-f]{48}$/);
-        expect(again, `the RUN step ran again after importing ${imports[i]}`).toBe(first);
-      }
+    test('the buildkitd.toml it was given takes effect', IN_ORDER, async () => {
+      await withWorkerLogs(worker, async () => {
+        const workers = await worker.buildctl(['debug', 'workers', '--format', '{{json .}}']);
+        expect(workers.stdout).toContain(`"io.github.buildkit-riscv64-acceptance.probe":"${PROBE}"`);
+      });
     });
-  });
 
-  test('parallel builds with different args all succeed, each with its own output', async () => {
-    await withWorkerLogs(worker, async () => {
-      const marks = [1, 2, 3].map((i) => `${PROBE}-parallel-${i}`);
-      await Promise.all(
-        marks.map((m, i) =>
-          build('export', ['--build-arg', `MARK=${m}`, '--output', `type=local,dest=${dir}/par-${i}`]),
-        ),
+    test(
+      'exports a riscv64 build to a registry, the local Docker store and an OCI tarball, each as built',
+      IN_ORDER,
+      async ({ skip, annotate }) => {
+        requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+        await withWorkerLogs(worker, async () => {
+          const mark = `${PROBE}-export`;
+          const want = `${mark} riscv64\n`;
+          const ref = `${ctx.config.registryMirror}/bka/buildx-export:${ctx.resources.runId}-${kind}`;
+          await build('export', [
+            '--build-arg',
+            `MARK=${mark}`,
+            '--output',
+            `type=image,name=${ref},push=true,registry.insecure=true`,
+          ]);
+          const pushed = await pushedImage(ctx.target, ref, true);
+          await annotate(`pushed ${ref} ${pushed.digest} (${pushed.platforms.join(', ')})`);
+          expect(pushed.platforms).toEqual(['linux/riscv64']);
+          const loaded = `bka-buildx-load:${ctx.resources.runId}-${kind}`;
+          ctx.resources.image(loaded);
+          await build('export', ['--build-arg', `MARK=${mark}`, '--load', '--tag', loaded]);
+          const arch = (
+            await ctx.target.exec(['docker', 'image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', loaded])
+          ).stdout.trim();
+          expect(arch).toBe('linux/riscv64');
+          const cid = (
+            await ctx.target.exec(['docker', 'create', ...ctx.resources.labelFlags, loaded, 'none'])
+          ).stdout.trim();
+          ctx.resources.container(cid);
+          const copied = await ctx.target.exec([
+            'sh',
+            '-c',
+            'docker cp "$1:/mark.txt" - | tar -xOf -',
+            'sh',
+            cid,
+          ]);
+          expect(copied.stdout).toBe(want);
+          const tar = `${dir}/export.oci.tar`;
+          await build('export', ['--build-arg', `MARK=${mark}`, '--output', `type=oci,dest=${tar}`]);
+          const oci = await ociImage(ctx.target, tar);
+          expect(`${oci.config.os}/${oci.config.architecture}`).toBe('linux/riscv64');
+          expect(await topLayerFile(ctx.target, tar, oci, 'mark.txt')).toBe(want);
+        });
+      },
+    );
+
+    test(
+      'secrets given by env and by file reach RUN byte for byte, and appear in no layer, config or history',
+      IN_ORDER,
+      async () => {
+        await withWorkerLogs(worker, async () => {
+          const token = `bka-token-${randomBytes(12).toString('hex')}`;
+          const file = `bka-file-${randomBytes(12).toString('hex')}`;
+          registerSecret(token);
+          registerSecret(file);
+          await ctx.target.writeFile(`${dir}/secret.txt`, file, 0o600);
+          const secrets = [
+            '--secret',
+            'id=token,env=BKA_SECRET_TOKEN',
+            '--secret',
+            `id=file,src=${dir}/secret.txt`,
+          ];
+          const env = { BKA_SECRET_TOKEN: token };
+          await build('secret', [...secrets, '--target', 'sums', '--output', `type=local,dest=${dir}/sums`], {
+            env,
+          });
+          const sums = (await read(`${dir}/sums/sums.txt`)).trim().split('\n');
+          const sha = async (text: string) =>
+            (await ctx.target.exec(['sha256sum'], { input: text })).stdout.split(' ')[0];
+          expect(sums).toEqual([await sha(token), await sha(file)]);
+          const tar = `${dir}/secret.oci.tar`;
+          await build('secret', [...secrets, '--target', 'build', '--output', `type=oci,dest=${tar}`], {
+            env,
+          });
+          for (const secret of [token, file])
+            expect(await tarballContains(ctx.target, tar, secret), 'a secret is in the exported image').toBe(
+              false,
+            );
+        });
+      },
+    );
+
+    test('a required secret that is not given fails the build', IN_ORDER, async () => {
+      // --no-cache: a cached RUN step never mounts its secrets, so only a step that runs can miss one.
+      const r = await build(
+        'secret',
+        ['--no-cache', '--target', 'sums', '--output', `type=local,dest=${dir}/nosecret`],
+        {
+          reject: false,
+        },
       );
-      for (const [i, m] of marks.entries())
-        expect(await read(`${dir}/par-${i}/mark.txt`)).toBe(`${m} riscv64\n`);
+      expect(r.exitCode, 'the build succeeded without its required secrets').not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/secret/i);
     });
-  });
 
-  test('du reports usage, prune --filter until=72h keeps fresh records, prune -af empties the cache', async ({
-    annotate,
-  }) => {
-    await withWorkerLogs(worker, async () => {
-      await build('export', ['--build-arg', `MARK=${PROBE}-du`, '--output', `type=local,dest=${dir}/du`]);
-      const total = async () => {
-        const out = (await worker.buildx(['du'])).stdout;
-        return { out, total: /Total:\s+(\S+)/.exec(out)?.[1] ?? '?' };
-      };
-      const before = await total();
-      expect(before.total, before.out).not.toMatch(/^0B?$/);
-      await worker.buildx(['prune', '-f', '--filter', 'until=72h']);
-      const kept = await total();
-      expect(kept.total, `prune --filter until=72h removed fresh records:\n${kept.out}`).toBe(before.total);
-      await worker.buildx(['prune', '-af']);
-      const after = await total();
-      await annotate(`du total: ${before.total} -> (until=72h) ${kept.total} -> (prune -af) ${after.total}`);
-      expect(after.total, after.out).toMatch(/^0B?$/);
-    });
-  });
+    test(
+      'a cache exported to a directory and to the registry is imported after prune -af: the rebuilt random bytes are the same',
+      IN_ORDER,
+      async ({ annotate }) => {
+        await withWorkerLogs(worker, async () => {
+          const stores = [`type=local,dest=${dir}/cache,mode=max`];
+          const imports = [`type=local,src=${dir}/cache`];
+          if (ctx.config.registryMirror) {
+            const ref = `${ctx.config.registryMirror}/bka/buildx-cache:${ctx.resources.runId}-${kind}`;
+            stores.push(`type=registry,ref=${ref},mode=max,registry.insecure=true`);
+            imports.push(`type=registry,ref=${ref},registry.insecure=true`);
+          }
+          for (const [i, to] of stores.entries()) {
+            await build('cache', ['--cache-to', to, '--output', `type=local,dest=${dir}/rand-${i}`]);
+            const first = await read(`${dir}/rand-${i}/rand.txt`);
+            await worker.buildx(['prune', '-af']);
+            await build('cache', [
+              '--cache-from',
+              imports[i]!,
+              '--output',
+              `type=local,dest=${dir}/rand-${i}-again`,
+            ]);
+            const again = await read(`${dir}/rand-${i}-again/rand.txt`);
+            await annotate(`${to.split(',')[0]}: ${first} -> ${again}`);
+            expect(first).toMatch(/^[0-9a-f]{48}$/);
+            expect(again, `the RUN step ran again after importing ${imports[i]}`).toBe(first);
+          }
+        });
+      },
+    );
 
-  test('buildx rm leaves no container or volume behind', async () => {
-    await worker.stop();
-    const left = await ctx.target.exec([
-      'sh',
-      '-c',
-      'docker ps -aq --filter "name=$1"; docker volume ls -q --filter "name=$1"',
-      'sh',
-      worker.container,
-    ]);
-    expect(left.stdout.trim(), `left behind by buildx rm ${worker.builder}`).toBe('');
+    if (kind === 'remote-mtls')
+      for (const [who, client] of [
+        ['without a client certificate', undefined],
+        ['with a client certificate from another CA', 'other-client'],
+      ] as const)
+        test(
+          `a remote builder ${who} is refused: Buildx cannot bootstrap it, and the daemon answers with a TLS alert`,
+          IN_ORDER,
+          async ({ annotate }) => {
+            const address = worker.address;
+            const name = ctx.resources.name('builder');
+            ctx.resources.builder(name);
+            const create = await ctx.target.exec(
+              [
+                ...['docker', 'buildx', 'create', '--name', name, '--driver', 'remote'],
+                ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs, client), address, '--bootstrap'],
+              ],
+              { reject: false, timeoutMs: 180_000 },
+            );
+            await ctx.target.exec(['docker', 'buildx', 'rm', '--force', name], { reject: false });
+            expect(create.failed, `Buildx bootstrapped a builder ${who}:\n${formatEvidence(create)}`).toBe(
+              true,
+            );
+            // Buildx 0.13 reports only a deadline; the same client material in buildctl names the TLS refusal.
+            const probe = await ctx.target.exec(
+              [
+                ...['docker', 'run', '--rm', ...ctx.resources.labelFlags, '--network', 'host'],
+                ...['-v', `${certs}:/certs:ro`, '--entrypoint', 'buildctl', image.id, '--timeout', '30'],
+                ...['--addr', address, '--tlsservername', 'localhost', '--tlscacert', '/certs/ca.pem'],
+                ...(client
+                  ? ['--tlscert', `/certs/${client}.pem`, '--tlskey', `/certs/${client}-key.pem`]
+                  : []),
+                ...['debug', 'workers'],
+              ],
+              { reject: false, timeoutMs: 180_000 },
+            );
+            await annotate(
+              `buildx: ${create.stderr.trim().split('\n').pop()}; buildctl: ${probe.stderr.trim().split('\n').pop()}`,
+            );
+            expect(probe.failed, `the daemon served a client ${who}:\n${formatEvidence(probe)}`).toBe(true);
+            expect(probe.stderr, formatEvidence(probe)).toMatch(
+              /remote error: tls: (certificate required|bad certificate|unknown certificate authority)/,
+            );
+          },
+        );
+
+    if (ownDaemon)
+      test(
+        'parallel builds with different args all succeed, each with its own output',
+        IN_ORDER,
+        async () => {
+          await withWorkerLogs(worker, async () => {
+            const marks = [1, 2, 3].map((i) => `${PROBE}-parallel-${i}`);
+            await Promise.all(
+              marks.map((m, i) =>
+                build('export', ['--build-arg', `MARK=${m}`, '--output', `type=local,dest=${dir}/par-${i}`]),
+              ),
+            );
+            for (const [i, m] of marks.entries())
+              expect(await read(`${dir}/par-${i}/mark.txt`)).toBe(`${m} riscv64\n`);
+          });
+        },
+      );
+
+    if (ownDaemon)
+      test(
+        'du reports usage, prune --filter until=72h keeps fresh records, prune -af empties the cache',
+        IN_ORDER,
+        async ({ annotate }) => {
+          await withWorkerLogs(worker, async () => {
+            await build('export', [
+              '--build-arg',
+              `MARK=${PROBE}-du`,
+              '--output',
+              `type=local,dest=${dir}/du`,
+            ]);
+            const total = async () => {
+              const out = (await worker.buildx(['du'])).stdout;
+              return { out, total: /Total:\s+(\S+)/.exec(out)?.[1] ?? '?' };
+            };
+            const before = await total();
+            expect(before.total, before.out).not.toMatch(/^0B?$/);
+            await worker.buildx(['prune', '-f', '--filter', 'until=72h']);
+            const kept = await total();
+            expect(kept.total, `prune --filter until=72h removed fresh records:\n${kept.out}`).toBe(
+              before.total,
+            );
+            await worker.buildx(['prune', '-af']);
+            const after = await total();
+            await annotate(
+              `du total: ${before.total} -> (until=72h) ${kept.total} -> (prune -af) ${after.total}`,
+            );
+            expect(after.total, after.out).toMatch(/^0B?$/);
+          });
+        },
+      );
+
+    if (ownDaemon)
+      test('buildx rm leaves no container or volume behind', IN_ORDER, async () => {
+        await worker.stop();
+        const left = await ctx.target.exec([
+          'sh',
+          '-c',
+          'docker ps -aq --filter "name=$1"; docker volume ls -q --filter "name=$1"',
+          'sh',
+          `buildx_buildkit_${worker.builder}0`,
+        ]);
+        expect(left.stdout.trim(), `left behind by buildx rm ${worker.builder}`).toBe('');
+      });
   });
-});
+}

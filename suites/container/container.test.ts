@@ -21,9 +21,9 @@ import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import { makeCerts } from '../../helpers/certs.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import { pollUntil } from '../../helpers/poll.ts';
@@ -422,9 +422,7 @@ describe('configuration and TCP', () => {
   test('over TCP with mTLS, a client with the certificate builds, one without or from another CA is refused', async ({
     annotate,
   }) => {
-    const certs = await makeCerts();
-    const dir = await ctx.resources.tempDir('certs');
-    for (const f of certs.files) await ctx.target.upload(join(certs.dir, f), `${dir}/${f}`, 0o644);
+    const dir = await certsOnTarget(ctx.target, ctx.resources);
     await using started = await daemon()
       .withLoopbackPort(1234)
       .withBindMounts([{ source: dir, target: '/certs', mode: 'ro' }])

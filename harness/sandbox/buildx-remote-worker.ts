@@ -1,0 +1,104 @@
+/**
+ * `worker=remote-mtls` and `worker=remote-docker-container`: a Buildx `remote` builder in front of the
+ * image under test run as a daemon. Over TCP with mTLS, as pl4nty runs it (`--driver-opt
+ * cacert=,cert=,key=,servername=` to `tcp://HOST:PORT`); or to `docker-container://NAME`, a privileged
+ * container with no TCP port at all (the GitHub Actions pattern). Stopping removes the builder, then
+ * the daemon.
+ */
+import type { CommandResult } from '../command-result.ts';
+import type { ResourceTracker } from '../resources.ts';
+import type { ExecOptions, Target } from '../target.ts';
+import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
+import type { Feature } from './features.ts';
+import { ImageDaemonWorker } from './image-daemon-worker.ts';
+
+export interface BuildxRemoteOptions {
+  target: Target;
+  resources: ResourceTracker;
+  image: string;
+  /** A buildkitd.toml on the target for the daemon. */
+  toml?: string;
+  /** A directory on the target with the CA, server and client certificates: TCP with mTLS. */
+  certsDir?: string;
+}
+
+export class BuildxRemoteWorker implements BuildxBuilder {
+  readonly driver = 'remote';
+  private stopped: Promise<void> | undefined;
+
+  private constructor(
+    private readonly target: Target,
+    readonly name: 'remote-mtls' | 'remote-docker-container',
+    readonly builder: string,
+    readonly address: string,
+    readonly daemon: ImageDaemonWorker,
+  ) {}
+
+  get how(): string {
+    return `Buildx remote builder ${this.builder} to ${this.address} (${this.daemon.how})`;
+  }
+
+  /** The driver options that reach the daemon with `certsDir`'s client certificate (or the one named). */
+  static tlsOpts(certsDir: string, client: string | undefined = 'client'): string {
+    const opts = [`cacert=${certsDir}/ca.pem`, 'servername=localhost'];
+    if (client) opts.push(`cert=${certsDir}/${client}.pem`, `key=${certsDir}/${client}-key.pem`);
+    return opts.join(',');
+  }
+
+  static async create(o: BuildxRemoteOptions): Promise<BuildxRemoteWorker> {
+    const daemon = await ImageDaemonWorker.start(o);
+    try {
+      await daemon.ready();
+      const name = o.certsDir ? 'remote-mtls' : 'remote-docker-container';
+      const address = o.certsDir ? `tcp://127.0.0.1:${daemon.port}` : daemon.address;
+      const builder = o.resources.name('builder');
+      const tls = o.certsDir ? ['--driver-opt', BuildxRemoteWorker.tlsOpts(o.certsDir)] : [];
+      await createBuilder(o.target, o.resources, builder, ['--driver', 'remote', ...tls, address], () =>
+        daemon.logs(),
+      );
+      return new BuildxRemoteWorker(o.target, name, builder, address, daemon);
+    } catch (e) {
+      await daemon.stop();
+      throw e;
+    }
+  }
+
+  buildx(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    return buildxOn(this.target, this.builder, args, options);
+  }
+
+  buildctl(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    return this.daemon.buildctl(args, options);
+  }
+
+  ready(): Promise<string> {
+    return this.daemon.ready();
+  }
+
+  logs(): Promise<string> {
+    return this.daemon.logs();
+  }
+
+  alive(): Promise<boolean> {
+    return this.daemon.alive();
+  }
+
+  supports(_feature: Feature): string | undefined {
+    return undefined;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.target.exec(['docker', 'buildx', 'rm', '--force', this.builder], {
+        reject: false,
+        timeoutMs: 120_000,
+      });
+      await this.daemon.stop();
+    })();
+    return this.stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `worker=image-daemon`: the image under test run as users run it, `docker run -d --privileged IMAGE`,
+ * with its own command line (unix socket only, or TCP with mTLS). buildctl is the image's own, run in
+ * the container. The container is labelled and registered for removal as it is created.
+ */
+import type { CommandResult } from '../command-result.ts';
+import type { ResourceTracker } from '../resources.ts';
+import type { ExecOptions, Target } from '../target.ts';
+import { DaemonWorker } from './daemon-worker.ts';
+
+export interface ImageDaemonOptions {
+  target: Target;
+  resources: ResourceTracker;
+  /** The image under test (its id: what every container of the run must run). */
+  image: string;
+  /** A directory on the target with ca.pem, server.pem and server-key.pem: listen on TCP with mTLS. */
+  certsDir?: string;
+  /** A buildkitd.toml on the target, mounted where the image reads it. */
+  toml?: string;
+}
+
+export class ImageDaemonWorker extends DaemonWorker {
+  readonly name = 'image-daemon';
+  /** With certsDir: the published loopback port of the TCP listener. */
+  port: number | undefined;
+
+  private constructor(
+    target: Target,
+    readonly container: string,
+    readonly how: string,
+  ) {
+    super(target, 'buildctl');
+  }
+
+  get address(): string {
+    return `docker-container://${this.container}`;
+  }
+
+  static async start(o: ImageDaemonOptions): Promise<ImageDaemonWorker> {
+    const name = o.resources.name('image-daemon');
+    const tcp = o.certsDir
+      ? [
+          ...['--addr', 'tcp://0.0.0.0:1234', '--addr', 'unix:///run/buildkit/buildkitd.sock'],
+          ...[
+            '--tlscacert',
+            '/certs/ca.pem',
+            '--tlscert',
+            '/certs/server.pem',
+            '--tlskey',
+            '/certs/server-key.pem',
+          ],
+        ]
+      : [];
+    const run = await o.target.exec(
+      [
+        ...['docker', 'run', '-d', '--privileged', '--name', name, ...o.resources.labelFlags],
+        ...(o.certsDir ? ['-p', '127.0.0.1::1234', '-v', `${o.certsDir}:/certs:ro`] : []),
+        ...(o.toml ? ['-v', `${o.toml}:/etc/buildkit/buildkitd.toml:ro`] : []),
+        o.image,
+        ...tcp,
+      ],
+      { context: 'starting the image under test as a daemon' },
+    );
+    o.resources.container(run.stdout.trim());
+    const how = `docker run -d --privileged ${o.image.slice(0, 19)}${o.certsDir ? ' on TCP with mTLS' : ' (unix socket only)'}`;
+    const worker = new ImageDaemonWorker(o.target, name, how);
+    if (o.certsDir) {
+      const port = await o.target.exec(['docker', 'port', name, '1234/tcp']);
+      worker.port = Number(/:(\d+)\s*$/m.exec(port.stdout)?.[1]);
+      if (!worker.port) throw new Error(`no published port for 1234/tcp of ${name}: '${port.stdout.trim()}'`);
+    }
+    return worker;
+  }
+
+  override buildctl(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    return this.target.exec(['docker', 'exec', this.container, 'buildctl', ...args], options);
+  }
+
+  async logs() {
+    const r = await this.target.exec(['docker', 'logs', '--tail', '300', this.container], { reject: false });
+    return `${r.stdout}${r.stderr}`;
+  }
+
+  async alive() {
+    const r = await this.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', this.container], {
+      reject: false,
+    });
+    return r.stdout.trim() === 'true';
+  }
+
+  protected async shutdown() {
+    await this.target.exec(['docker', 'rm', '-f', '-v', this.container], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
+  }
+}

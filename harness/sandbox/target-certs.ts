@@ -1,0 +1,15 @@
+/**
+ * A CA, a server certificate (127.0.0.1, localhost), a client certificate from the same CA and one from
+ * another CA, made for this run and uploaded to a temp dir on the target (removed with the run).
+ */
+import { join } from 'node:path';
+import { makeCerts } from '../../helpers/certs.ts';
+import type { ResourceTracker } from '../resources.ts';
+import type { Target } from '../target.ts';
+
+export async function certsOnTarget(target: Target, resources: ResourceTracker): Promise<string> {
+  const certs = await makeCerts();
+  const dir = await resources.tempDir('certs');
+  for (const f of certs.files) await target.upload(join(certs.dir, f), `${dir}/${f}`, 0o644);
+  return dir;
+}
