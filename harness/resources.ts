@@ -32,6 +32,9 @@ export interface Registered {
  * Cleanup registered the moment a resource is created, run in reverse order. Errors in one cleanup
  * do not stop the others; they are collected and reported together.
  */
+/** How many names of each run and kind this process has given out. */
+const issued = new Map<string, number>();
+
 export class ResourceTracker implements AsyncDisposable {
   private readonly stack: Registered[] = [];
 
@@ -52,8 +55,12 @@ export class ResourceTracker implements AsyncDisposable {
     return ['--label', `${RUN_LABEL}=${this.runId}`];
   }
 
+  /** A name of this run for a `kind` of resource, unique in this process (`kind`, then `kind-2`, ...). */
   name(kind: string): string {
-    return resourceName(kind, this.runId);
+    const key = `${this.runId}/${kind}`;
+    const n = (issued.get(key) ?? 0) + 1;
+    issued.set(key, n);
+    return resourceName(n === 1 ? kind : `${kind}-${n}`, this.runId);
   }
 
   defer(what: string, remove: () => Promise<unknown>): void {
@@ -123,18 +130,7 @@ export class ResourceTracker implements AsyncDisposable {
     const pgid = Number(r.stdout.trim());
     if (!Number.isInteger(pgid) || pgid <= 1)
       throw new Error(`starting ${kind}: no process group id (got '${r.stdout.trim()}')`);
-    this.defer(`process group ${pgid} (${kind})`, () =>
-      this.target.exec(
-        [
-          'sh',
-          '-c',
-          'kill -TERM "-$1" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "-$1" 2>/dev/null; true',
-          'sh',
-          String(pgid),
-        ],
-        { reject: false, timeoutMs: 30_000 },
-      ),
-    );
+    this.defer(`process group ${pgid} (${kind})`, () => stopProcessGroup(this.target, pgid));
     return { log, pgid };
   }
 
@@ -188,6 +184,21 @@ export function installInterruptCleanup(): void {
 export interface JanitorReport {
   removed: string[];
   failed: string[];
+}
+
+/** SIGTERM to a process group on the target, SIGKILL if it is still there after `graceS` seconds. */
+export function stopProcessGroup(target: Target, pgid: number, graceS = 5): Promise<unknown> {
+  return target.exec(
+    [
+      'sh',
+      '-c',
+      'kill -TERM "-$1" 2>/dev/null; i=0; while [ $i -lt "$2" ]; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; i=$((i+1)); done; kill -KILL "-$1" 2>/dev/null; true',
+      'sh',
+      String(pgid),
+      String(graceS * 2),
+    ],
+    { reject: false, timeoutMs: (graceS + 25) * 1000 },
+  );
 }
 
 /**

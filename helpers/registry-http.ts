@@ -44,19 +44,32 @@ export interface PushedImage {
   /** `os/architecture[/variant]` of each manifest an index lists (attestations excluded), or of the image. */
   platforms: string[];
   configs: Array<{ architecture: string; os: string; variant?: string }>;
+  /** What the index says each of those manifests is (same order as `configs`); empty for a single image. */
+  indexPlatforms: string[];
+  /** Index entries that are attestation manifests (`vnd.docker.reference.type: attestation-manifest`). */
+  attestations: number;
 }
 
 /** The tag's manifest (or index, and each of its platforms' configs). */
+const platformOf = (p: { os: string; architecture: string; variant?: string }) =>
+  [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
 export async function pushedImage(target: Target, ref: string, insecure: boolean): Promise<PushedImage> {
   const r = parseRef(ref, insecure);
   const top = await getJson(target, `${r.base}/manifests/${r.tag}`, ACCEPT);
   const mediaType = String(top.body.mediaType ?? '');
   const manifests =
     (top.body.manifests as
-      | Array<{ digest: string; platform?: { os: string; architecture: string; variant?: string } }>
+      | Array<{
+          digest: string;
+          platform?: { os: string; architecture: string; variant?: string };
+          annotations?: Record<string, string>;
+        }>
       | undefined) ?? [];
+  const isAttestation = (m: (typeof manifests)[number]) =>
+    m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
   const images = manifests.length
-    ? manifests.filter((m) => m.platform && m.platform.architecture !== 'unknown')
+    ? manifests.filter((m) => m.platform && !isAttestation(m) && m.platform.architecture !== 'unknown')
     : [{ digest: r.tag, platform: undefined }];
   const configs = [];
   for (const m of images) {
@@ -71,7 +84,9 @@ export async function pushedImage(target: Target, ref: string, insecure: boolean
   return {
     digest: top.digest,
     mediaType,
-    platforms: configs.map((c) => [c.os, c.architecture, c.variant].filter(Boolean).join('/')),
+    platforms: configs.map(platformOf),
     configs,
+    indexPlatforms: manifests.length ? images.map((m) => (m.platform ? platformOf(m.platform) : '?')) : [],
+    attestations: manifests.filter(isAttestation).length,
   };
 }

@@ -1,0 +1,212 @@
+/**
+ * Phase 3b (#209, part): BuildKit running on riscv64 builds for amd64 and arm64. The builder is the
+ * image under test as a Buildx docker-container builder (`worker=buildx-docker-container`); foreign RUN
+ * steps go through the target's binfmt_misc entries, each checked (enabled, F flag) before it is used,
+ * and skipped with the reason when missing.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-test.ts';
+import type { CommandResult } from '../../harness/command-result.ts';
+import { formatEvidence } from '../../harness/command-result.ts';
+import { usePhase } from '../../harness/phase-context.ts';
+import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
+import { requireFeature } from '../../harness/sandbox/features.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { pushedImage } from '../../helpers/registry-http.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/multiplatform/', import.meta.url));
+/** What was asked for, and what `uname -m` must print on each. */
+const PLATFORMS = { 'linux/riscv64': 'riscv64', 'linux/amd64': 'x86_64', 'linux/arm64': 'aarch64' } as const;
+type Platform = keyof typeof PLATFORMS;
+const ASKED = Object.keys(PLATFORMS) as Platform[];
+const ctx = usePhase();
+let image: ImageUnderTest;
+let worker: BuildxContainerWorker;
+let dir: string;
+
+beforeAll(async () => {
+  image = await imageUnderTest(ctx);
+  dir = await ctx.resources.tempDir('multiplatform');
+  for (const f of ['seed', 'cross'])
+    await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${dir}/${f}/Dockerfile`);
+  worker = await BuildxContainerWorker.create({
+    target: ctx.target,
+    resources: ctx.resources,
+    imageId: image.id,
+    imageRef: image.ref,
+    published: Boolean(ctx.config.image),
+    toml: buildkitdToml(ctx.config.registryMirror),
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+});
+
+/** arm64 is arm64/v8 wherever it is named: compare platforms in that one form. */
+const normal = (p: string) => (p === 'linux/arm64' ? 'linux/arm64/v8' : p);
+
+function needsEmulation(skip: (note: string) => void) {
+  for (const p of ['linux/amd64', 'linux/arm64'] as const) requireFeature(skip, ctx.facts, `binfmt:${p}`);
+}
+
+/** alpine, or where the run's registry mirror has none (the lab), its stand-in; the report says which. */
+async function seedBase(): Promise<{ base: string; note: string }> {
+  const mirror = ctx.config.registryMirror;
+  if (!mirror) return { base: 'alpine', note: 'FROM alpine, as the seed has it' };
+  const r = await ctx.target.exec(
+    ['curl', '-fsS', '-o', '/dev/null', `http://${mirror}/v2/library/alpine/tags/list`],
+    { reject: false },
+  );
+  if (!r.failed) return { base: 'alpine', note: `FROM alpine, through the mirror ${mirror}` };
+  return {
+    base: 'debian:trixie-slim',
+    note: `alpine substituted by debian:trixie-slim: the registry mirror ${mirror} (the lab's stand-in for Docker Hub) has no alpine`,
+  };
+}
+
+let seed: Promise<{ ref: string; build: CommandResult; note: string }> | undefined;
+/** The seed's build for the three platforms, pushed as one manifest list (once, whichever check asks first). */
+function pushSeed() {
+  seed ??= (async () => {
+    const { base, note } = await seedBase();
+    const ref = `${ctx.config.registryMirror}/bka/multiplatform-seed:${ctx.resources.runId}`;
+    const build = await worker.buildx(
+      [
+        ...['build', '--progress', 'plain', '--platform', ASKED.join(','), '--build-arg', `BASE=${base}`],
+        ...['--output', `type=image,name=${ref},push=true,registry.insecure=true`, `${dir}/seed`],
+      ],
+      { timeoutMs: 30 * 60_000, context: 'the seed build for three platforms' },
+    );
+    return { ref, build, note };
+  })();
+  return seed;
+}
+
+describe('worker=buildx-docker-container', () => {
+  test('the builder lists linux/amd64 and linux/arm64, each from a binfmt_misc entry with the F flag', async ({
+    skip,
+    annotate,
+  }) => {
+    needsEmulation(skip);
+    const inspect = (await worker.buildx(['inspect'])).stdout;
+    const platforms = (/Platforms:\s+(.*)/.exec(inspect)?.[1] ?? '').split(/,\s*/);
+    await annotate(`builder platforms: ${platforms.join(', ')}`);
+    for (const p of ASKED) expect(platforms, inspect).toContain(p);
+  });
+
+  test('the seed build pushes one manifest list of exactly riscv64, amd64 and arm64, each config for its platform', async ({
+    skip,
+    annotate,
+  }) => {
+    needsEmulation(skip);
+    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+    await withWorkerLogs(worker, async () => {
+      const { ref, note } = await pushSeed();
+      const pushed = await pushedImage(ctx.target, ref, true);
+      await annotate(
+        `${note}; ${ref} ${pushed.digest}: index ${pushed.indexPlatforms.join(', ')}, configs ${pushed.platforms.join(', ')}, ${pushed.attestations} attestation manifest(s) not counted`,
+      );
+      expect(pushed.mediaType).toMatch(/manifest\.list|image\.index/);
+      expect(pushed.indexPlatforms.map(normal).sort()).toEqual(ASKED.map(normal).sort());
+      for (const [i, p] of pushed.indexPlatforms.entries())
+        expect(normal(pushed.platforms[i] ?? ''), `the config of the ${p} entry`).toBe(normal(p));
+    });
+  });
+
+  test('each RUN step ran on its own platform: the build log says Hello from riscv64, x86_64 and aarch64', async ({
+    skip,
+  }) => {
+    needsEmulation(skip);
+    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+    const { build } = await pushSeed();
+    const log = `${build.stdout}${build.stderr}`;
+    for (const machine of Object.values(PLATFORMS))
+      expect(log, `no "Hello from ${machine}" in the build log:\n${formatEvidence(build, 60)}`).toMatch(
+        new RegExp(`Hello from ${machine}\\b`),
+      );
+  });
+
+  test('each pushed variant pulls and runs: uname -m prints riscv64, x86_64 and aarch64', async ({
+    skip,
+    annotate,
+  }) => {
+    needsEmulation(skip);
+    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+    const { ref } = await pushSeed();
+    ctx.resources.image(ref);
+    const seen: string[] = [];
+    for (const [platform, machine] of Object.entries(PLATFORMS)) {
+      const run = await ctx.target.exec(
+        [
+          'docker',
+          'run',
+          '--rm',
+          ...ctx.resources.labelFlags,
+          '--pull',
+          'always',
+          '--platform',
+          platform,
+          ref,
+        ],
+        { timeoutMs: 10 * 60_000, context: `running the ${platform} variant` },
+      );
+      seen.push(`${platform}: ${run.stdout.trim()}`);
+      expect(run.stdout.trim(), `docker run --platform ${platform}`).toBe(machine);
+    }
+    await annotate(seen.join('; '));
+  });
+
+  test('FROM --platform=$BUILDPLATFORM runs natively once per target, with its TARGETPLATFORM and TARGETARCH', async ({
+    annotate,
+  }) => {
+    await withWorkerLogs(worker, async () => {
+      await worker.buildx(
+        [
+          'build',
+          '--progress',
+          'plain',
+          '--platform',
+          ASKED.join(','),
+          '--output',
+          `type=local,dest=${dir}/cross`,
+          `${dir}/cross`,
+        ],
+        { timeoutMs: 15 * 60_000 },
+      );
+      const lines: string[] = [];
+      for (const p of ASKED) {
+        const got = (
+          await ctx.target.exec(['cat', `${dir}/cross/${p.replace('/', '_')}/platforms.txt`])
+        ).stdout.trim();
+        lines.push(got);
+        expect(got).toBe(`linux/riscv64 ${p} ${p.split('/')[1]} riscv64`);
+      }
+      await annotate(lines.join('; '));
+    });
+  });
+
+  test("the plain docker driver refuses a multi-platform build with Docker's own message", async ({
+    skip,
+  }) => {
+    requireFeature(skip, ctx.facts, 'buildx');
+    const r = await ctx.target.exec(
+      [
+        'docker',
+        'buildx',
+        'build',
+        '--builder',
+        'default',
+        '--platform',
+        'linux/amd64,linux/arm64',
+        `${dir}/cross`,
+      ],
+      { reject: false, timeoutMs: 10 * 60_000 },
+    );
+    expect(r.failed, `the docker driver built for two platforms:\n${formatEvidence(r)}`).toBe(true);
+    expect(r.stderr).toMatch(/multi-platform build is not supported for the docker driver/i);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Phase 3b (#209, part): rootless BuildKit as the runner's user, with no sudo (`worker=rootless`):
+ * phase 1's buildkitd under rootlesskit. A target that lacks a piece is skipped with the exact cause
+ * (the phase is then INCOMPLETE, never green).
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { binariesUnderTest } from '../../build/binaries-under-test.ts';
+import { usePhase } from '../../harness/phase-context.ts';
+import { RootlessWorker, rootlessProblem } from '../../harness/sandbox/rootless-worker.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
+const ctx = usePhase();
+let problem: string | undefined;
+let worker: RootlessWorker | undefined;
+let workers: { labels: Record<string, string> } | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  problem = await rootlessProblem(ctx.target);
+  if (problem) return;
+  const bins = await binariesUnderTest(ctx);
+  dir = await ctx.resources.tempDir('rootless-phase');
+  await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
+  worker = await RootlessWorker.start(ctx.target, ctx.resources, bins.remoteBinDir);
+  workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
+});
+
+afterAll(async () => {
+  await worker?.stop();
+});
+
+/** The running check needs the rootless worker: skipped with the preflight's exact cause. */
+function rootless(skip: (note: string) => void): RootlessWorker {
+  if (problem || !worker) skip(`needs rootless: ${problem}`);
+  return worker as RootlessWorker;
+}
+
+/** The pids in the daemon's process group. */
+async function daemonPids(w: RootlessWorker): Promise<string[]> {
+  const r = await ctx.target.exec(['pgrep', '-g', String(w.pgid)]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+describe('worker=rootless', () => {
+  test("every process of the daemon runs as the target's user, none as uid 0 on the host", async ({
+    skip,
+    annotate,
+  }) => {
+    const w = rootless(skip);
+    await withWorkerLogs(w, async () => {
+      const ps = await ctx.target.exec(['ps', '-o', 'uid=,pid=,comm=', '-g', String(w.pgid)]);
+      const rows = ps.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/));
+      await annotate(rows.map((r) => `${r[2]}(pid ${r[1]}) uid ${r[0]}`).join(', '));
+      expect(rows.map((r) => r[2])).toContain('buildkitd');
+      for (const [uid, pid, comm] of rows)
+        expect(Number(uid), `${comm} (pid ${pid}) runs as uid ${uid} on the host`).toBe(ctx.facts.uid);
+    });
+  });
+
+  test("the daemon's user namespace maps root to the user and the rest to the user's subuid range", async ({
+    skip,
+    annotate,
+  }) => {
+    const w = rootless(skip);
+    await withWorkerLogs(w, async () => {
+      const pid = (await ctx.target.exec(['pgrep', '-g', String(w.pgid), '-x', 'buildkitd'])).stdout.trim();
+      const map = (await ctx.target.exec(['cat', `/proc/${pid}/uid_map`])).stdout.trim();
+      const sub = (
+        await ctx.target.exec(['sh', '-c', 'grep -E "^($(id -un)|$(id -u)):" /etc/subuid | head -n1'])
+      ).stdout.trim();
+      await annotate(`uid_map of buildkitd (pid ${pid}): ${map.replace(/\s+/g, ' ')}; /etc/subuid: ${sub}`);
+      const [, start, count] = sub.split(':');
+      const rows = map.split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+      expect(rows).toContainEqual([0, ctx.facts.uid, 1]);
+      expect(rows).toContainEqual([1, Number(start), Number(count)]);
+      expect(await daemonPids(w)).toContain(pid);
+    });
+  });
+
+  test('names its snapshotter (overlayfs on a kernel of 5.11 or later) and runs RUN steps in the process sandbox', async ({
+    skip,
+    annotate,
+  }) => {
+    const w = rootless(skip);
+    await withWorkerLogs(w, async () => {
+      const snapshotter = workers?.labels['org.mobyproject.buildkit.worker.snapshotter'];
+      const mode = workers?.labels['org.mobyproject.buildkit.worker.oci.process-mode'];
+      const [major = 0, minor = 0] = ctx.facts.kernel.split('.').map(Number);
+      const overlayExpected = major > 5 || (major === 5 && minor >= 11);
+      await annotate(
+        `snapshotter ${snapshotter} on kernel ${ctx.facts.kernel}${overlayExpected ? '' : ' (older than 5.11: a fallback is expected)'}; process mode ${mode} (started without --oci-worker-no-process-sandbox)`,
+      );
+      if (overlayExpected) expect(snapshotter).toBe('overlayfs');
+      else expect(snapshotter).toMatch(/^(fuse-overlayfs|native)$/);
+      expect(mode, 'the OCI worker runs without its process sandbox').toBe('sandbox');
+    });
+  });
+
+  test('a build with a RUN step succeeds, and the files it exports belong to the user', async ({ skip }) => {
+    const w = rootless(skip);
+    await withWorkerLogs(w, async () => {
+      await w.buildctl(
+        [
+          ...['build', '--frontend', 'dockerfile.v0', '--local', `context=${dir}/export`],
+          ...['--local', `dockerfile=${dir}/export`, '--opt', 'build-arg:MARK=rootless'],
+          ...['--output', `type=local,dest=${dir}/out`],
+        ],
+        { timeoutMs: 15 * 60_000, context: 'a rootless build of the export fixture' },
+      );
+      expect((await ctx.target.exec(['cat', `${dir}/out/mark.txt`])).stdout).toBe('rootless riscv64\n');
+      const owner = (await ctx.target.exec(['stat', '-c', '%u', `${dir}/out/mark.txt`])).stdout.trim();
+      expect(Number(owner), 'the exported file is not owned by the user').toBe(ctx.facts.uid);
+    });
+  });
+});
