@@ -12,8 +12,8 @@ import { run, testCommand } from './cli/run.ts';
 import { say } from './cli/say.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
+import { janitor } from './janitor.ts';
 import { removeLeftLocalTempDirs } from './local-temp.ts';
-import { janitor } from './resources.ts';
 import { openTarget, planTarget } from './session.ts';
 
 export { parseArgs } from './cli/args.ts';

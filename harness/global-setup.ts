@@ -6,9 +6,10 @@ import { loadConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { factsAsProperties, type TargetFacts } from './facts.ts';
 import { handedPlan } from './handover.ts';
+import { janitor } from './janitor.ts';
 import { Lab } from './lab/lab.ts';
 import { redact } from './redact.ts';
-import { currentRunId, janitor } from './resources.ts';
+import { currentRunId } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflightFacts, type TargetPlan } from './session.ts';
 
 declare module 'vitest' {

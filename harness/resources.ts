@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from './errors.ts';
+import { stopProcessGroup } from './process-group.ts';
 import { killAllTracked } from './process-tree.ts';
 import type { Target } from './target.ts';
 
@@ -179,90 +180,4 @@ export function installInterruptCleanup(): void {
     void Promise.race([all, cap]).finally(() => process.exit(130));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, handler);
-}
-
-export interface JanitorReport {
-  removed: string[];
-  failed: string[];
-}
-
-/** SIGTERM to a process group on the target, SIGKILL if it is still there after `graceS` seconds. */
-export function stopProcessGroup(target: Target, pgid: number, graceS = 5): Promise<unknown> {
-  return target.exec(
-    [
-      'sh',
-      '-c',
-      'kill -TERM "-$1" 2>/dev/null; i=0; while [ $i -lt "$2" ]; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 0.5; i=$((i+1)); done; kill -KILL "-$1" 2>/dev/null; true',
-      'sh',
-      String(pgid),
-      String(graceS * 2),
-    ],
-    { reject: false, timeoutMs: (graceS + 25) * 1000 },
-  );
-}
-
-/**
- * Removes what runs left behind, by label and name prefix: containers, volumes, networks, images,
- * buildx builders, temp dirs and the processes recorded in them. `runId` limits it to one run.
- */
-export async function janitor(target: Target, runId?: string): Promise<JanitorReport> {
-  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
-  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
-  const removed: string[] = [];
-  const failed: string[] = [];
-  const run = async (what: string, argv: string[]) => {
-    const r = await target.exec(argv, { reject: false, timeoutMs: 120_000 });
-    if (r.failed) failed.push(`${what}: ${r.stderr.trim().split('\n').pop()}`);
-    else removed.push(what);
-  };
-  const list = async (argv: string[]) => {
-    const r = await target.exec(argv, { reject: false, timeoutMs: 60_000 });
-    return r.failed
-      ? []
-      : r.stdout
-          .split('\n')
-          .map((s) => s.trim())
-          .filter(Boolean);
-  };
-  const hasDocker = !(
-    await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
-      reject: false,
-      timeoutMs: 30_000,
-    })
-  ).failed;
-  if (hasDocker) {
-    for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
-      if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
-    }
-    for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {
-      await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
-    }
-    for (const v of await list(['docker', 'volume', 'ls', '-q', '--filter', `label=${label}`])) {
-      await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
-    }
-    for (const n of await list(['docker', 'network', 'ls', '-q', '--filter', `label=${label}`])) {
-      await run(`network ${n}`, ['docker', 'network', 'rm', n]);
-    }
-    for (const i of await list(['docker', 'images', '-q', '--filter', `label=${label}`])) {
-      await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
-    }
-  }
-  // Temp dirs; a `pids` file in one lists background process groups to kill first.
-  for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
-    await target.exec(
-      [
-        'sh',
-        '-c',
-        // Kill each recorded group, then wait (up to 5 s) until it is really gone.
-        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; i=0; while kill -0 "-$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done; true',
-        'sh',
-        dir,
-      ],
-      {
-        reject: false,
-      },
-    );
-    await run(`temp dir ${dir}`, ['rm', '-rf', dir]);
-  }
-  return { removed, failed };
 }

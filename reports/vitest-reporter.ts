@@ -10,6 +10,8 @@ import type {
   Vitest,
 } from 'vitest/node';
 import { redact } from '../harness/redact.ts';
+import { appendHistory, historyEntry, readHistory } from './history.ts';
+import { toHtml } from './html.ts';
 import { toJUnit } from './junit.ts';
 import { toMarkdown } from './markdown.ts';
 import { notImplementedPhase, type PhaseResult, type RunResults, type TestResult, verdict } from './model.ts';
@@ -201,11 +203,17 @@ export default class AcceptanceReporter implements Reporter {
       join(this.reportDir, 'results.json'),
       redact(`${JSON.stringify({ verdict: verdict(results), ...results }, null, 2)}\n`),
     );
+    if (context) {
+      // A run against a target joins the history, and the HTML report plots it.
+      const historyFile = process.env.BKA_HISTORY_FILE ?? join(this.reportDir, 'history.jsonl');
+      appendHistory(historyFile, historyEntry(results));
+      writeFileSync(join(this.reportDir, 'report.html'), redact(toHtml(readHistory(historyFile))));
+    }
     const md = toMarkdown(results);
     writeFileSync(join(this.reportDir, 'summary.md'), md);
     if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);
     process.stdout.write(
-      `\n${md}\nReports: ${relative(process.cwd(), this.reportDir) || '.'}/{junit.xml,summary.md,results.json}\n`,
+      `\n${md}\nReports: ${relative(process.cwd(), this.reportDir) || '.'}/{junit.xml,summary.md,results.json${context ? ',report.html' : ''}}\n`,
     );
   }
 }

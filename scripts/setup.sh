@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck)
+  # Chromium renders the HTML report in the suite's own tests (a real browser, driven by playwright-core).
+  if [ "$(uname -m)" != riscv64 ]; then want+=(chromium); fi
   missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,9 +5,11 @@
  * this run's own that no registry holds. The builder is registered for removal before it is created.
  */
 import type { CommandResult } from '../command-result.ts';
+import type { PhaseContext } from '../phase-context.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
+import { containerLogs, containerRunning, removeBuilder } from './container-state.ts';
 import type { Feature } from './features.ts';
 
 export interface BuildxContainerOptions {
@@ -46,6 +48,24 @@ export class BuildxContainerWorker implements BuildxBuilder {
 
   get how(): string {
     return `Buildx docker-container builder ${this.builder} running ${this.driverImage}`;
+  }
+
+  /** The image under test as a phase has it (given with --image: pulled by Buildx as users would). */
+  static forImage(
+    ctx: PhaseContext,
+    image: { id: string; ref: string },
+    toml: string,
+    buildkitdFlags?: string,
+  ): Promise<BuildxContainerWorker> {
+    return BuildxContainerWorker.create({
+      target: ctx.target,
+      resources: ctx.resources,
+      imageId: image.id,
+      imageRef: image.ref,
+      published: Boolean(ctx.config.image),
+      toml,
+      buildkitdFlags,
+    });
   }
 
   static async create(o: BuildxContainerOptions): Promise<BuildxContainerWorker> {
@@ -87,16 +107,12 @@ export class BuildxContainerWorker implements BuildxBuilder {
     return (await this.buildctl(['debug', 'workers', '--format', '{{json .}}'])).stdout;
   }
 
-  async logs(): Promise<string> {
-    const r = await this.target.exec(['docker', 'logs', '--tail', '300', this.container], { reject: false });
-    return `${r.stdout}${r.stderr}`;
+  logs(): Promise<string> {
+    return containerLogs(this.target, this.container);
   }
 
-  async alive(): Promise<boolean> {
-    const r = await this.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', this.container], {
-      reject: false,
-    });
-    return r.stdout.trim() === 'true';
+  alive(): Promise<boolean> {
+    return containerRunning(this.target, this.container);
   }
 
   supports(_feature: Feature): string | undefined {
@@ -106,10 +122,7 @@ export class BuildxContainerWorker implements BuildxBuilder {
   /** Removes the builder (its container and state volume) and the run's own tag; the tracker's removal is then a no-op. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
-      await this.target.exec(['docker', 'buildx', 'rm', '--force', this.builder], {
-        reject: false,
-        timeoutMs: 120_000,
-      });
+      await removeBuilder(this.target, this.builder);
       if (this.ownTag) await this.target.exec(['docker', 'image', 'rm', this.driverImage], { reject: false });
     })();
     return this.stopped;

@@ -9,6 +9,7 @@ import type { CommandResult } from '../command-result.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
+import { removeBuilder } from './container-state.ts';
 import type { Feature } from './features.ts';
 import { ImageDaemonWorker } from './image-daemon-worker.ts';
 
@@ -38,8 +39,8 @@ export class BuildxRemoteWorker implements BuildxBuilder {
     return `Buildx remote builder ${this.builder} to ${this.address} (${this.daemon.how})`;
   }
 
-  /** The driver options that reach the daemon with `certsDir`'s client certificate (or the one named). */
-  static tlsOpts(certsDir: string, client: string | undefined = 'client'): string {
+  /** The driver options for `certsDir`'s CA, and the named client certificate (none when undefined). */
+  static tlsOpts(certsDir: string, client: string | undefined): string {
     const opts = [`cacert=${certsDir}/ca.pem`, 'servername=localhost'];
     if (client) opts.push(`cert=${certsDir}/${client}.pem`, `key=${certsDir}/${client}-key.pem`);
     return opts.join(',');
@@ -52,7 +53,7 @@ export class BuildxRemoteWorker implements BuildxBuilder {
       const name = o.certsDir ? 'remote-mtls' : 'remote-docker-container';
       const address = o.certsDir ? `tcp://127.0.0.1:${daemon.port}` : daemon.address;
       const builder = o.resources.name('builder');
-      const tls = o.certsDir ? ['--driver-opt', BuildxRemoteWorker.tlsOpts(o.certsDir)] : [];
+      const tls = o.certsDir ? ['--driver-opt', BuildxRemoteWorker.tlsOpts(o.certsDir, 'client')] : [];
       await createBuilder(o.target, o.resources, builder, ['--driver', 'remote', ...tls, address], () =>
         daemon.logs(),
       );
@@ -89,10 +90,7 @@ export class BuildxRemoteWorker implements BuildxBuilder {
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
-      await this.target.exec(['docker', 'buildx', 'rm', '--force', this.builder], {
-        reject: false,
-        timeoutMs: 120_000,
-      });
+      await removeBuilder(this.target, this.builder);
       await this.daemon.stop();
     })();
     return this.stopped;

@@ -6,6 +6,7 @@
 import type { CommandResult } from '../command-result.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
+import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
 export interface ImageDaemonOptions {
@@ -18,6 +19,12 @@ export interface ImageDaemonOptions {
   /** A buildkitd.toml on the target, mounted where the image reads it. */
   toml?: string;
 }
+
+/** The image's command line for TCP with mTLS (certificates mounted at /certs), and its unix socket. */
+export const MTLS_LISTEN = [
+  ...['--addr', 'tcp://0.0.0.0:1234', '--addr', 'unix:///run/buildkit/buildkitd.sock'],
+  ...['--tlscacert', '/certs/ca.pem', '--tlscert', '/certs/server.pem', '--tlskey', '/certs/server-key.pem'],
+];
 
 export class ImageDaemonWorker extends DaemonWorker {
   readonly name = 'image-daemon';
@@ -38,19 +45,7 @@ export class ImageDaemonWorker extends DaemonWorker {
 
   static async start(o: ImageDaemonOptions): Promise<ImageDaemonWorker> {
     const name = o.resources.name('image-daemon');
-    const tcp = o.certsDir
-      ? [
-          ...['--addr', 'tcp://0.0.0.0:1234', '--addr', 'unix:///run/buildkit/buildkitd.sock'],
-          ...[
-            '--tlscacert',
-            '/certs/ca.pem',
-            '--tlscert',
-            '/certs/server.pem',
-            '--tlskey',
-            '/certs/server-key.pem',
-          ],
-        ]
-      : [];
+    const tcp = o.certsDir ? MTLS_LISTEN : [];
     const run = await o.target.exec(
       [
         ...['docker', 'run', '-d', '--privileged', '--name', name, ...o.resources.labelFlags],
@@ -76,16 +71,12 @@ export class ImageDaemonWorker extends DaemonWorker {
     return this.target.exec(['docker', 'exec', this.container, 'buildctl', ...args], options);
   }
 
-  async logs() {
-    const r = await this.target.exec(['docker', 'logs', '--tail', '300', this.container], { reject: false });
-    return `${r.stdout}${r.stderr}`;
+  logs() {
+    return containerLogs(this.target, this.container);
   }
 
-  async alive() {
-    const r = await this.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', this.container], {
-      reject: false,
-    });
-    return r.stdout.trim() === 'true';
+  alive() {
+    return containerRunning(this.target, this.container);
   }
 
   protected async shutdown() {

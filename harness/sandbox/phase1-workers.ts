@@ -8,6 +8,7 @@ import type { BinariesUnderTest } from '../../build/binaries-under-test.ts';
 import { BASE_IMAGE, buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import type { PhaseContext } from '../phase-context.ts';
 import type { Target } from '../target.ts';
+import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
 /** The host's runc and the shared libraries it links, to bind-mount into the daemon's container. */
@@ -59,15 +60,11 @@ class PrivilegedContainerWorker extends DaemonWorker {
   ) {
     super(target, buildctl);
   }
-  async logs() {
-    const r = await this.target.exec(['docker', 'logs', '--tail', '300', this.id], { reject: false });
-    return `${r.stdout}${r.stderr}`;
+  logs() {
+    return containerLogs(this.target, this.id);
   }
-  async alive() {
-    const r = await this.target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', this.id], {
-      reject: false,
-    });
-    return r.stdout.trim() === 'true';
+  alive() {
+    return containerRunning(this.target, this.id);
   }
   async shutdown() {
     await this.target.exec(['docker', 'stop', '-t', '10', this.id], { reject: false, timeoutMs: 60_000 });

@@ -4,7 +4,8 @@
  * the exact missing piece. The process group is registered for cleanup when it starts; its state (owned
  * by subordinate ids the user cannot remove directly) is removed through rootlesskit first.
  */
-import { type ResourceTracker, stopProcessGroup } from '../resources.ts';
+import { stopProcessGroup } from '../process-group.ts';
+import type { ResourceTracker } from '../resources.ts';
 import type { Target } from '../target.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
@@ -45,7 +46,13 @@ export class RootlessWorker extends DaemonWorker {
     super(target, buildctl);
   }
 
-  static async start(target: Target, resources: ResourceTracker, binDir: string): Promise<RootlessWorker> {
+  static async start(
+    target: Target,
+    resources: ResourceTracker,
+    binDir: string,
+    /** A buildkitd.toml on the target (registry mirrors). */
+    toml: string,
+  ): Promise<RootlessWorker> {
     const dir = await resources.tempDir('rootless');
     const runtime = (await target.exec(['sh', '-c', 'echo "$XDG_RUNTIME_DIR"'])).stdout.trim();
     const sockDir = `${runtime}/${resources.name('buildkit')}`;
@@ -55,10 +62,14 @@ export class RootlessWorker extends DaemonWorker {
     resources.defer(`rootless state in ${dir}`, () =>
       target.exec(['rootlesskit', 'rm', '-rf', `${dir}/state`], { reject: false, timeoutMs: 120_000 }),
     );
+    // Its own XDG_RUNTIME_DIR (inside the user's): rootlesskit's state and buildkitd's trace socket
+    // ($XDG_RUNTIME_DIR/buildkit/otel-grpc.sock) then go with the run, not into the user's own dirs.
     const { log, pgid } = await resources.background('buildkitd', dir, [
+      'env',
+      `XDG_RUNTIME_DIR=${sockDir}`,
       'rootlesskit',
       `${binDir}/buildkitd`,
-      ...['--root', `${dir}/state`, '--addr', `unix://${sockDir}/buildkitd.sock`],
+      ...['--root', `${dir}/state`, '--addr', `unix://${sockDir}/buildkitd.sock`, '--config', toml],
       '--oci-worker-gc=false',
     ]);
     return new RootlessWorker(

@@ -129,6 +129,8 @@ export class SystemdWorker extends DaemonWorker {
   async remove(): Promise<void> {
     await this.stop();
     await this.systemctl(['disable', this.unit], { reject: false });
+    // A unit that ended failed stays listed until its failure is forgotten.
+    await this.systemctl(['reset-failed', this.unit], { reject: false });
     await this.systemctl(['daemon-reload'], { reject: false });
   }
 }

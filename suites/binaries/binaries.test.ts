@@ -2,6 +2,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-under-test.ts';
+import { benchNote } from '../../harness/bench-note.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
@@ -125,6 +126,7 @@ describe('buildkitd on the target', () => {
       const t0 = performance.now();
       workersJson = await withWorkerLogs(started(), () => started().ready());
       await annotate(`answered after ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      await benchNote(annotate, 'buildkitd start to ready', performance.now() - t0);
     });
 
     test('lists an OCI worker whose platforms include linux/riscv64', async ({ annotate }) => {
@@ -187,6 +189,7 @@ describe('buildkitd on the target', () => {
         const r = await build('run', out);
         firstRunMs = r.durationMs;
         await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
+        await benchNote(annotate, 'build with a RUN step, cold', r.durationMs);
         const image = await ociImage(ctx.target, out);
         const { config } = image;
         expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
@@ -204,6 +207,7 @@ describe('buildkitd on the target', () => {
         await annotate(
           `RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`,
         );
+        await benchNote(annotate, 'build with a RUN step, warm', r.durationMs);
         const cached = cachedSteps(r.stderr);
         expect(
           cached.run,

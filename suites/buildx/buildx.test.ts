@@ -54,15 +54,7 @@ const label = async (key: string) =>
 type Kind = 'buildx-docker-container' | 'remote-mtls' | 'remote-docker-container';
 
 const BUILDERS: Record<Kind, () => Promise<BuildxBuilder>> = {
-  'buildx-docker-container': () =>
-    BuildxContainerWorker.create({
-      target: ctx.target,
-      resources: ctx.resources,
-      imageId: image.id,
-      imageRef: image.ref,
-      published: Boolean(ctx.config.image),
-      toml: TOML,
-    }),
+  'buildx-docker-container': () => BuildxContainerWorker.forImage(ctx, image, TOML),
   'remote-mtls': () =>
     BuildxRemoteWorker.create({
       target: ctx.target,

@@ -115,7 +115,7 @@ describe('worker=systemd', () => {
       await ctx.target.exec(
         [
           ...['docker', 'buildx', 'create', '--name', builder, '--driver', 'remote'],
-          ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs), worker.address, '--bootstrap'],
+          ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs, 'client'), worker.address, '--bootstrap'],
         ],
         { timeoutMs: 5 * 60_000 },
       );

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ImageUnderTest, imageUnderTest, repositoryFor } from '../../build/image-under-test.ts';
+import { benchNote } from '../../harness/bench-note.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import {
   type ContainerExecOptions,
@@ -21,6 +22,7 @@ import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { MTLS_LISTEN } from '../../harness/sandbox/image-daemon-worker.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
@@ -133,6 +135,7 @@ describe('the image', () => {
     );
     expect(platform).toBe('linux/riscv64');
     await annotate(`expected from ${image.expectedFrom}`);
+    if (image.buildMs) await benchNote(annotate, 'image build', image.buildMs);
     if (image.expectedVersion)
       expect(labels['org.opencontainers.image.version'], image.expectedFrom).toBe(image.expectedVersion);
     if (image.expectedRevision)
@@ -426,18 +429,7 @@ describe('configuration and TCP', () => {
     await using started = await daemon()
       .withLoopbackPort(1234)
       .withBindMounts([{ source: dir, target: '/certs', mode: 'ro' }])
-      .withCommand([
-        '--addr',
-        'tcp://0.0.0.0:1234',
-        '--addr',
-        'unix:///run/buildkit/buildkitd.sock',
-        '--tlscacert',
-        '/certs/ca.pem',
-        '--tlscert',
-        '/certs/server.pem',
-        '--tlskey',
-        '/certs/server-key.pem',
-      ])
+      .withCommand(MTLS_LISTEN)
       .start();
     const id = started.getId();
     await withContainerEvidence(api, id, async () => {
@@ -499,15 +491,12 @@ describe('as a Buildx docker-container builder', () => {
     test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({
       annotate,
     }) => {
-      await using worker = await BuildxContainerWorker.create({
-        target: ctx.target,
-        resources: ctx.resources,
-        imageId: image.id,
-        imageRef: image.ref,
-        published: Boolean(ctx.config.image),
-        toml: buildkitdToml(ctx.config.registryMirror),
-        buildkitdFlags: '--allow-insecure-entitlement=network.host',
-      });
+      await using worker = await BuildxContainerWorker.forImage(
+        ctx,
+        image,
+        buildkitdToml(ctx.config.registryMirror),
+        '--allow-insecure-entitlement=network.host',
+      );
       const [builderContainer] = await api.docker.listContainers({
         all: true,
         filters: { name: [worker.container] },
@@ -576,6 +565,7 @@ describe('distribution', () => {
         continue;
       }
       const push = await docker(['push', tag], `pushing ${tag}`, 20 * 60_000);
+      await benchNote(annotate, 'image push', push.durationMs);
       const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
       expect(pushed, `no digest in the push output:\n${push.stdout}`).toBeDefined();
       digests.push(pushed!);
@@ -595,10 +585,11 @@ describe('distribution', () => {
     // No credentials at all: a Docker config directory that is empty.
     const emptyConfig = await ctx.resources.tempDir('docker-config');
     for (const [i, tag] of image.tags.entries()) {
-      await ctx.target.exec(['env', `DOCKER_CONFIG=${emptyConfig}`, 'docker', 'pull', tag], {
+      const pull = await ctx.target.exec(['env', `DOCKER_CONFIG=${emptyConfig}`, 'docker', 'pull', tag], {
         context: `pulling ${tag} with an empty Docker config`,
         timeoutMs: 20 * 60_000,
       });
+      await benchNote(annotate, 'image pull', pull.durationMs);
       const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
       expect(repoDigests).toContain(`${repoOf(tag)}@${digests[i]}`);
       await annotate(`${tag} -> ${digests[i]} (pulled with an empty DOCKER_CONFIG)`);

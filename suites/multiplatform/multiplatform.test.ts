@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-test.ts';
+import { benchNote } from '../../harness/bench-note.ts';
 import type { CommandResult } from '../../harness/command-result.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
@@ -32,14 +33,7 @@ beforeAll(async () => {
   dir = await ctx.resources.tempDir('multiplatform');
   for (const f of ['seed', 'cross'])
     await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${dir}/${f}/Dockerfile`);
-  worker = await BuildxContainerWorker.create({
-    target: ctx.target,
-    resources: ctx.resources,
-    imageId: image.id,
-    imageRef: image.ref,
-    published: Boolean(ctx.config.image),
-    toml: buildkitdToml(ctx.config.registryMirror),
-  });
+  worker = await BuildxContainerWorker.forImage(ctx, image, buildkitdToml(ctx.config.registryMirror));
 });
 
 afterAll(async () => {
@@ -105,7 +99,8 @@ describe('worker=buildx-docker-container', () => {
     needsEmulation(skip);
     requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
     await withWorkerLogs(worker, async () => {
-      const { ref, note } = await pushSeed();
+      const { ref, note, build } = await pushSeed();
+      await benchNote(annotate, 'multi-platform build, 3 platforms, emulated', build.durationMs);
       const pushed = await pushedImage(ctx.target, ref, true);
       await annotate(
         `${note}; ${ref} ${pushed.digest}: index ${pushed.indexPlatforms.join(', ')}, configs ${pushed.platforms.join(', ')}, ${pushed.attestations} attestation manifest(s) not counted`,

@@ -9,6 +9,7 @@ import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RootlessWorker, rootlessProblem } from '../../harness/sandbox/rootless-worker.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -23,7 +24,8 @@ beforeAll(async () => {
   const bins = await binariesUnderTest(ctx);
   dir = await ctx.resources.tempDir('rootless-phase');
   await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  worker = await RootlessWorker.start(ctx.target, ctx.resources, bins.remoteBinDir);
+  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
+  worker = await RootlessWorker.start(ctx.target, ctx.resources, bins.remoteBinDir, `${dir}/buildkitd.toml`);
   workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
 });
 

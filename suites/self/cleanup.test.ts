@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { janitor } from '../../harness/janitor.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
 import { localTempDir, removeLeftLocalTempDirs } from '../../harness/local-temp.ts';
-import { janitor, newRunId, RUN_LABEL } from '../../harness/resources.ts';
+import { newRunId, RUN_LABEL } from '../../harness/resources.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
 
 const noDocker = dockerdUnavailable();

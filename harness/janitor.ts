@@ -1,0 +1,91 @@
+/**
+ * The janitor: removes what runs left behind on the target (also after a SIGKILL, when no tracker ran),
+ * found by label and by the run's name prefix.
+ */
+import { NAME_PREFIX, RUN_LABEL } from './resources.ts';
+import type { Target } from './target.ts';
+
+export interface JanitorReport {
+  removed: string[];
+  failed: string[];
+}
+
+/**
+ * Removes what runs left behind, by label and name prefix: containers, volumes, networks, images,
+ * buildx builders, systemd units, temp dirs and the processes recorded in them. `runId` limits it to one run.
+ */
+export async function janitor(target: Target, runId?: string): Promise<JanitorReport> {
+  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
+  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
+  const removed: string[] = [];
+  const failed: string[] = [];
+  const run = async (what: string, argv: string[]) => {
+    const r = await target.exec(argv, { reject: false, timeoutMs: 120_000 });
+    if (r.failed) failed.push(`${what}: ${r.stderr.trim().split('\n').pop()}`);
+    else removed.push(what);
+  };
+  const list = async (argv: string[]) => {
+    const r = await target.exec(argv, { reject: false, timeoutMs: 60_000 });
+    return r.failed
+      ? []
+      : r.stdout
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  };
+  const hasDocker = !(
+    await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
+      reject: false,
+      timeoutMs: 30_000,
+    })
+  ).failed;
+  if (hasDocker) {
+    for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
+      if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
+    }
+    for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {
+      await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
+    }
+    for (const v of await list(['docker', 'volume', 'ls', '-q', '--filter', `label=${label}`])) {
+      await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
+    }
+    for (const n of await list(['docker', 'network', 'ls', '-q', '--filter', `label=${label}`])) {
+      await run(`network ${n}`, ['docker', 'network', 'rm', n]);
+    }
+    for (const i of await list(['docker', 'images', '-q', '--filter', `label=${label}`])) {
+      await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
+    }
+  }
+  // systemd units of the run (worker=systemd links them), through sudo unless root: stop, unlink.
+  const units = await list([
+    'sh',
+    '-c',
+    `systemctl list-unit-files --no-legend --plain '${prefix}*' 2>/dev/null | awk '{print $1}'`,
+  ]);
+  const sudo =
+    (await target.exec(['id', '-u'], { reject: false })).stdout.trim() === '0' ? [] : ['sudo', '-n'];
+  for (const unit of units) {
+    await target.exec([...sudo, 'systemctl', 'stop', unit], { reject: false, timeoutMs: 120_000 });
+    await run(`systemd unit ${unit}`, [...sudo, 'systemctl', 'disable', unit]);
+    await target.exec([...sudo, 'systemctl', 'reset-failed', unit], { reject: false });
+  }
+  if (units.length) await target.exec([...sudo, 'systemctl', 'daemon-reload'], { reject: false });
+  // Temp dirs; a `pids` file in one lists background process groups to kill first.
+  for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
+    await target.exec(
+      [
+        'sh',
+        '-c',
+        // Kill each recorded group, then wait (up to 5 s) until it is really gone.
+        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; i=0; while kill -0 "-$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done; true',
+        'sh',
+        dir,
+      ],
+      {
+        reject: false,
+      },
+    );
+    await run(`temp dir ${dir}`, ['rm', '-rf', dir]);
+  }
+  return { removed, failed };
+}

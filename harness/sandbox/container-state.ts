@@ -1,0 +1,19 @@
+/** What every worker whose daemon is a container on the target asks Docker: its log tail, whether it runs. */
+import type { Target } from '../target.ts';
+
+export async function containerLogs(target: Target, container: string, lines = 300): Promise<string> {
+  const r = await target.exec(['docker', 'logs', '--tail', String(lines), container], { reject: false });
+  return `${r.stdout}${r.stderr}`;
+}
+
+export async function containerRunning(target: Target, container: string): Promise<boolean> {
+  const r = await target.exec(['docker', 'inspect', '-f', '{{.State.Running}}', container], {
+    reject: false,
+  });
+  return r.stdout.trim() === 'true';
+}
+
+/** `docker buildx rm --force` (idempotent: a builder already gone is not an error here). */
+export async function removeBuilder(target: Target, builder: string): Promise<void> {
+  await target.exec(['docker', 'buildx', 'rm', '--force', builder], { reject: false, timeoutMs: 120_000 });
+}

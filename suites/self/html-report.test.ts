@@ -1,0 +1,125 @@
+/**
+ * The HTML report, opened in a real Chromium (Debian's, driven by playwright-core): the history of runs
+ * is plotted from what the runs recorded, one point per run that measured a value.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { localTempDir } from '../../harness/local-temp.ts';
+import { appendHistory, historyEntry, readHistory } from '../../reports/history.ts';
+import { toHtml } from '../../reports/html.ts';
+import type { RunResults } from '../../reports/model.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: run scripts/setup.sh (it installs Debian's chromium) or set CHROMIUM_PATH`,
+    );
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 60_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A run as the reporter sees it; `start` is the daemon start benchmark in ms, absent when not measured. */
+function run(day: number, start: number | undefined, buildxMs: number, failed = false): RunResults {
+  const t = (name: string, state: 'passed' | 'failed', notes: string[] = []) => ({
+    name,
+    file: 'x.test.ts',
+    state,
+    durationMs: 1,
+    retries: 0,
+    flaky: false,
+    notes,
+  });
+  return {
+    runId: `2026112${day}-010000-abcdef`,
+    startedAt: `2026-11-2${day}T01:00:00.000Z`,
+    durationMs: 1000,
+    properties: { 'target.host': 'runner@board:22', 'target.arch': 'riscv64' },
+    errors: [],
+    phases: [
+      {
+        name: 'binaries',
+        durationMs: 80_000 + day * 1000,
+        tests: [
+          t(
+            'binaries › starts',
+            'passed',
+            start === undefined ? [] : [`bench: buildkitd start to ready=${start}`],
+          ),
+        ],
+      },
+      { name: 'buildx', durationMs: buildxMs, tests: [t('buildx › builds', failed ? 'failed' : 'passed')] },
+    ],
+  };
+}
+
+async function render(history: RunResults[]) {
+  const dir = await localTempDir('html-report');
+  const file = join(dir, 'history.jsonl');
+  for (const r of history) appendHistory(file, historyEntry(r));
+  const html = join(dir, 'report.html');
+  await writeFile(html, toHtml(readHistory(file)));
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`file://${html}`);
+  return { page, errors, dir };
+}
+
+describe('the HTML report in Chromium', () => {
+  test('plots three runs: phase durations and each benchmark, one point per run, the last verdict on top', async ({
+    annotate,
+  }) => {
+    const { page, errors } = await render([
+      run(1, 9000, 400_000),
+      run(2, 8000, 380_000),
+      run(3, 7000, 390_000, true),
+    ]);
+    expect(await page.title()).toBe('BuildKit on riscv64: FAILED');
+    const charts = await page.$$eval('figure.chart', (fs) =>
+      fs.map((f) => ({
+        title: f.getAttribute('data-title'),
+        width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
+        series: [...f.querySelectorAll('g.series')].map((g) => ({
+          name: g.getAttribute('data-series'),
+          points: g.querySelectorAll('circle').length,
+        })),
+      })),
+    );
+    expect(charts.map((c) => c.title)).toEqual(['phase durations', 'buildkitd start to ready']);
+    for (const c of charts) expect(c.width, `${c.title} is not rendered`).toBeGreaterThan(300);
+    expect(charts[0]?.series).toEqual([
+      { name: 'binaries', points: 3 },
+      { name: 'buildx', points: 3 },
+    ]);
+    expect(charts[1]?.series).toEqual([{ name: 'buildkitd start to ready', points: 3 }]);
+    const rows = await page.$$eval('table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    expect(rows).toEqual(['binariesPASSED10083 s', 'buildxFAILED010390 s']);
+    expect(errors).toEqual([]);
+    await mkdir('out/reports', { recursive: true });
+    await page.screenshot({ path: 'out/reports/html-report.png', fullPage: true });
+    await annotate('screenshot: out/reports/html-report.png');
+    await page.close();
+  });
+
+  test('a run that did not measure a benchmark leaves a gap, not a made-up point', async () => {
+    const { page } = await render([run(1, 9000, 400_000), run(2, undefined, 380_000), run(3, 7000, 390_000)]);
+    const points = await page.$$eval('figure.chart[data-title="buildkitd start to ready"] circle', (cs) =>
+      cs.map((c) => c.querySelector('title')?.textContent),
+    );
+    expect(points).toEqual([
+      'buildkitd start to ready · 2026-11-21 01:00: 9.0 s',
+      'buildkitd start to ready · 2026-11-23 01:00: 7.0 s',
+    ]);
+    await page.close();
+  });
+});
