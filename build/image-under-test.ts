@@ -64,12 +64,20 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
       source: `--image ${config.image} (${digest})`,
     };
   }
+  const asked = await resolveRef(config.buildkitRef);
+  const expected = {
+    expectedVersion: asked.version,
+    expectedRevision: asked.revision,
+    expectedFrom: `--buildkit-ref ${config.buildkitRef}, resolved by the Go module proxy`,
+  };
+  // Built once per run: a later phase takes the image an earlier phase of this run built (its run label).
+  const earlier = await imageOfThisRun(ctx, repositoryFor(config));
+  if (earlier) return { ...earlier, ...expected };
   const bins = await buildBinaries({
     ref: config.buildkitRef,
     goarch: 'riscv64',
     log: (l) => process.stderr.write(`${l}\n`),
   });
-  const asked = await resolveRef(config.buildkitRef);
   const workDir = await resources.tempDir('image');
   const builtAt = new Date();
   const built = await buildImage({
@@ -84,16 +92,41 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     cacheFromTags: Boolean(config.registryMirror),
     labels: { [RUN_LABEL]: resources.runId },
   });
-  for (const t of built.tags) resources.image(t);
+  // Not removed with this file: later phases of the run share it; the run's janitor pass removes it (label).
   return {
     ref: built.ref,
     id: built.imageId,
     tags: built.tags,
-    expectedVersion: asked.version,
-    expectedRevision: asked.revision,
-    expectedFrom: `--buildkit-ref ${config.buildkitRef}, resolved by the Go module proxy`,
+    ...expected,
     builtAt,
     source: `built on the target from ${join(bins.dir, bins.manifest.tarball)} (${bins.manifest.mode})`,
     buildMs: built.durationMs,
+  };
+}
+
+/** The image an earlier phase of this run built (same repository, this run's label), or undefined. */
+async function imageOfThisRun(
+  ctx: PhaseContext,
+  repository: string,
+): Promise<Omit<ImageUnderTest, 'expectedVersion' | 'expectedRevision' | 'expectedFrom'> | undefined> {
+  const r = await ctx.target.exec(
+    [
+      ...['docker', 'images', '--no-trunc', '--filter', `label=${RUN_LABEL}=${ctx.resources.runId}`],
+      ...['--filter', `reference=${repository}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'],
+    ],
+    { reject: false },
+  );
+  const rows = r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter((row): row is [string, string] => row.length === 2 && !String(row[1]).endsWith(':<none>'));
+  const id = rows[0]?.[0];
+  if (r.failed || !id || rows.some(([other]) => other !== id)) return undefined;
+  const tags = rows.map(([, tag]) => tag);
+  return {
+    ref: tags[0]!,
+    id,
+    tags,
+    source: `built on the target earlier in this run (${id.slice(0, 19)})`,
   };
 }
