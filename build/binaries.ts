@@ -1,7 +1,8 @@
 /**
  * The phase's build script: buildkitd and buildctl from BuildKit source (a checkout, or a release ref
  * fetched as the Go module through the module proxy), static, reproducible, with upstream's version
- * injection, laid out like upstream's release archive.
+ * injection, laid out like upstream's release archive. Over 250 lines: one script, from a ref to the
+ * release files, each step depending on the one before.
  *
  *   buildkit-acceptance build-binaries [--ref vX.Y.Z | --source DIR] [--goarch riscv64] [--out DIR] [--fresh]
  */

@@ -20,6 +20,10 @@ export interface TargetFacts {
   cgroup: 'v1' | 'v2' | 'unknown';
   binfmt: BinfmtEntry[];
   unprivilegedUserns: boolean;
+  /** Why rootless BuildKit cannot run as the user (the first missing piece), or undefined. */
+  rootlessProblem: string | undefined;
+  /** Why the user cannot install a systemd service (no systemd, no sudo for systemctl), or undefined. */
+  systemdProblem: string | undefined;
   go: string | undefined;
 }
 
@@ -53,6 +57,25 @@ p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')"
 p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
 p go "$(go version 2>/dev/null | awk '{print $3}')"
+rootless() {
+  u=$(id -un)
+  for b in newuidmap newgidmap; do
+    f=$(command -v $b) || { echo "no $b: install the uidmap package"; return; }
+    [ -u "$f" ] || { echo "$f is not setuid root"; return; }
+  done
+  for f in /etc/subuid /etc/subgid; do
+    grep -qE "^($u|$(id -u)):" "$f" 2>/dev/null || { echo "no range for $u in $f (add one: usermod --add-subuids/--add-subgids)"; return; }
+  done
+  [ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] || { echo "no XDG_RUNTIME_DIR in the login session (pam_systemd; loginctl enable-linger $u)"; return; }
+  unshare -U true 2>/dev/null || { echo "user namespaces are refused to $u (unshare -U true failed)"; return; }
+  command -v rootlesskit >/dev/null || echo "no rootlesskit: install the rootlesskit package"
+}
+p rootless "$(rootless)"
+systemd() {
+  [ -d /run/systemd/system ] || { echo "systemd is not the init system (no /run/systemd/system)"; return; }
+  [ "$(id -u)" = 0 ] || sudo -n -l systemctl >/dev/null 2>&1 || echo "$(id -un) may not run systemctl through sudo without a password"
+}
+p systemd "$(systemd)"
 b=""
 for f in /proc/sys/fs/binfmt_misc/*; do
   case "$(basename "$f")" in register|status) continue;; esac
@@ -100,6 +123,8 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
         return { name, enabled: state === 'enabled', interpreter, flags };
       }),
     unprivilegedUserns: clone !== '0' && maxNs !== '0' && apparmor !== '1',
+    rootlessProblem: opt('rootless'),
+    systemdProblem: opt('systemd'),
     go: opt('go'),
   };
 }
@@ -130,6 +155,8 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.binfmt':
       f.binfmt.map((b) => `${b.name}[${b.flags}${b.enabled ? '' : ',disabled'}]`).join(' ') || 'none',
     'target.unprivileged-userns': String(f.unprivilegedUserns),
+    'target.rootless': f.rootlessProblem ?? 'ready',
+    'target.systemd': f.systemdProblem ?? 'ready',
     'target.go': f.go ?? 'absent',
   };
 }

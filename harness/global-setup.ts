@@ -16,6 +16,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     facts: TargetFacts;
     buildMode: string;
+    origin: 'local' | 'ssh' | 'lab';
   }
 }
 
@@ -82,6 +83,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   session.users++;
   project.provide('facts', session.facts);
   project.provide('buildMode', session.plan.buildMode);
+  project.provide('origin', session.plan.origin);
   return async () => {
     session.users--;
     if (session.users > 0) return;

@@ -15,6 +15,8 @@ export interface PhaseContext {
   config: Config;
   facts: TargetFacts;
   buildMode: string;
+  /** Where the target came from: this machine, a host over SSH, or the lab. */
+  origin: 'local' | 'ssh' | 'lab';
   resources: ResourceTracker;
 }
 
@@ -41,5 +43,12 @@ export function usePhase(): PhaseContext {
     const failures = await resources.cleanup();
     if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
   }, 300_000);
-  return { target, config, facts: inject('facts'), buildMode: inject('buildMode'), resources };
+  return {
+    target,
+    config,
+    facts: inject('facts'),
+    buildMode: inject('buildMode'),
+    origin: inject('origin'),
+    resources,
+  };
 }

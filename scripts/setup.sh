@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck)
-  # Chromium renders the HTML report in the suite's own tests (a real browser, driven by playwright-core).
-  if [ "$(uname -m)" != riscv64 ]; then want+=(chromium); fi
+  # Chromium renders the HTML report in the suite's own tests (a real browser, driven by playwright-core);
+  # tinyproxy is the real HTTP proxy the buildx phase sends RUN steps through (the lab reaches it).
+  if [ "$(uname -m)" != riscv64 ]; then want+=(chromium tinyproxy); fi
   missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +20,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The suite starts its own tinyproxy per run; the package's system service is not wanted.
+    if [[ " ${missing[*]} " == *" tinyproxy "* ]]; then
+      (systemctl disable --now tinyproxy || service tinyproxy stop) >/dev/null 2>&1 || true
+    fi
   fi
   if [ "$(uname -m)" != riscv64 ]; then bash harness/lab/scripts/host-prepare.sh; fi
 elif [ "$(id -u)" != 0 ]; then

@@ -14,6 +14,8 @@ export const FEATURES = [
   'binfmt:linux/amd64',
   'binfmt:linux/arm64',
   'unprivileged-userns',
+  'rootless',
+  'systemd',
   'registry-push',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
@@ -38,6 +40,10 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
       return facts.unprivilegedUserns
         ? undefined
         : `unprivileged user namespaces are refused on ${facts.host}`;
+    case 'rootless':
+      return facts.rootlessProblem;
+    case 'systemd':
+      return facts.systemdProblem;
     case 'registry-push':
       return registry ? undefined : 'no registry to push to (give --registry-mirror or --image-repository)';
     default: {

@@ -1,36 +1,13 @@
 /**
  * `worker=rootless`: phase 1's buildkitd as the runner's own user, no sudo, as BuildKit's rootless
- * worker starts it (`rootlesskit buildkitd`), the socket under `$XDG_RUNTIME_DIR`. Its preflight names
- * the exact missing piece. The process group is registered for cleanup when it starts; its state (owned
+ * worker starts it (`rootlesskit buildkitd`), the socket under `$XDG_RUNTIME_DIR`. The target facts
+ * name the exact missing piece (feature `rootless`). The process group is registered for cleanup when it starts; its state (owned
  * by subordinate ids the user cannot remove directly) is removed through rootlesskit first.
  */
 import { stopProcessGroup } from '../process-group.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { Target } from '../target.ts';
 import { DaemonWorker } from './daemon-worker.ts';
-
-/**
- * Why rootless BuildKit cannot run as the target's user, or undefined: setuid newuidmap/newgidmap,
- * a subuid and subgid range, user namespaces, XDG_RUNTIME_DIR and rootlesskit, each checked on the target.
- */
-export async function rootlessProblem(target: Target): Promise<string | undefined> {
-  const script = String.raw`
-u=$(id -un)
-for b in newuidmap newgidmap; do
-  p=$(command -v $b) || { echo "no $b: install the uidmap package"; exit 0; }
-  [ -u "$p" ] || { echo "$p is not setuid root"; exit 0; }
-done
-for f in /etc/subuid /etc/subgid; do
-  grep -qE "^($u|$(id -u)):" "$f" 2>/dev/null || { echo "no range for $u in $f (add one with usermod --add-subuids/--add-subgids)"; exit 0; }
-done
-[ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] || { echo "no XDG_RUNTIME_DIR in the login session (pam_systemd, or loginctl enable-linger $u)"; exit 0; }
-unshare -U true 2>/dev/null || { echo "user namespaces are refused to $u (unshare -U true failed)"; exit 0; }
-command -v rootlesskit >/dev/null || { echo "no rootlesskit: install the rootlesskit package"; exit 0; }
-`;
-  const r = await target.exec(['sh', '-c', script], { reject: false });
-  if (r.failed) return `the rootless preflight failed: ${r.stderr.trim().split('\n').pop()}`;
-  return r.stdout.trim() || undefined;
-}
 
 export class RootlessWorker extends DaemonWorker {
   readonly name = 'rootless';
@@ -42,6 +19,8 @@ export class RootlessWorker extends DaemonWorker {
     readonly how: string,
     private readonly log: string,
     readonly pgid: number,
+    /** The daemon's --root on the host. */
+    readonly stateDir: string,
   ) {
     super(target, buildctl);
   }
@@ -79,6 +58,7 @@ export class RootlessWorker extends DaemonWorker {
       'rootlesskit buildkitd as the target user (no sudo), socket under $XDG_RUNTIME_DIR',
       log,
       pgid,
+      `${dir}/state`,
     );
   }
 

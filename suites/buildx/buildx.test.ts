@@ -5,7 +5,8 @@
  * driver carries (bootstrap, exports, secrets, cache attachments) run on every builder; checks of the
  * daemon's own bookkeeping (parallel solves, du/prune) and of the driver's own container run where
  * they apply. The builders run side by side, each list in order. Each check passes only on what the
- * build produced, read back from the target.
+ * build produced, read back from the target. Over 250 lines: it is the one list every builder runs
+ * (Buildx's tests/build.go is one file for the same reason).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

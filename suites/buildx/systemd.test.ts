@@ -10,7 +10,7 @@ import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
-import { requireFeature } from '../../harness/sandbox/features.ts';
+import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
 import { SystemdWorker } from '../../harness/sandbox/systemd-worker.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
@@ -25,6 +25,7 @@ let dir: string;
 let certs: string;
 
 beforeAll(async () => {
+  if (missingFeature(ctx.facts, 'systemd')) return;
   const bins = await binariesUnderTest(ctx);
   dir = await ctx.resources.tempDir('systemd-phase');
   certs = await certsOnTarget(ctx.target, ctx.resources);
@@ -58,10 +59,17 @@ async function buildMark(mark: string, out: string): Promise<string> {
   return (await ctx.target.exec(['cat', `${out}/mark.txt`])).stdout;
 }
 
+/** The running check needs the systemd worker: skipped with the facts' exact cause. */
+function needsSystemd(skip: (note: string) => void): void {
+  requireFeature(skip, ctx.facts, 'systemd');
+}
+
 describe('worker=systemd', () => {
   test('systemctl start returns only after READY: the first buildctl call right after it succeeds', async ({
     annotate,
+    skip,
   }) => {
+    needsSystemd(skip);
     await withWorkerLogs(worker, async () => {
       await worker.systemctl(['start', worker.unit]);
       const first = await worker.buildctl(['debug', 'workers'], { reject: false });
@@ -77,7 +85,9 @@ describe('worker=systemd', () => {
 
   test(`the raised GC keep-storage (${KEEP_STORAGE_MB} MB) is the reserved space of its GC policy`, async ({
     annotate,
+    skip,
   }) => {
+    needsSystemd(skip);
     await withWorkerLogs(worker, async () => {
       const out = (await worker.buildctl(['debug', 'workers', '--format', '{{json .}}'])).stdout;
       const [oci] = JSON.parse(out) as { gcPolicy?: { all: boolean; reservedSpace?: number }[] }[];
@@ -90,7 +100,9 @@ describe('worker=systemd', () => {
 
   test('survives systemctl restart: a new main PID answers at once, and its build cache is kept', async ({
     annotate,
+    skip,
   }) => {
+    needsSystemd(skip);
     await withWorkerLogs(worker, async () => {
       expect(await buildMark('before-restart', `${dir}/before`)).toBe('before-restart riscv64\n');
       const before = await worker.show('MainPID');
@@ -108,6 +120,7 @@ describe('worker=systemd', () => {
   });
 
   test('a Buildx remote builder over mTLS builds on it', async ({ skip }) => {
+    needsSystemd(skip);
     requireFeature(skip, ctx.facts, 'buildx');
     await withWorkerLogs(worker, async () => {
       const builder = ctx.resources.name('builder');

@@ -1,6 +1,7 @@
 /**
  * Phase 2 (#208): the image under test, built once for the file. One file because its parts share the
  * image and must run in order: the distribution check at the end removes the image from the store.
+ * Over 250 lines for that reason: it is the phase's whole list, in the order it must run.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

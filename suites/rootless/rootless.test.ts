@@ -7,20 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { RootlessWorker, rootlessProblem } from '../../harness/sandbox/rootless-worker.ts';
+import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
+import { RootlessWorker } from '../../harness/sandbox/rootless-worker.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
-let problem: string | undefined;
 let worker: RootlessWorker | undefined;
 let workers: { labels: Record<string, string> } | undefined;
 let dir: string;
 
 beforeAll(async () => {
-  problem = await rootlessProblem(ctx.target);
-  if (problem) return;
+  if (missingFeature(ctx.facts, 'rootless')) return;
   const bins = await binariesUnderTest(ctx);
   dir = await ctx.resources.tempDir('rootless-phase');
   await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
@@ -33,9 +32,9 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-/** The running check needs the rootless worker: skipped with the preflight's exact cause. */
+/** The running check needs the rootless worker: skipped with the facts' exact cause. */
 function rootless(skip: (note: string) => void): RootlessWorker {
-  if (problem || !worker) skip(`needs rootless: ${problem}`);
+  requireFeature(skip, ctx.facts, 'rootless');
   return worker as RootlessWorker;
 }
 
@@ -103,7 +102,9 @@ describe('worker=rootless', () => {
     });
   });
 
-  test('a build with a RUN step succeeds, and the files it exports belong to the user', async ({ skip }) => {
+  test('a build with a RUN step succeeds, and the files it exports and its state on the host belong to the user', async ({
+    skip,
+  }) => {
     const w = rootless(skip);
     await withWorkerLogs(w, async () => {
       await w.buildctl(
@@ -117,6 +118,13 @@ describe('worker=rootless', () => {
       expect((await ctx.target.exec(['cat', `${dir}/out/mark.txt`])).stdout).toBe('rootless riscv64\n');
       const owner = (await ctx.target.exec(['stat', '-c', '%u', `${dir}/out/mark.txt`])).stdout.trim();
       expect(Number(owner), 'the exported file is not owned by the user').toBe(ctx.facts.uid);
+      // What the daemon wrote on the host belongs to the user too: its root inside is the user outside.
+      const state = await ctx.target.exec(['find', w.stateDir, '-maxdepth', '2', '-printf', '%U %p\\n']);
+      const foreign = state.stdout
+        .split('\n')
+        .filter(Boolean)
+        .filter((l) => Number(l.split(' ')[0]) !== ctx.facts.uid);
+      expect(foreign, `entries of the daemon's state not owned by uid ${ctx.facts.uid}`).toEqual([]);
     });
   });
 });

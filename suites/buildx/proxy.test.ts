@@ -1,0 +1,129 @@
+/**
+ * Phase 3a (#209, part): HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN steps (warm-metal's feature;
+ * BuildKit's testProxyEnv). A real proxy (tinyproxy) runs on the machine driving the suite with an
+ * origin server behind it; the lab's VM reaches both at 10.0.2.2. The builder is the image under test
+ * as a Buildx docker-container builder (`worker=buildx-docker-container`).
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { imageUnderTest } from '../../build/image-under-test.ts';
+import { formatEvidence } from '../../harness/command-result.ts';
+import { HttpProxy } from '../../harness/http-proxy.ts';
+import { GUEST_HOST_ADDR } from '../../harness/lab/layout.ts';
+import { usePhase } from '../../harness/phase-context.ts';
+import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/proxy/Dockerfile', import.meta.url));
+const ctx = usePhase();
+/** Only the lab routes an address of the target to this machine (10.0.2.2); elsewhere the check skips. */
+const unreachable =
+  ctx.origin === 'lab'
+    ? undefined
+    : `a ${ctx.origin} target has no route to a proxy on the machine running the suite`;
+let proxy: HttpProxy;
+let worker: BuildxContainerWorker;
+let dir: string;
+
+beforeAll(async () => {
+  if (unreachable) return;
+  proxy = await HttpProxy.start();
+  const image = await imageUnderTest(ctx);
+  dir = await ctx.resources.tempDir('proxy');
+  await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`);
+  worker = await BuildxContainerWorker.forImage(ctx, image, buildkitdToml(ctx.config.registryMirror));
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await proxy?.stop();
+});
+
+const probePath = `/bka-${ctx.resources.runId}/probe`;
+
+/** A build with the given proxy values, exported to an OCI tarball; returns the build and the tarball. */
+async function build(name: string, env: Record<'HTTP_PROXY' | 'HTTPS_PROXY' | 'NO_PROXY', string>) {
+  const tar = `${dir}/${name}.oci.tar`;
+  const result = await worker.buildx(
+    [
+      ...['build', '--progress', 'plain', '--output', `type=oci,dest=${tar}`],
+      ...Object.entries(env).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+      ...['--build-arg', `PROBE_URL=http://127.0.0.1:${proxy.originPort}${probePath}`, `${dir}/ctx`],
+    ],
+    { timeoutMs: 15 * 60_000, context: `the proxy fixture (${name})` },
+  );
+  return { result, tar, image: await ociImage(ctx.target, tar) };
+}
+
+let first: ReturnType<typeof build> | undefined;
+const proxied = () => ({
+  HTTP_PROXY: `http://${GUEST_HOST_ADDR}:${proxy.port}`,
+  HTTPS_PROXY: `http://${GUEST_HOST_ADDR}:${proxy.port}`,
+  NO_PROXY: `bka-${ctx.resources.runId}.invalid`,
+});
+/** The first build through the proxy (once, whichever check asks first). */
+const firstBuild = () => {
+  first ??= build('first', proxied());
+  return first;
+};
+
+describe('worker=buildx-docker-container', () => {
+  test('HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN, which fetches a URL through the proxy: its log and the origin show it', async ({
+    skip,
+    annotate,
+  }) => {
+    if (unreachable) skip(`needs host-proxy: ${unreachable}`);
+    await withWorkerLogs(worker, async () => {
+      const { tar, image } = await firstBuild();
+      const want = proxied();
+      const seen = await topLayerFile(ctx.target, tar, image, 'proxy-env.txt');
+      expect(seen).toBe(
+        `HTTP_PROXY=${want.HTTP_PROXY}\nHTTPS_PROXY=${want.HTTPS_PROXY}\nNO_PROXY=${want.NO_PROXY}\n`,
+      );
+      const status = (await topLayerFile(ctx.target, tar, image, 'status.txt')).trim();
+      const log = await proxy.log();
+      const forwarded = log.split('\n').find((l) => l.includes(probePath));
+      await annotate(`RUN got '${status}'; proxy log: ${forwarded?.trim()}`);
+      expect(status).toMatch(/^HTTP\/1\.[01] 200/);
+      expect(forwarded, `the proxy's log has no request for ${probePath}:\n${log}`).toMatch(/GET http:\/\//);
+      const atOrigin = proxy.requests.filter((r) => r.url === probePath);
+      expect(
+        atOrigin.map((r) => String(r.headers.via)),
+        'requests at the origin',
+      ).toEqual([expect.stringContaining('tinyproxy')]);
+    });
+  });
+
+  test('the proxy values are in no image config or history', async ({ skip }) => {
+    if (unreachable) skip(`needs host-proxy: ${unreachable}`);
+    const { image } = await firstBuild();
+    const config = JSON.stringify(image.config);
+    for (const value of Object.values(proxied()))
+      expect(config.includes(value), `${value} is baked into the image config:\n${config}`).toBe(false);
+  });
+
+  test('changing the proxy values does not bust the cache: the RUN step is CACHED and its output unchanged', async ({
+    skip,
+  }) => {
+    if (unreachable) skip(`needs host-proxy: ${unreachable}`);
+    await withWorkerLogs(worker, async () => {
+      const { tar, image } = await firstBuild();
+      const before = proxy.requests.length;
+      // A proxy that does not exist: a RUN step that ran again would fail to connect.
+      const again = await build('changed', {
+        HTTP_PROXY: `http://${GUEST_HOST_ADDR}:9`,
+        HTTPS_PROXY: `http://${GUEST_HOST_ADDR}:9`,
+        NO_PROXY: 'changed.invalid',
+      });
+      expect(`${again.result.stderr}`, `no CACHED RUN step:\n${formatEvidence(again.result, 40)}`).toMatch(
+        /#\d+ \[2\/2\] RUN printf[^\n]*\n#\d+ CACHED/,
+      );
+      expect(await topLayerFile(ctx.target, again.tar, again.image, 'status.txt')).toBe(
+        await topLayerFile(ctx.target, tar, image, 'status.txt'),
+      );
+      expect(proxy.requests.length, 'the origin was asked again').toBe(before);
+    });
+  });
+});
