@@ -8,27 +8,15 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pollUntil } from '../helpers/poll.ts';
+import { freeLoopbackPort, listenLoopback } from './local-port.ts';
 import { localTempDir } from './local-temp.ts';
 import { killTree, trackProcessGroup } from './process-tree.ts';
 
 export interface OriginRequest {
   url: string;
   headers: IncomingHttpHeaders;
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export class HttpProxy implements AsyncDisposable {
@@ -52,8 +40,8 @@ export class HttpProxy implements AsyncDisposable {
       requests.push({ url: req.url ?? '', headers: req.headers });
       res.writeHead(200, { 'content-type': 'text/plain' }).end('origin says hello\n');
     });
-    const originPort = await listen(origin);
-    const port = await freePort();
+    const originPort = await listenLoopback(origin);
+    const port = await freeLoopbackPort();
     const logFile = join(dir, 'tinyproxy.log');
     const conf = join(dir, 'tinyproxy.conf');
     await writeFile(

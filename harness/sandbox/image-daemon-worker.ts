@@ -18,6 +18,8 @@ export interface ImageDaemonOptions {
   certsDir?: string;
   /** A buildkitd.toml on the target, mounted where the image reads it. */
   toml?: string;
+  /** A Docker volume for the daemon's state (/var/lib/buildkit), e.g. a small tmpfs one. */
+  stateVolume?: string;
 }
 
 /** The image's command line for TCP with mTLS (certificates mounted at /certs), and its unix socket. */
@@ -51,6 +53,7 @@ export class ImageDaemonWorker extends DaemonWorker {
         ...['docker', 'run', '-d', '--privileged', '--name', name, ...o.resources.labelFlags],
         ...(o.certsDir ? ['-p', '127.0.0.1::1234', '-v', `${o.certsDir}:/certs:ro`] : []),
         ...(o.toml ? ['-v', `${o.toml}:/etc/buildkit/buildkitd.toml:ro`] : []),
+        ...(o.stateVolume ? ['-v', `${o.stateVolume}:/var/lib/buildkit`] : []),
         o.image,
         ...tcp,
       ],

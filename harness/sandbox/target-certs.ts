@@ -8,8 +8,16 @@ import type { ResourceTracker } from '../resources.ts';
 import type { Target } from '../target.ts';
 
 export async function certsOnTarget(target: Target, resources: ResourceTracker): Promise<string> {
+  return (await certsBothSides(target, resources)).remote;
+}
+
+/** The same set on this machine (`local`, for a daemon run here) and on the target (`remote`). */
+export async function certsBothSides(
+  target: Target,
+  resources: ResourceTracker,
+): Promise<{ local: string; remote: string }> {
   const certs = await makeCerts();
   const dir = await resources.tempDir('certs');
   for (const f of certs.files) await target.upload(join(certs.dir, f), `${dir}/${f}`, 0o644);
-  return dir;
+  return { local: certs.dir, remote: dir };
 }

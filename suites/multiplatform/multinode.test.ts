@@ -1,0 +1,111 @@
+/**
+ * Phase 3b (#209, part): a multi-node builder, the path users take when emulation is too slow: a
+ * riscv64 node (the image under test as a daemon on the target) and a native amd64 node joined with
+ * `buildx create --append --node ... --platform linux/amd64`. In the lab the x86-64 host is that node
+ * (`worker=host-amd64`); elsewhere the checks skip with the reason.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { imageUnderTest } from '../../build/image-under-test.ts';
+import { benchNote } from '../../harness/bench-note.ts';
+import { usePhase } from '../../harness/phase-context.ts';
+import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
+import { HostNodeWorker, hostNodeProblem } from '../../harness/sandbox/host-node-worker.ts';
+import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts';
+import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));
+const ctx = usePhase();
+let problem: string | undefined;
+let riscv: ImageDaemonWorker;
+let amd64: HostNodeWorker;
+let builder: string;
+let dir: string;
+
+beforeAll(async () => {
+  problem = await hostNodeProblem(ctx);
+  if (problem) return;
+  const image = await imageUnderTest(ctx);
+  dir = await ctx.resources.tempDir('multinode');
+  await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`);
+  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror), 0o644);
+  const certs = await certsBothSides(ctx.target, ctx.resources);
+  riscv = await ImageDaemonWorker.start({
+    target: ctx.target,
+    resources: ctx.resources,
+    image: image.id,
+    toml: `${dir}/buildkitd.toml`,
+  });
+  await riscv.ready();
+  amd64 = await HostNodeWorker.start(ctx, certs.local);
+  builder = ctx.resources.name('multinode');
+  ctx.resources.builder(builder);
+  const create = (args: string[]) =>
+    ctx.target.exec(['docker', 'buildx', 'create', '--name', builder, '--driver', 'remote', ...args], {
+      timeoutMs: 5 * 60_000,
+    });
+  await create(['--node', 'riscv64', '--platform', 'linux/riscv64', riscv.address]);
+  await create([
+    ...['--append', '--node', 'amd64', '--platform', 'linux/amd64'],
+    ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs.remote, 'client'), amd64.address],
+  ]);
+  await ctx.target.exec(['docker', 'buildx', 'inspect', '--bootstrap', builder], { timeoutMs: 5 * 60_000 });
+});
+
+afterAll(async () => {
+  await ctx.target.exec(['docker', 'buildx', 'rm', '--force', builder ?? 'none'], { reject: false });
+  await amd64?.stop();
+  await riscv?.stop();
+});
+
+const needsNode = (skip: (note: string) => void) => {
+  if (problem) skip(`needs native-amd64-node: ${problem}`);
+};
+
+describe('worker=host-amd64', () => {
+  test('the builder has a riscv64 node on the target and a native linux/amd64 node', async ({
+    skip,
+    annotate,
+  }) => {
+    needsNode(skip);
+    const inspect = (await ctx.target.exec(['docker', 'buildx', 'inspect', builder])).stdout;
+    const nodes = inspect.split(/\n(?=Name:)/).filter((n) => /Endpoint:/.test(n));
+    const platforms = (n: string) => /Platforms:\s+(.*)/.exec(n)?.[1] ?? '';
+    await annotate(nodes.map((n) => `${/Name:\s+(\S+)/.exec(n)?.[1]}: ${platforms(n)}`).join('; '));
+    expect(nodes).toHaveLength(2);
+    expect(platforms(nodes[0]!).split(/,\s*/)[0]).toBe('linux/riscv64*');
+    expect(platforms(nodes[1]!).split(/,\s*/)[0]).toBe('linux/amd64*');
+  });
+
+  test('a build for riscv64 and amd64 runs each natively: amd64 on an x86 CPU, riscv64 on the target', async ({
+    skip,
+    annotate,
+  }) => {
+    needsNode(skip);
+    await withWorkerLogs(riscv, async () => {
+      const r = await ctx.target.exec(
+        [
+          ...['docker', 'buildx', 'build', '--builder', builder, '--progress', 'plain', '--no-cache'],
+          ...[
+            '--platform',
+            'linux/riscv64,linux/amd64',
+            '--output',
+            `type=local,dest=${dir}/out`,
+            `${dir}/ctx`,
+          ],
+        ],
+        { timeoutMs: 20 * 60_000, context: 'the multi-node build' },
+      );
+      const where = async (p: string) =>
+        (await ctx.target.exec(['cat', `${dir}/out/${p}/where.txt`])).stdout.trim();
+      const amd = await where('linux_amd64');
+      const rv = await where('linux_riscv64');
+      await annotate(`amd64: '${amd}'; riscv64: '${rv}'; ${(r.durationMs / 1000).toFixed(1)}s`);
+      await benchNote(annotate, 'multi-platform build, riscv64 + native amd64 node', r.durationMs);
+      expect(amd).toMatch(/^x86_64 vendor_id ?: ?\S+/);
+      expect(rv).toMatch(/^riscv64 (isa|uarch) ?: ?\S+/);
+    });
+  });
+});
