@@ -34,7 +34,7 @@ export function lineChart(title: string, runs: string[], series: Series[]): stri
   const labels = runs
     .map(
       (r, i) =>
-        `<text x="${x(i)}" y="${H - 8}" text-anchor="${i === runs.length - 1 && i > 0 ? 'end' : i === 0 ? 'start' : 'middle'}">${esc(r.slice(0, 10))}</text>`,
+        `<text x="${x(i)}" y="${H - 8}" text-anchor="${i === runs.length - 1 && i > 0 ? 'end' : i === 0 ? 'start' : 'middle'}">${esc(r.slice(5, 16))}</text>`,
     )
     .join('');
   const lines = series
