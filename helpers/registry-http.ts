@@ -30,12 +30,19 @@ async function getJson(
   url: string,
   accept?: string,
 ): Promise<{ body: Record<string, unknown>; digest?: string }> {
+  // Headers and body both on stdout (`-D -`): curl 7.88 can crash writing headers to /dev/stderr on a pipe.
   const r = await target.exec(
-    ['curl', '-fsS', '-D', '/dev/stderr', ...(accept ? ['-H', `Accept: ${accept}`] : []), url],
-    { context: `GET ${url}`, timeoutMs: 60_000 },
+    ['curl', '-fsS', '-D', '-', ...(accept ? ['-H', `Accept: ${accept}`] : []), url],
+    {
+      context: `GET ${url}`,
+      timeoutMs: 60_000,
+    },
   );
-  const digest = /^docker-content-digest:\s*(\S+)/im.exec(r.stderr)?.[1];
-  return { body: JSON.parse(r.stdout) as Record<string, unknown>, digest };
+  const split = /\r?\n\r?\n/.exec(r.stdout);
+  const headers = split ? r.stdout.slice(0, split.index) : '';
+  const body = split ? r.stdout.slice(split.index + split[0].length) : r.stdout;
+  const digest = /^docker-content-digest:\s*(\S+)/im.exec(headers)?.[1];
+  return { body: JSON.parse(body) as Record<string, unknown>, digest };
 }
 
 export interface PushedImage {

@@ -11,6 +11,8 @@ export interface PlatformRootfs {
   variant?: string;
   /** An uncompressed tar of the root filesystem. */
   tarPath: string;
+  /** What the index says this entry is, when it must differ from its config (broken indexes, in tests). */
+  claimed?: { architecture: string; variant?: string };
 }
 
 interface Descriptor {
@@ -65,7 +67,10 @@ export async function pushMultiPlatformImage(
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       digest,
       size: manifest.length,
-      platform: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) },
+      platform: {
+        os: p.os,
+        ...(p.claimed ?? { architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) }),
+      },
     });
   }
   const index = Buffer.from(

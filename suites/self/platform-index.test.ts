@@ -1,0 +1,108 @@
+/**
+ * The multiplatform phase's index check against broken pushes, on a real registry (Debian's
+ * docker-registry on this machine): a platform missing from the index, an entry whose image is for
+ * another architecture than the index says, a platform listed twice, and a single-platform image.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type PlatformRootfs, pushMultiPlatformImage } from '../../harness/lab/oci-push.ts';
+import { freeLoopbackPort } from '../../harness/local-port.ts';
+import { LocalTarget } from '../../harness/local-target.ts';
+import { localTempDir } from '../../harness/local-temp.ts';
+import { killTree, trackProcessGroup } from '../../harness/process-tree.ts';
+import { indexProblems } from '../../helpers/platform-index.ts';
+import { pollUntil } from '../../helpers/poll.ts';
+import { pushedImage } from '../../helpers/registry-http.ts';
+
+const ASKED = ['linux/riscv64', 'linux/amd64', 'linux/arm64'];
+let registry: string;
+let tar: string;
+let pid = -1;
+let untrack: () => void = () => {};
+
+beforeAll(async () => {
+  const dir = await localTempDir('self-registry');
+  await writeFile(join(dir, 'hello.txt'), 'hello\n');
+  tar = join(dir, 'rootfs.tar');
+  await execa('tar', ['-cf', tar, '-C', dir, 'hello.txt']);
+  const port = await freeLoopbackPort();
+  registry = `127.0.0.1:${port}`;
+  await writeFile(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog: { level: warn }\nstorage: { filesystem: { rootdirectory: ${dir}/storage } }\nhttp: { addr: "${registry}" }\n`,
+  );
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  pid = child.pid ?? -1;
+  untrack = trackProcessGroup(child);
+  await pollUntil(
+    async () => ((await fetch(`http://${registry}/v2/`).catch(() => undefined))?.ok ? true : undefined),
+    {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: `docker-registry on ${registry}`,
+    },
+  );
+});
+
+afterAll(() => {
+  if (pid > 0) killTree(pid);
+  untrack();
+});
+
+const rootfs = (
+  architecture: string,
+  variant?: string,
+  claimed?: PlatformRootfs['claimed'],
+): PlatformRootfs => ({
+  os: 'linux',
+  architecture,
+  ...(variant ? { variant } : {}),
+  tarPath: tar,
+  ...(claimed ? { claimed } : {}),
+});
+
+async function problemsOf(tag: string, platforms: PlatformRootfs[]): Promise<string[]> {
+  await pushMultiPlatformImage(registry, 'bka/index', tag, platforms);
+  return indexProblems(await pushedImage(new LocalTarget(), `${registry}/bka/index:${tag}`, true), ASKED);
+}
+
+describe('the pushed-index check', () => {
+  test('accepts riscv64, amd64 and arm64/v8, each config for its platform', async () => {
+    expect(await problemsOf('good', [rootfs('riscv64'), rootfs('amd64'), rootfs('arm64', 'v8')])).toEqual([]);
+  });
+
+  test('names a platform missing from the index', async () => {
+    expect(await problemsOf('missing', [rootfs('riscv64'), rootfs('amd64')])).toEqual([
+      'linux/arm64/v8 is missing from the index',
+    ]);
+  });
+
+  test('names an entry whose image is for another architecture than the index says', async () => {
+    const problems = await problemsOf('wrong-arch', [
+      rootfs('riscv64'),
+      rootfs('amd64'),
+      rootfs('amd64', undefined, { architecture: 'arm64', variant: 'v8' }),
+    ]);
+    expect(problems).toEqual(["the index's linux/arm64/v8 entry is an image for linux/amd64 (its config)"]);
+  });
+
+  test('names a platform listed twice, and one not asked for', async () => {
+    const problems = await problemsOf('twice', [
+      rootfs('riscv64'),
+      rootfs('amd64'),
+      rootfs('arm64', 'v8'),
+      rootfs('arm64', 'v8'),
+      rootfs('s390x'),
+    ]);
+    expect(problems).toEqual([
+      'the index lists linux/s390x, which was not asked for',
+      'the index lists linux/arm64/v8 more than once',
+    ]);
+  });
+});
