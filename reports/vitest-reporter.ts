@@ -10,7 +10,7 @@ import type {
   Vitest,
 } from 'vitest/node';
 import { redact } from '../harness/redact.ts';
-import { appendHistory, historyEntry, readHistory } from './history.ts';
+import { appendHistory, benchmarksOf, historyEntry, readHistory } from './history.ts';
 import { toHtml } from './html.ts';
 import { toJUnit } from './junit.ts';
 import { toMarkdown } from './markdown.ts';
@@ -201,13 +201,15 @@ export default class AcceptanceReporter implements Reporter {
     writeFileSync(join(this.reportDir, 'junit.xml'), toJUnit(results));
     writeFileSync(
       join(this.reportDir, 'results.json'),
-      redact(`${JSON.stringify({ verdict: verdict(results), ...results }, null, 2)}\n`),
+      redact(
+        `${JSON.stringify({ verdict: verdict(results), benchmarks: benchmarksOf(results), ...results }, null, 2)}\n`,
+      ),
     );
     if (context) {
       // A run against a target joins the history, and the HTML report plots it.
       const historyFile = process.env.BKA_HISTORY_FILE ?? join(this.reportDir, 'history.jsonl');
       appendHistory(historyFile, historyEntry(results));
-      writeFileSync(join(this.reportDir, 'report.html'), redact(toHtml(readHistory(historyFile))));
+      writeFileSync(join(this.reportDir, 'report.html'), redact(toHtml(readHistory(historyFile), results)));
     }
     const md = toMarkdown(results);
     writeFileSync(join(this.reportDir, 'summary.md'), md);

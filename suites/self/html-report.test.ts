@@ -27,6 +27,24 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** In the page: each plot's SVG rasterised on a white canvas; how many pixels carry colour. */
+const INK = `Promise.all([...document.querySelectorAll('figure.chart svg')].map(async (svg) => {
+  const img = new Image();
+  img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.drawImage(img, 0, 0);
+  const px = g.getImageData(0, 0, canvas.width, canvas.height).data;
+  let coloured = 0;
+  for (let i = 0; i < px.length; i += 4) if (px[i] < 200 || px[i + 2] < 200) coloured++;
+  return coloured;
+}))`;
+
 /** A run as the reporter sees it; `start` is the daemon start benchmark in ms, absent when not measured. */
 function run(day: number, start: number | undefined, buildxMs: number, failed = false): RunResults {
   const t = (name: string, state: 'passed' | 'failed', notes: string[] = []) => ({
@@ -56,17 +74,31 @@ function run(day: number, start: number | undefined, buildxMs: number, failed = 
           ),
         ],
       },
-      { name: 'buildx', durationMs: buildxMs, tests: [t('buildx › builds', failed ? 'failed' : 'passed')] },
+      {
+        name: 'buildx',
+        durationMs: buildxMs,
+        tests: [
+          failed
+            ? {
+                ...t('buildx › builds', 'failed'),
+                message: 'Command failed with exit code 1: docker buildx build',
+                details: 'host: runner@board:22  exit: 1\n  stderr (tail):\n    ERROR: failed to solve',
+                errorType: 'CommandError',
+              }
+            : t('buildx › builds', 'passed'),
+        ],
+      },
     ],
   };
 }
 
 async function render(history: RunResults[]) {
+  const last = history.at(-1);
   const dir = await localTempDir('html-report');
   const file = join(dir, 'history.jsonl');
   for (const r of history) appendHistory(file, historyEntry(r));
   const html = join(dir, 'report.html');
-  await writeFile(html, toHtml(readHistory(file)));
+  await writeFile(html, toHtml(readHistory(file), last));
   const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -102,8 +134,20 @@ describe('the HTML report in Chromium', () => {
       { name: 'buildx', points: 3 },
     ]);
     expect(charts[1]?.series).toEqual([{ name: 'buildkitd start to ready', points: 3 }]);
-    const rows = await page.$$eval('table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    const rows = await page.$$eval('table.phases tbody tr', (trs) => trs.map((tr) => tr.textContent));
     expect(rows).toEqual(['binariesPASSED10083 s', 'buildxFAILED010390 s']);
+    // The failure comes first, with its evidence; the target's facts are there.
+    const order = await page.$$eval('body > h1, body > section, body > table', (els) =>
+      els.map((e) => e.id || e.tagName.toLowerCase()),
+    );
+    expect(order.slice(0, 2)).toEqual(['h1', 'failures']);
+    expect(await page.textContent('#failures')).toContain('buildx › builds: Command failed with exit code 1');
+    expect(await page.textContent('#failures pre')).toContain('ERROR: failed to solve');
+    expect(await page.textContent('#facts')).toContain('riscv64');
+    // Each plot's drawing, rasterised in the page, has ink in it (not a blank area).
+    const inked = (await page.evaluate(INK)) as number[];
+    expect(inked.length).toBe(2);
+    for (const n of inked) expect(n, 'a plot area is blank').toBeGreaterThan(500);
     expect(errors).toEqual([]);
     await mkdir('out/reports', { recursive: true });
     await page.screenshot({ path: 'out/reports/html-report.png', fullPage: true });
