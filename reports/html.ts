@@ -77,14 +77,14 @@ export function toHtml(history: HistoryEntry[], results?: RunResults): string {
     ? `<table class="phases"><thead><tr><th>phase</th><th>verdict</th><th>passed</th><th>failed</th><th>skipped</th><th>duration</th></tr></thead><tbody>${current.phases
         .map(
           (p) =>
-            `<tr class="${p.verdict.replace(' ', '-').toLowerCase()}"><td>${esc(p.name)}</td><td>${p.verdict}</td><td>${p.passed}</td><td>${p.failed}</td><td>${p.skipped}</td><td>${(p.durationMs / 1000).toFixed(0)} s</td></tr>`,
+            `<tr class="${stateClass(p.verdict)}"><td>${esc(p.name)}</td><td>${p.verdict}</td><td>${p.passed}</td><td>${p.failed}</td><td>${p.skipped}</td><td>${(p.durationMs / 1000).toFixed(0)} s</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p>No run yet.</p>';
   const verdicts = history
     .map(
       (e) =>
-        `<li class="${e.verdict.replace(' ', '-').toLowerCase()}">${esc(runLabel(e))} · ${esc(e.runId)} · <b>${e.verdict}</b> · ${esc(e.target)}</li>`,
+        `<li class="${stateClass(e.verdict)}">${esc(runLabel(e))} · ${esc(e.runId)} · <b>${e.verdict}</b> · ${esc(e.target)}</li>`,
     )
     .join('');
   return `<!doctype html>
