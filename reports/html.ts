@@ -67,9 +67,10 @@ export function toHtml(history: HistoryEntry[], results?: RunResults): string {
     lineChart(name, runs, [
       {
         name,
-        values: history
-          .map((e) => (e.benchmarks[name] ?? NaN) / 1000)
-          .map((v) => (Number.isNaN(v) ? undefined : v)),
+        values: history.map((e) => {
+          const ms = e.benchmarks[name];
+          return ms === undefined ? undefined : ms / 1000;
+        }),
       },
     ]),
   );

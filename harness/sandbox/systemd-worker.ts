@@ -49,6 +49,7 @@ export function systemdUnit(o: SystemdWorkerOptions, unit: string, port: number)
 
 export class SystemdWorker extends DaemonWorker {
   readonly name = 'systemd';
+  private removed: Promise<void> | undefined;
 
   private constructor(
     private readonly o: SystemdWorkerOptions,
@@ -126,11 +127,14 @@ export class SystemdWorker extends DaemonWorker {
   }
 
   /** Stops, unlinks and forgets the unit (idempotent). */
-  async remove(): Promise<void> {
-    await this.stop();
-    await this.systemctl(['disable', this.unit], { reject: false });
-    // A unit that ended failed stays listed until its failure is forgotten.
-    await this.systemctl(['reset-failed', this.unit], { reject: false });
-    await this.systemctl(['daemon-reload'], { reject: false });
+  remove(): Promise<void> {
+    this.removed ??= (async () => {
+      await this.stop();
+      await this.systemctl(['disable', this.unit], { reject: false });
+      // A unit that ended failed stays listed until its failure is forgotten.
+      await this.systemctl(['reset-failed', this.unit], { reject: false });
+      await this.systemctl(['daemon-reload'], { reject: false });
+    })();
+    return this.removed;
   }
 }
