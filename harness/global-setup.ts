@@ -8,6 +8,7 @@ import { factsAsProperties, type TargetFacts } from './facts.ts';
 import { handedPlan } from './handover.ts';
 import { janitor } from './janitor.ts';
 import { Lab } from './lab/lab.ts';
+import { removeLeftLocalTempDirs } from './local-temp.ts';
 import { redact } from './redact.ts';
 import { currentRunId } from './resources.ts';
 import { openTarget, planEnv, planTarget, preflightFacts, type TargetPlan } from './session.ts';
@@ -90,6 +91,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const target = openTarget(session.plan.config);
     try {
       const report = await janitor(target, currentRunId());
+      // This machine's temp dirs of the run's workers (a fork ends without its exit hooks).
+      report.removed.push(...removeLeftLocalTempDirs(currentRunId()));
       if (report.removed.length > 0)
         process.stderr.write(`janitor: removed what this run left: ${report.removed.join(', ')}\n`);
       for (const f of report.failed) process.stderr.write(`janitor: could not remove ${f}\n`);
