@@ -22,6 +22,8 @@ export interface TargetFacts {
   unprivilegedUserns: boolean;
   /** Why rootless BuildKit cannot run as the user (the first missing piece), or undefined. */
   rootlessProblem: string | undefined;
+  /** Why a BuildKit containerd worker cannot reach the target's containerd, or undefined. */
+  containerdProblem: string | undefined;
   /** Why the user cannot install a systemd service (no systemd, no sudo for systemctl), or undefined. */
   systemdProblem: string | undefined;
   go: string | undefined;
@@ -33,6 +35,27 @@ export interface BinfmtEntry {
   interpreter: string;
   flags: string;
 }
+
+/**
+ * The rootless preflight as a shell function: `rootless [SUBUID_FILE] [SUBGID_FILE]` prints the first
+ * missing piece (or nothing). The files default to /etc/subuid and /etc/subgid; the broken-setup self
+ * test hands it a file without the user's range.
+ */
+export const ROOTLESS_PROBE = String.raw`rootless() {
+  u=$(id -un)
+  for b in newuidmap newgidmap; do
+    f=$(command -v $b) || { echo "no $b: install the uidmap package"; return; }
+    [ -u "$f" ] || { echo "$f is not setuid root"; return; }
+  done
+  su=$1; sg=$2; [ -n "$su" ] || su=/etc/subuid; [ -n "$sg" ] || sg=/etc/subgid
+  for f in "$su" "$sg"; do
+    grep -qE "^($u|$(id -u)):" "$f" 2>/dev/null || { echo "no range for $u in $f (add one: usermod --add-subuids/--add-subgids)"; return; }
+  done
+  [ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] || { echo "no XDG_RUNTIME_DIR in the login session (pam_systemd; loginctl enable-linger $u)"; return; }
+  unshare -U true 2>/dev/null || { echo "user namespaces are refused to $u (unshare -U true failed)"; return; }
+  command -v rootlesskit >/dev/null || echo "no rootlesskit: install the rootlesskit package"
+}
+`;
 
 /**
  * One shell script, one round trip: each probe prints `key=value` (values base64 where they may span
@@ -57,25 +80,19 @@ p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')"
 p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
 p go "$(go version 2>/dev/null | awk '{print $3}')"
-rootless() {
-  u=$(id -un)
-  for b in newuidmap newgidmap; do
-    f=$(command -v $b) || { echo "no $b: install the uidmap package"; return; }
-    [ -u "$f" ] || { echo "$f is not setuid root"; return; }
-  done
-  for f in /etc/subuid /etc/subgid; do
-    grep -qE "^($u|$(id -u)):" "$f" 2>/dev/null || { echo "no range for $u in $f (add one: usermod --add-subuids/--add-subgids)"; return; }
-  done
-  [ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] || { echo "no XDG_RUNTIME_DIR in the login session (pam_systemd; loginctl enable-linger $u)"; return; }
-  unshare -U true 2>/dev/null || { echo "user namespaces are refused to $u (unshare -U true failed)"; return; }
-  command -v rootlesskit >/dev/null || echo "no rootlesskit: install the rootlesskit package"
-}
+${ROOTLESS_PROBE}
 p rootless "$(rootless)"
 systemd() {
   [ -d /run/systemd/system ] || { echo "systemd is not the init system (no /run/systemd/system)"; return; }
   [ "$(id -u)" = 0 ] || sudo -n -l systemctl >/dev/null 2>&1 || echo "$(id -un) may not run systemctl through sudo without a password"
 }
 p systemd "$(systemd)"
+containerdsock() {
+  [ -d /run/containerd ] || { echo "no /run/containerd: containerd does not run as a system service (a Docker with its own embedded containerd shares none)"; return; }
+  [ "$(id -u)" = 0 ] && return
+  timeout 10 docker version >/dev/null 2>&1 || echo "/run/containerd is root's and $(id -un) cannot run a privileged container to reach its socket (not in the docker group)"
+}
+p containerd_socket "$(containerdsock)"
 b=""
 for f in /proc/sys/fs/binfmt_misc/*; do
   case "$(basename "$f")" in register|status) continue;; esac
@@ -125,6 +142,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     unprivilegedUserns: clone !== '0' && maxNs !== '0' && apparmor !== '1',
     rootlessProblem: opt('rootless'),
     systemdProblem: opt('systemd'),
+    containerdProblem: opt('containerd_socket'),
     go: opt('go'),
   };
 }
@@ -156,6 +174,7 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
       f.binfmt.map((b) => `${b.name}[${b.flags}${b.enabled ? '' : ',disabled'}]`).join(' ') || 'none',
     'target.unprivileged-userns': String(f.unprivilegedUserns),
     'target.rootless': f.rootlessProblem ?? 'ready',
+    'target.containerd-socket': f.containerdProblem ?? 'reachable',
     'target.systemd': f.systemdProblem ?? 'ready',
     'target.go': f.go ?? 'absent',
   };

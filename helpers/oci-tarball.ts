@@ -41,15 +41,31 @@ export async function topLayerFile(
   return r.stdout;
 }
 
-/** Whether `needle` occurs anywhere in the tarball: the raw blobs, and every layer's files unpacked. */
-export async function tarballContains(target: Target, tar: string, needle: string): Promise<boolean> {
+/**
+ * Where `needle` occurs in the tarball: `the tarball's files` (index, manifests, configs and their
+ * history, uncompressed blobs) or `layer <digest>` (a layer unpacked: gzip, zstd or plain). Empty when
+ * nowhere. A layer it cannot unpack (zstd without the zstd tool on the target) fails loudly: an
+ * unread layer is no evidence of absence.
+ */
+export async function tarballOccurrences(target: Target, tar: string, needle: string): Promise<string[]> {
   const script = [
     'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
     'tar -xf "$1" -C "$d"',
-    'grep -rqF -- "$2" "$d" && exit 0',
-    'for b in "$d"/blobs/sha256/*; do (gzip -dc "$b" 2>/dev/null || cat "$b") | grep -aqF -- "$2" && exit 0; done',
-    'exit 1',
+    'grep -rqF -- "$2" "$d" && echo "the tarball\'s files"',
+    'for b in "$d"/blobs/sha256/*; do',
+    '  magic=$(head -c4 "$b" | od -An -tx1 | tr -d " \n")',
+    '  case "$magic" in',
+    '    1f8b*) un="gzip -dc" ;;',
+    '    28b52ffd) command -v zstd >/dev/null || { echo "cannot unpack zstd layer ${b##*/}: no zstd on $(hostname)" >&2; exit 3; }; un="zstd -dc" ;;',
+    '    *) continue ;;',
+    '  esac',
+    '  $un "$b" | grep -aqF -- "$2" && echo "layer sha256:${b##*/}"',
+    'done',
+    'exit 0',
   ].join('\n');
-  const r = await target.exec(['sh', '-c', script, 'sh', tar, needle], { reject: false, timeoutMs: 120_000 });
-  return r.exitCode === 0;
+  const r = await target.exec(['sh', '-c', script, 'sh', tar, needle], {
+    timeoutMs: 120_000,
+    context: `searching ${tar} for a value`,
+  });
+  return r.stdout.split('\n').filter(Boolean);
 }

@@ -4,7 +4,7 @@
  */
 
 import { pollUntil } from '../../helpers/poll.ts';
-import type { CommandResult } from '../command-result.ts';
+import { type CommandResult, formatEvidence } from '../command-result.ts';
 import { tailLines } from '../tail-buffer.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import type { Feature } from './features.ts';
@@ -29,22 +29,27 @@ export abstract class DaemonWorker implements BuildkitWorker {
   }
 
   ready(timeoutMs = 180_000): Promise<string> {
+    // 126/127: buildctl itself cannot run (missing, not executable); waiting would not bring it.
+    let unrunnable: CommandResult | undefined;
     this.readiness ??= pollUntil(
       async () => {
         const r = await this.buildctl(['debug', 'workers', '--format', '{{json .}}'], {
           reject: false,
           timeoutMs: 30_000,
         });
+        if (r.exitCode === 126 || r.exitCode === 127) unrunnable = r;
         return r.failed ? undefined : r.stdout;
       },
       {
         timeoutMs,
         intervalMs: 1000,
         what: `buildkitd (${this.how}) to answer buildctl debug workers`,
-        giveUp: async () =>
-          (await this.alive())
+        giveUp: async () => {
+          if (unrunnable) return `buildctl cannot run:\n${formatEvidence(unrunnable)}`;
+          return (await this.alive())
             ? undefined
-            : `the daemon exited; its log:\n${tailLines(await this.logs(), 30)}`,
+            : `the daemon exited; its log:\n${tailLines(await this.logs(), 30)}`;
+        },
       },
     );
     return this.readiness;

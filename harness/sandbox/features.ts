@@ -16,6 +16,7 @@ export const FEATURES = [
   'unprivileged-userns',
   'rootless',
   'systemd',
+  'containerd',
   'registry-push',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
@@ -44,6 +45,8 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
       return facts.rootlessProblem;
     case 'systemd':
       return facts.systemdProblem;
+    case 'containerd':
+      return facts.containerdProblem;
     case 'registry-push':
       return registry ? undefined : 'no registry to push to (give --registry-mirror or --image-repository)';
     default: {

@@ -12,7 +12,7 @@ import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
 /** The host's runc and the shared libraries it links, to bind-mount into the daemon's container. */
-async function runcMounts(target: Target): Promise<string[]> {
+export async function runcMounts(target: Target): Promise<string[]> {
   const which = await target.exec(['sh', '-c', 'command -v runc'], { reject: false });
   const runc = which.stdout.trim();
   if (which.failed || !runc)
@@ -49,14 +49,15 @@ class RootProcessWorker extends DaemonWorker {
   }
 }
 
-class PrivilegedContainerWorker extends DaemonWorker {
+export class PrivilegedContainerWorker extends DaemonWorker {
   readonly name = 'privileged-container';
   constructor(
     target: Target,
     buildctl: string,
     readonly address: string,
     readonly how: string,
-    private readonly id: string,
+    /** The daemon's container on the target. */
+    readonly id: string,
   ) {
     super(target, buildctl);
   }

@@ -24,8 +24,10 @@ import { requireFeature } from '../../harness/sandbox/features.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import { ociImage, tarballContains, topLayerFile } from '../../helpers/oci-tarball.ts';
+import { cacheHitProblem } from '../../helpers/cache-hit.ts';
+import { ociImage, tarballOccurrences, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
+import { tlsRefusalProblem } from '../../helpers/tls-refusal.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/buildx/', import.meta.url));
 const ctx = usePhase();
@@ -198,9 +200,12 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
           await build('secret', [...secrets, '--target', 'build', '--output', `type=oci,dest=${tar}`], {
             env,
           });
-          for (const secret of [token, file])
-            expect(await tarballContains(ctx.target, tar, secret), 'a secret is in the exported image').toBe(
-              false,
+          for (const [name, secret] of [
+            ['token', token],
+            ['file', file],
+          ] as const)
+            expect(await tarballOccurrences(ctx.target, tar, secret), `where the ${name} secret is`).toEqual(
+              [],
             );
         });
       },
@@ -247,8 +252,7 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
               ]);
               const again = await read(`${dir}/rand-${i}-again/rand.txt`);
               await annotate(`${to.split(',')[0]}: ${first} -> ${again}`);
-              expect(first).toMatch(/^[0-9a-f]{48}$/);
-              expect(again, `the RUN step ran again after importing ${imports[i]}`).toBe(first);
+              expect(cacheHitProblem(first, again, imports[i]!)).toBeUndefined();
             }
           });
         },
@@ -302,10 +306,7 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
             await annotate(
               `buildx create --bootstrap: exit ${create.exitCode} ${last(create)}; build: exit ${tryBuild.exitCode} ${last(tryBuild)}; buildctl: ${last(probe)}`,
             );
-            expect(probe.failed, `the daemon served a client ${who}:\n${formatEvidence(probe)}`).toBe(true);
-            expect(probe.stderr, formatEvidence(probe)).toMatch(
-              /remote error: tls: (certificate required|bad certificate|unknown certificate authority)/,
-            );
+            expect(tlsRefusalProblem(probe, who)).toBeUndefined();
           },
         );
 

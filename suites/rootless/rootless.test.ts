@@ -11,6 +11,7 @@ import { missingFeature, requireFeature } from '../../harness/sandbox/features.t
 import { RootlessWorker } from '../../harness/sandbox/rootless-worker.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -52,14 +53,9 @@ describe('worker=rootless', () => {
     const w = rootless(skip);
     await withWorkerLogs(w, async () => {
       const ps = await ctx.target.exec(['ps', '-o', 'uid=,pid=,comm=', '-g', String(w.pgid)]);
-      const rows = ps.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/));
-      await annotate(rows.map((r) => `${r[2]}(pid ${r[1]}) uid ${r[0]}`).join(', '));
-      expect(rows.map((r) => r[2])).toContain('buildkitd');
-      for (const [uid, pid, comm] of rows)
-        expect(Number(uid), `${comm} (pid ${pid}) runs as uid ${uid} on the host`).toBe(ctx.facts.uid);
+      const rows = parsePs(ps.stdout);
+      await annotate(rows.map((r) => `${r.comm}(pid ${r.pid}) uid ${r.uid}`).join(', '));
+      expect(processOwnerProblems(rows, ctx.facts.uid)).toEqual([]);
     });
   });
 
@@ -75,10 +71,7 @@ describe('worker=rootless', () => {
         await ctx.target.exec(['sh', '-c', 'grep -E "^($(id -un)|$(id -u)):" /etc/subuid | head -n1'])
       ).stdout.trim();
       await annotate(`uid_map of buildkitd (pid ${pid}): ${map.replace(/\s+/g, ' ')}; /etc/subuid: ${sub}`);
-      const [, start, count] = sub.split(':');
-      const rows = map.split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-      expect(rows).toContainEqual([0, ctx.facts.uid, 1]);
-      expect(rows).toContainEqual([1, Number(start), Number(count)]);
+      expect(uidMapProblems(map, sub, ctx.facts.uid)).toEqual([]);
       expect(await daemonPids(w)).toContain(pid);
     });
   });

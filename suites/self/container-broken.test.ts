@@ -34,6 +34,8 @@ const CHECK = {
   labels:
     'container › the image › buildkitd --version and buildctl --version in it name the version and revision of its labels',
 };
+/** The buildx phase's toml check on each builder: the first one that runs buildctl in the image. */
+const buildxToml = (kind: string) => `buildx › worker=${kind} › the buildkitd.toml it was given takes effect`;
 
 /**
  * Each case is the good image with defects applied in order (fixtures/container/broken/<variant>), and
@@ -41,7 +43,7 @@ const CHECK = {
  * (CI's budget): the docker-init symlink, the labels, the health check, a baked-in TCP config (seen by
  * the published-config check) and buildkitd as PID 1 (seen by the reaping and health checks).
  */
-const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[] }> = [
+const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[]; phase?: string }> = [
   {
     variants: ['no-symlink', 'relabelled', 'unhealthy', 'baked-tcp-toml', 'no-init'],
     grep: 'docker-init points|name the version and revision of its labels|HEALTHCHECK|unix socket only|reaps orphaned',
@@ -50,6 +52,13 @@ const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[] 
   { variants: ['tini-entrypoint'], grep: 'as a Buildx', checks: [CHECK.buildx] },
   { variants: ['amd64-binaries'], grep: 'static riscv64 ELF', checks: [CHECK.elf] },
   { variants: ['tcp-no-tls'], grep: 'unix socket only', checks: [CHECK.unixOnly] },
+  { variants: ['no-buildctl'], grep: 'static riscv64 ELF', checks: [CHECK.elf] },
+  {
+    variants: ['no-buildctl'],
+    phase: 'buildx',
+    grep: 'the buildkitd.toml it was given',
+    checks: ['buildx-docker-container', 'remote-mtls', 'remote-docker-container'].map(buildxToml),
+  },
 ];
 
 describe.skipIf(reason)('container phase against broken images', () => {
@@ -129,11 +138,11 @@ describe.skipIf(reason)('container phase against broken images', () => {
 
   for (const c of CASES) {
     test(
-      `fails ${c.checks.length === 1 ? `'${c.checks[0]}'` : `${c.checks.length} checks, each for its defect,`} for the ${c.variants.join(' + ')} image`,
+      `fails ${c.checks.length === 1 ? `'${c.checks[0]}'` : `${c.checks.length} checks, each for its defect,`} for the ${c.variants.join(' + ')} image${c.phase ? ` (${c.phase} phase)` : ''}`,
       async () => {
         const tag = await brokenImage(c.variants);
         const run = await runPhase(
-          ['--phase', 'container', '--image', tag, '--grep', c.grep],
+          ['--phase', c.phase ?? 'container', '--image', tag, '--grep', c.grep],
           await localTempDir('self-broken-image'),
         );
         expect(run.exitCode, run.output.slice(-3000)).toBe(1);
