@@ -41,7 +41,7 @@ export interface BinfmtEntry {
  * missing piece (or nothing). The files default to /etc/subuid and /etc/subgid; the broken-setup self
  * test hands it a file without the user's range.
  */
-export const ROOTLESS_PROBE = String.raw`rootless() {
+export const ROOTLESS_PROBE = `rootless() {
   u=$(id -un)
   for b in newuidmap newgidmap; do
     f=$(command -v $b) || { echo "no $b: install the uidmap package"; return; }

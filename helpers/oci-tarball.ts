@@ -56,10 +56,10 @@ export async function tarballOccurrences(target: Target, tar: string, needle: st
     '  magic=$(head -c4 "$b" | od -An -tx1 | tr -d " \n")',
     '  case "$magic" in',
     '    1f8b*) un="gzip -dc" ;;',
-    '    28b52ffd) command -v zstd >/dev/null || { echo "cannot unpack zstd layer ${b##*/}: no zstd on $(hostname)" >&2; exit 3; }; un="zstd -dc" ;;',
+    '    28b52ffd) command -v zstd >/dev/null || { echo "cannot unpack zstd layer $(basename "$b"): no zstd on $(hostname)" >&2; exit 3; }; un="zstd -dc" ;;',
     '    *) continue ;;',
     '  esac',
-    '  $un "$b" | grep -aqF -- "$2" && echo "layer sha256:${b##*/}"',
+    '  $un "$b" | grep -aqF -- "$2" && echo "layer sha256:$(basename "$b")"',
     'done',
     'exit 0',
   ].join('\n');

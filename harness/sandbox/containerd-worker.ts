@@ -2,10 +2,10 @@
  * `worker=containerd`: the image under test with BuildKit's containerd worker, pointed at the target's
  * own containerd (warm-metal's deployment): `docker run --privileged` with /run/containerd,
  * /var/lib/containerd and /tmp (rshared: BuildKit's mounts must be the same paths for containerd) from
- * the host, a namespace of its own (`bka-<run>`), and its state in a run temp dir under /tmp. The
- * host's `ctr` is mounted read-only to read containerd's side. stop() empties the namespace (prune,
- * images, leases, content), removes it and the state, then the container; it is idempotent and
- * registered for cleanup at creation.
+ * the host, a namespace of its own (`bka-<run>`), its state and OTEL socket in a run temp dir under
+ * /tmp. The host's `ctr` is mounted read-only to read containerd's side. stop() empties the namespace
+ * and BuildKit's `<namespace>_history` (prune, images, leases, content), removes both and the state,
+ * then the container; it is idempotent and registered for cleanup at creation.
  */
 import type { CommandResult } from '../command-result.ts';
 import type { ResourceTracker } from '../resources.ts';
@@ -61,6 +61,9 @@ export class ContainerdWorker extends DaemonWorker {
         ...['-v', `${o.toml}:/etc/buildkit/buildkitd.toml:ro`, o.image],
         ...['--oci-worker=false', '--containerd-worker=true', '--containerd-worker-addr', CONTAINERD_SOCKET],
         ...['--containerd-worker-namespace', namespace, '--root', `${dir}/state`],
+        // RUN steps get this socket bind-mounted by the host's runc: it must be a host path too
+        // (moby/buildkit#4764).
+        ...['--otel-socket-path', `${dir}/otel-grpc.sock`],
       ],
       { context: 'starting the image under test with the containerd worker' },
     );
@@ -78,7 +81,10 @@ export class ContainerdWorker extends DaemonWorker {
 
   /** `ctr -n <namespace> ...args` against the target's containerd (from inside the container). */
   ctr(args: string[], options?: ExecOptions): Promise<CommandResult> {
-    return this.target.exec(['docker', 'exec', this.container, 'ctr', '-n', this.namespace, ...args], options);
+    return this.target.exec(
+      ['docker', 'exec', this.container, 'ctr', '-n', this.namespace, ...args],
+      options,
+    );
   }
 
   /** A shell command as root in the container (it sees the host's containerd directories). */
@@ -96,22 +102,28 @@ export class ContainerdWorker extends DaemonWorker {
 
   protected async shutdown() {
     // containerd collects snapshots and content once nothing refers to them; the namespace goes last.
+    // BuildKit keeps its build history in a second namespace, <namespace>_history: both go.
     const script = [
       'buildctl prune --all >/dev/null 2>&1',
-      'c="ctr -n $1"',
-      '$c images ls -q | xargs -r $c images rm >/dev/null',
-      '$c leases ls -q | xargs -r $c leases rm >/dev/null',
-      '$c content ls -q | xargs -r $c content rm >/dev/null',
-      'for i in $(seq 1 30); do ctr namespaces rm "$1" >/dev/null 2>&1 && break; sleep 1; done',
+      'for ns in "$1" "$1_history"; do',
+      '  c="ctr -n $ns"',
+      '  $c images ls -q | xargs -r $c images rm >/dev/null',
+      '  $c leases ls -q | xargs -r $c leases rm >/dev/null',
+      '  $c content ls -q | xargs -r $c content rm >/dev/null',
+      '  for i in $(seq 1 30); do ctr namespaces ls -q | grep -qx "$ns" || break; ctr namespaces rm "$ns" >/dev/null 2>&1 && break; sleep 1; done',
+      'done',
       'rm -rf "$2"',
-      'ctr namespaces ls -q | grep -qx "$1" && { echo "namespace $1 is not empty: $(ctr -n "$1" snapshots ls | wc -l) snapshot rows" >&2; exit 1; }',
-      'exit 0',
+      'left=$(ctr namespaces ls -q | grep -x -e "$1" -e "$1_history")',
+      '[ -z "$left" ] || { echo "namespaces not empty: $left" >&2; exit 1; }',
     ].join('\n');
     const emptied = await this.asRoot(script, [this.namespace, this.stateDir], {
       reject: false,
       timeoutMs: 180_000,
     });
-    await this.target.exec(['docker', 'rm', '-f', '-v', this.container], { reject: false, timeoutMs: 60_000 });
+    await this.target.exec(['docker', 'rm', '-f', '-v', this.container], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
     if (emptied.failed && (await this.containerExisted(emptied)))
       throw new Error(`could not remove containerd namespace ${this.namespace}: ${emptied.stderr.trim()}`);
   }

@@ -13,6 +13,7 @@ import { ContainerdWorker } from '../../harness/sandbox/containerd-worker.ts';
 import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const SNAPSHOTS = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots';
@@ -110,13 +111,9 @@ describe('worker=containerd', () => {
       const inSnapshots = await w.asRoot('grep -rlF -- "$1" "$2" || true', [wrote, SNAPSHOTS], {
         timeoutMs: 120_000,
       });
-      const inState = await w.asRoot(
-        'grep -rlF -- "$1" "$2" || true; find "$2" -type f -size +0 -exec sha256sum {} + | cut -d" " -f1 | sed "s/^/sha256:/"',
-        [wrote, w.stateDir],
-        { timeoutMs: 120_000 },
-      );
+      const inState = await w.asRoot(STATE_SCAN, [wrote, w.stateDir], { timeoutMs: 120_000 });
       const stateLines = inState.stdout.split('\n').filter(Boolean);
-      const copies = stateLines.filter((l) => !l.startsWith('sha256:') || layers.includes(l));
+      const copies = copiesInState(inState.stdout, layers);
       await annotate(
         `${ref} ${digest}: ${layers.length} layer(s) in containerd's content; the file in ${inSnapshots.stdout.trim().split('\n').length} snapshot path(s); ${stateLines.length} file(s) in buildkitd's state, ${copies.length} of them a copy`,
       );

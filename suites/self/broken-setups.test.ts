@@ -27,6 +27,7 @@ import { ociImage, tarballOccurrences, topLayerFile } from '../../helpers/oci-ta
 import { pollUntil } from '../../helpers/poll.ts';
 import { proxyProblems } from '../../helpers/proxy-evidence.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
+import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { TLS_REFUSAL, tlsRefusalProblem } from '../../helpers/tls-refusal.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 
@@ -54,7 +55,7 @@ describe.skipIf(reason)('phase verdicts against broken setups on the lab', () =>
     root = worker;
     await root.ready();
     dir = await resources.tempDir('broken-setups');
-    for (const f of ['cache', 'proxy', 'broken/secret-in-layer', 'broken/secret-as-build-arg'])
+    for (const f of ['cache', 'export', 'proxy', 'broken/secret-in-layer', 'broken/secret-as-build-arg'])
       await target.upload(`${FIXTURES}${f}/Dockerfile`, `${dir}/${f}/Dockerfile`);
   }, 30 * 60_000);
 
@@ -189,6 +190,21 @@ describe.skipIf(reason)('phase verdicts against broken setups on the lab', () =>
     }
   });
 
+  test("the containerd worker's once-only check finds the second copy a worker with its own content store keeps", async () => {
+    const mark = `bka-${ctx.resources.runId}-oci-worker`;
+    await build('export', [
+      ...['--opt', `build-arg:MARK=${mark}`, '--output', `type=oci,dest=${dir}/export.tar`],
+    ]);
+    const layers = (await ociImage(target, `${dir}/export.tar`)).manifest.layers.map((l) => l.digest);
+    const scan = await target.exec(
+      ['docker', 'exec', root.id, 'sh', '-c', STATE_SCAN, 'sh', `${mark} riscv64`, '/var/lib/buildkit'],
+      { timeoutMs: 120_000 },
+    );
+    const copies = copiesInState(scan.stdout, layers);
+    expect(copies).toContainEqual(expect.stringMatching(/^\/var\/lib\/buildkit\/.*/));
+    expect(copies).toContain(layers.at(-1));
+  });
+
   test('the TLS refusal check catches a daemon that serves clients without a certificate, and passes one that asks for it', async () => {
     const certs = await certsOnTarget(target, ctx.resources);
     /** A buildkitd on TCP with the server certificate and `flags`, in its own privileged container. */
@@ -220,9 +236,8 @@ describe.skipIf(reason)('phase verdicts against broken setups on the lab', () =>
       pollUntil(
         async () => {
           const r = await probe(name);
-          return r.failed && /connection refused|no such host|Unavailable.*dial/i.test(r.stderr)
-            ? undefined
-            : r;
+          // Served, or refused by the TLS handshake: an answer. Anything else (not listening yet): wait.
+          return !r.failed || TLS_REFUSAL.test(r.stderr) ? r : undefined;
         },
         { timeoutMs: 180_000, intervalMs: 2000, what: `the daemon in ${name} to answer` },
       );

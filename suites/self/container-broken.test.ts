@@ -34,7 +34,7 @@ const CHECK = {
   labels:
     'container › the image › buildkitd --version and buildctl --version in it name the version and revision of its labels',
 };
-/** The buildx phase's toml check on each builder: the first one that runs buildctl in the image. */
+/** The buildx phase's toml check on a builder: the first check that runs buildctl in the image. */
 const buildxToml = (kind: string) => `buildx › worker=${kind} › the buildkitd.toml it was given takes effect`;
 
 /**
@@ -52,12 +52,13 @@ const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[];
   { variants: ['tini-entrypoint'], grep: 'as a Buildx', checks: [CHECK.buildx] },
   { variants: ['amd64-binaries'], grep: 'static riscv64 ELF', checks: [CHECK.elf] },
   { variants: ['tcp-no-tls'], grep: 'unix socket only', checks: [CHECK.unixOnly] },
-  { variants: ['no-buildctl'], grep: 'static riscv64 ELF', checks: [CHECK.elf] },
+  // The buildx phase on the builder users create first (one builder: CI's budget); the remote builders
+  // run the same buildctl in the image (ImageDaemonWorker.buildctl).
   {
     variants: ['no-buildctl'],
     phase: 'buildx',
-    grep: 'the buildkitd.toml it was given',
-    checks: ['buildx-docker-container', 'remote-mtls', 'remote-docker-container'].map(buildxToml),
+    grep: 'worker=buildx-docker-container › the buildkitd.toml it was given',
+    checks: [buildxToml('buildx-docker-container')],
   },
 ];
 
