@@ -2,6 +2,7 @@
  * The janitor: removes what runs left behind on the target (also after a SIGKILL, when no tracker ran),
  * found by label and by the run's name prefix.
  */
+import { sweepContainerd } from './janitor-containerd.ts';
 import { NAME_PREFIX, RUN_LABEL } from './resources.ts';
 import type { Target } from './target.ts';
 
@@ -12,7 +13,7 @@ export interface JanitorReport {
 
 /**
  * Removes what runs left behind, by label and name prefix: containers, volumes, networks, images,
- * buildx builders, systemd units, temp dirs and the processes recorded in them. `runId` limits it to one run.
+ * buildx builders, systemd units, containerd namespaces, temp dirs and the processes recorded in them. `runId` limits it to one run.
  */
 export async function janitor(target: Target, runId?: string): Promise<JanitorReport> {
   const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
@@ -39,7 +40,12 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
       timeoutMs: 30_000,
     })
   ).failed;
+  // A containerd worker that was left running leaves a namespace and root-owned state to sweep.
+  let containerdWorker = false;
   if (hasDocker) {
+    containerdWorker =
+      (await list(['docker', 'ps', '-aq', '--filter', `label=${label}`, '--filter', 'name=containerd']))
+        .length > 0;
     for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
       if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
     }
@@ -71,6 +77,7 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   }
   if (units.length) await target.exec([...sudo, 'systemctl', 'daemon-reload'], { reject: false });
   // Temp dirs; a `pids` file in one lists background process groups to kill first.
+  const rootOwned: string[] = [];
   for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
     await target.exec(
       [
@@ -85,7 +92,18 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
         reject: false,
       },
     );
-    await run(`temp dir ${dir}`, ['rm', '-rf', dir]);
+    const rm = await target.exec(['rm', '-rf', dir], { reject: false, timeoutMs: 120_000 });
+    if (rm.failed) rootOwned.push(dir);
+    else removed.push(`temp dir ${dir}`);
   }
+  // The containerd worker's namespaces and root-owned state, as root through a container.
+  if (hasDocker && (containerdWorker || rootOwned.length > 0))
+    for (const line of await sweepContainerd(target, prefix)) {
+      const [verdict, ...what] = line.split(' ');
+      (verdict === 'removed' ? removed : failed).push(what.join(' '));
+    }
+  for (const dir of rootOwned)
+    if (!(await target.exec(['test', '-e', dir], { reject: false })).failed)
+      failed.push(`temp dir ${dir}: not removed (root-owned files, and no way to remove them as root)`);
   return { removed, failed };
 }

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { errorMessage } from '../errors.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
+import { Hmp } from './hmp.ts';
 import type { LabLayout } from './layout.ts';
 import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
 import type { Progress } from './progress.ts';
+import { LabSnapshot, setGuestClock } from './snapshot.ts';
 
 export interface LabState {
   vmKey: string;
@@ -69,10 +71,20 @@ export class LabVm {
     return target;
   }
 
+  private get monitorSocket(): string {
+    return join(this.layout.instanceDir, 'monitor.sock');
+  }
+
+  private snapshot(vmKey: string): LabSnapshot {
+    const { cpus, memoryMiB } = this.layout.config;
+    return new LabSnapshot(this.layout.vmDir(vmKey), { cpus, memoryMiB });
+  }
+
   private qemuArgs(vmKey: string, overlay: string, console: string, pidFile: string): string[] {
     const { cpus, memoryMiB, sshPort } = this.layout.config;
     const vm = this.layout.vmDir(vmKey);
     return [
+      ...['-monitor', `unix:${this.monitorSocket},server=on,wait=off`],
       ...['-name', 'buildkit-acceptance-lab', '-machine', 'virt', '-accel', 'tcg,thread=multi'],
       ...['-smp', String(cpus), '-m', String(memoryMiB), '-bios', 'default'],
       ...['-kernel', join(vm, 'vmlinux'), '-initrd', join(vm, 'initrd.img')],
@@ -89,25 +101,87 @@ export class LabVm {
     ];
   }
 
+  /**
+   * Resumes the VM from its snapshot when the cache has one (seconds), else boots it (and saves a
+   * snapshot once SSH and Docker answer, for the next start).
+   */
   async boot(vmKey: string): Promise<void> {
-    const dir = this.layout.instanceDir;
-    const overlay = join(dir, 'overlay.qcow2');
+    const snapshot = this.snapshot(vmKey);
+    if (await snapshot.usable()) {
+      const resumed = await this.resume(vmKey, snapshot).catch((err: unknown) => errorMessage(err));
+      if (resumed === true) return;
+      this.progress.say(`could not resume from the snapshot (${resumed}); removing it and booting`);
+      const state = await this.readState();
+      if (state) await terminate(state.qemuPid);
+      await snapshot.remove();
+    }
+    const overlay = join(this.layout.instanceDir, 'overlay.qcow2');
     const previous = await this.readState();
     if (!existsSync(overlay) || previous?.vmKey !== vmKey) {
       await rm(overlay, { force: true });
       const base = join(this.layout.vmDir(vmKey), 'disk.img');
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, overlay]);
     }
+    await this.start(vmKey, overlay, 'booting the VM', []);
+    await this.waitReady(['SSH', 'Docker in the VM']);
+    await this.progress
+      .step('saving the booted VM for warm starts', async () => {
+        const hmp = await Hmp.open(this.monitorSocket);
+        const guest = await this.connect();
+        try {
+          await snapshot.save(hmp, guest, overlay);
+        } finally {
+          await guest.close();
+          hmp.close();
+        }
+      })
+      .catch(async (err: unknown) => {
+        this.progress.say(`could not save a snapshot (the next start boots again): ${errorMessage(err)}`);
+        await snapshot.remove();
+      });
+  }
+
+  /** Starts qemu from the snapshot on a fresh overlay, sets the guest clock, waits for Docker. */
+  private async resume(vmKey: string, snapshot: LabSnapshot): Promise<true> {
+    const overlay = join(this.layout.instanceDir, 'overlay.qcow2');
+    await rm(overlay, { force: true });
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', snapshot.diskFile, overlay]);
+    await this.start(vmKey, overlay, 'resuming the VM from its snapshot', [
+      '-incoming',
+      `exec:cat '${snapshot.stateFile.replace(/'/g, "'\\''")}'`,
+    ]);
+    const t0 = performance.now();
+    await this.progress.step('waiting for SSH and setting the guest clock', async () => {
+      if (!(await this.ready(60_000, false))) throw new Error('SSH did not answer within 60 s of the resume');
+      const guest = await this.connect();
+      try {
+        const behind = await setGuestClock(guest);
+        this.progress.say(
+          `the guest clock was ${(behind / 1000).toFixed(0)} s behind; set to this machine's`,
+        );
+      } finally {
+        await guest.close();
+      }
+    });
+    this.timings.sshReadyMs = performance.now() - t0;
+    await this.waitReady(['Docker in the VM'], t0);
+    return true;
+  }
+
+  private async start(vmKey: string, overlay: string, what: string, extra: string[]): Promise<void> {
+    const dir = this.layout.instanceDir;
     const pidFile = join(dir, 'qemu.pid');
     const console = join(dir, 'console.log');
     await rm(pidFile, { force: true });
     await rm(console, { force: true });
+    await rm(this.monitorSocket, { force: true });
     const { cpus, memoryMiB, sshPort, registryPort } = this.layout.config;
-    await this.progress.step(`booting the VM (${cpus} vCPUs, ${memoryMiB} MiB)`, async () => {
-      const r = await execa('qemu-system-riscv64', this.qemuArgs(vmKey, overlay, console, pidFile), {
-        reject: false,
-        all: true,
-      });
+    await this.progress.step(`${what} (${cpus} vCPUs, ${memoryMiB} MiB)`, async () => {
+      const r = await execa(
+        'qemu-system-riscv64',
+        [...this.qemuArgs(vmKey, overlay, console, pidFile), ...extra],
+        { reject: false, all: true },
+      );
       if (r.failed) throw new Error(`lab: qemu-system-riscv64 did not start: ${(r.all ?? '').trim()}`);
       const state: LabState = {
         vmKey,
@@ -119,20 +193,23 @@ export class LabVm {
       };
       await writeFile(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
     });
+  }
+
+  /** Waits for each of SSH and Docker (5 minutes each), recording when each answered. */
+  private async waitReady(
+    what: ReadonlyArray<'SSH' | 'Docker in the VM'>,
+    since = performance.now(),
+  ): Promise<void> {
+    const console = join(this.layout.instanceDir, 'console.log');
     const consoleTail = async () =>
       (await readFile(console, 'utf8').catch(() => '')).trim().split('\n').slice(-30).join('\n');
-    const booted = performance.now();
-    for (const [what, docker, key] of [
-      ['SSH', false, 'sshReadyMs'],
-      ['Docker in the VM', true, 'dockerReadyMs'],
-    ] as const) {
-      await this.progress.step(`waiting for ${what}`, async () => {
+    for (const w of what) {
+      const docker = w !== 'SSH';
+      await this.progress.step(`waiting for ${w}`, async () => {
         if (!(await this.ready(5 * 60_000, docker)))
-          throw new Error(
-            `lab: ${what} did not answer within 5 minutes; console tail:\n${await consoleTail()}`,
-          );
+          throw new Error(`lab: ${w} did not answer within 5 minutes; console tail:\n${await consoleTail()}`);
       });
-      this.timings[key] = performance.now() - booted;
+      this.timings[docker ? 'dockerReadyMs' : 'sshReadyMs'] = performance.now() - since;
     }
   }
 

@@ -2,7 +2,7 @@
  * `worker=containerd`: the image under test with BuildKit's containerd worker, pointed at the target's
  * own containerd (warm-metal's deployment): `docker run --privileged` with /run/containerd,
  * /var/lib/containerd and /tmp (rshared: BuildKit's mounts must be the same paths for containerd) from
- * the host, a namespace of its own (`bka-<run>`), its state and OTEL socket in a run temp dir under
+ * the host, a namespace of its own (`bka-<run>-containerd`), its state and OTEL socket in a run temp dir under
  * /tmp. The host's `ctr` is mounted read-only to read containerd's side. stop() empties the namespace
  * and BuildKit's `<namespace>_history` (prune, images, leases, content), removes both and the state,
  * then the container; it is idempotent and registered for cleanup at creation.
@@ -48,7 +48,8 @@ export class ContainerdWorker extends DaemonWorker {
 
   static async start(o: ContainerdWorkerOptions): Promise<ContainerdWorker> {
     const name = o.resources.name('containerd-worker');
-    const namespace = `bka-${o.resources.runId}`;
+    // Named like every resource of the run (the janitor finds it by the run's prefix).
+    const namespace = o.resources.name('containerd');
     const dir = await o.resources.tempDir('containerd-worker');
     if (!dir.startsWith('/tmp/')) throw new Error(`the run's temp dir ${dir} is not under /tmp`);
     const ctr = (await o.target.exec(['sh', '-c', 'command -v ctr || true'])).stdout.trim();

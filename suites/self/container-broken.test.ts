@@ -43,7 +43,14 @@ const buildxToml = (kind: string) => `buildx › worker=${kind} › the buildkit
  * (CI's budget): the docker-init symlink, the labels, the health check, a baked-in TCP config (seen by
  * the published-config check) and buildkitd as PID 1 (seen by the reaping and health checks).
  */
-const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[]; phase?: string }> = [
+const CASES: ReadonlyArray<{
+  variants: string[];
+  grep: string;
+  checks: string[];
+  phase?: string;
+  /** What the failure must say (it failed for this defect, not another). */
+  evidence?: RegExp;
+}> = [
   {
     variants: ['no-symlink', 'relabelled', 'unhealthy', 'baked-tcp-toml', 'no-init'],
     grep: 'docker-init points|name the version and revision of its labels|HEALTHCHECK|unix socket only|reaps orphaned',
@@ -57,8 +64,9 @@ const CASES: ReadonlyArray<{ variants: string[]; grep: string; checks: string[];
   {
     variants: ['no-buildctl'],
     phase: 'buildx',
-    grep: 'worker=buildx-docker-container › the buildkitd.toml it was given',
+    grep: 'worker=buildx-docker-container.*the buildkitd.toml it was given',
     checks: [buildxToml('buildx-docker-container')],
+    evidence: /"buildctl": executable file not found/,
   },
 ];
 
@@ -147,7 +155,8 @@ describe.skipIf(reason)('container phase against broken images', () => {
           await localTempDir('self-broken-image'),
         );
         expect(run.exitCode, run.output.slice(-3000)).toBe(1);
-        for (const check of c.checks) expect(run.failed).toContain(check);
+        for (const check of c.checks) expect(run.failed, run.output.slice(-3000)).toContain(check);
+        if (c.evidence) expect(run.output).toMatch(c.evidence);
       },
       30 * 60_000,
     );

@@ -1,0 +1,125 @@
+/**
+ * The lab's warm start (#15). The VM, once booted with SSH and Docker ready, is saved in the VM's cache
+ * dir: its RAM and devices (`migrate` to a file) and its disk at that instant (a qcow2 layer over the
+ * provisioned disk). Later `lab up`s start qemu with `-incoming` from that file on a fresh overlay over
+ * that layer, and set the guest's clock to the host's before anything reads it: a resumed guest wakes
+ * at the instant it was saved. The clock is set through a template unit (`lab-clock@<epoch>.service`,
+ * linked at save time from the runner's home) that the runner may start with its sudo for systemctl,
+ * as on the board. A snapshot that does not resume is removed and the VM boots as before.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { SshTarget } from '../ssh-target.ts';
+import type { Hmp } from './hmp.ts';
+
+export const CLOCK_UNIT = 'lab-clock@.service';
+
+const UNIT = `[Unit]
+Description=Set the clock to the host's after the lab VM resumes from its snapshot (buildkit-acceptance)
+
+[Service]
+Type=oneshot
+ExecStart=/bin/date -u -s @%i
+`;
+
+interface Meta {
+  cpus: number;
+  memoryMiB: number;
+  qemu: string;
+  savedAt: string;
+}
+
+export class LabSnapshot {
+  constructor(
+    private readonly dir: string,
+    private readonly machine: { cpus: number; memoryMiB: number },
+  ) {}
+
+  get stateFile(): string {
+    return join(this.dir, 'ready.state');
+  }
+
+  get diskFile(): string {
+    return join(this.dir, 'ready.qcow2');
+  }
+
+  private get metaFile(): string {
+    return join(this.dir, 'ready.json');
+  }
+
+  /** Saved for this machine shape and this qemu (a state file only loads into the same). */
+  async usable(): Promise<boolean> {
+    if (!existsSync(this.stateFile) || !existsSync(this.diskFile)) return false;
+    try {
+      const meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as Meta;
+      return (
+        meta.cpus === this.machine.cpus &&
+        meta.memoryMiB === this.machine.memoryMiB &&
+        meta.qemu === (await qemuVersion())
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Saves the running VM: links the clock unit, syncs the guest's disks, stops the VM, writes its state,
+   * copies its disk layer, and lets it run on. `overlay` is the disk the VM runs on.
+   */
+  async save(hmp: Hmp, guest: SshTarget, overlay: string): Promise<void> {
+    const home = (await guest.exec(['sh', '-c', 'echo "$HOME"'])).stdout.trim();
+    await guest.exec(['mkdir', '-p', `${home}/.lab`]);
+    await guest.writeFile(`${home}/.lab/${CLOCK_UNIT}`, UNIT);
+    await guest.exec(['sudo', '-n', 'systemctl', 'link', `${home}/.lab/${CLOCK_UNIT}`]);
+    await guest.exec(['sudo', '-n', 'systemctl', 'daemon-reload']);
+    await guest.exec(['sync']);
+    const tmpState = `${this.stateFile}.tmp`;
+    const tmpDisk = `${this.diskFile}.tmp`;
+    await hmp.run('stop');
+    try {
+      const out = await hmp.run(`migrate "exec:cat > '${tmpState}'"`, 10 * 60_000);
+      const info = await hmp.run('info migrate');
+      if (!/Migration status:\s*completed/.test(info))
+        throw new Error(`the VM's state was not saved: ${out} ${info.split('\n').slice(0, 3).join(' ')}`);
+      await copyFile(overlay, tmpDisk);
+    } finally {
+      await hmp.run('cont');
+    }
+    await rename(tmpState, this.stateFile);
+    await rename(tmpDisk, this.diskFile);
+    const meta: Meta = { ...this.machine, qemu: await qemuVersion(), savedAt: new Date().toISOString() };
+    await writeFile(this.metaFile, `${JSON.stringify(meta, null, 2)}\n`);
+  }
+
+  async remove(): Promise<void> {
+    for (const f of [
+      this.stateFile,
+      this.diskFile,
+      this.metaFile,
+      `${this.stateFile}.tmp`,
+      `${this.diskFile}.tmp`,
+    ])
+      await rm(f, { force: true });
+  }
+}
+
+/** Sets the guest's clock to this machine's; returns how far it was behind, in ms. */
+export async function setGuestClock(guest: SshTarget): Promise<number> {
+  const before = Number((await guest.exec(['date', '+%s%3N'])).stdout.trim());
+  const epoch = Math.round(Date.now() / 1000);
+  await guest.exec(['sudo', '-n', 'systemctl', 'start', CLOCK_UNIT.replace('@', `@${epoch}`)], {
+    context: "setting the resumed lab VM's clock",
+  });
+  const after = Number((await guest.exec(['date', '+%s%3N'])).stdout.trim());
+  if (Math.abs(after - Date.now()) > 5000)
+    throw new Error(`the guest clock is ${after - Date.now()} ms off after setting it`);
+  return Date.now() - before;
+}
+
+let version: Promise<string> | undefined;
+function qemuVersion(): Promise<string> {
+  version ??= execa('qemu-system-riscv64', ['--version']).then((r) => r.stdout.split('\n')[0] ?? '');
+  return version;
+}
