@@ -46,11 +46,25 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
       result.note ??
       (test.options.mode === 'todo'
         ? 'not written yet (todo)'
-        : process.env.BKA_GREP
+        : process.env.BKA_GREP && !selectedByGrep(test, process.env.BKA_GREP)
           ? `not selected (--grep ${process.env.BKA_GREP})`
           : undefined);
   }
   return base;
+}
+
+/**
+ * Whether --grep selected the test, as vitest's testNamePattern does (the suite names and the test's,
+ * joined by spaces): a selected test that was skipped was kept from running by its setup, not by --grep.
+ */
+function selectedByGrep(test: TestCase, grep: string): boolean {
+  const names: string[] = [test.name];
+  for (let p = test.parent; p.type === 'suite'; p = p.parent) names.unshift(p.name);
+  try {
+    return new RegExp(grep).test(names.join(' '));
+  } catch {
+    return names.join(' ').includes(grep);
+  }
 }
 
 /** AssertionError for a failed expectation; otherwise the error's own name (CommandError, PollTimeoutError...). */

@@ -120,6 +120,11 @@ export class Lab {
     await this.vm.forget();
   }
 
+  /** Forgets the saved VM state: the next `up` boots (measured by the bench), then saves it again. */
+  dropSnapshots(): Promise<void> {
+    return this.vm.dropSnapshots();
+  }
+
   async destroy(): Promise<void> {
     await this.down();
     await rm(this.config.dir, { recursive: true, force: true });

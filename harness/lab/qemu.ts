@@ -1,10 +1,11 @@
 /**
  * The VM under qemu-system-riscv64: booted from a qcow2 overlay over the cached disk (never writing the
- * cache), daemonized with its pid and console in instance/, waited for until SSH and Docker answer, and
- * shut down cleanly (poweroff over SSH) or, failing that, by signals.
+ * cache), daemonized with its pid, console and monitor socket in instance/, waited for until SSH and
+ * Docker answer, then saved for warm starts (snapshot.ts); later starts resume from that snapshot.
+ * Shut down cleanly (poweroff over SSH) or, failing that, by signals.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errorMessage } from '../errors.ts';
@@ -26,7 +27,7 @@ export interface LabState {
 
 export class LabVm {
   /** How long the last boot took from qemu's start to SSH, and to Docker answering. */
-  readonly timings: { sshReadyMs?: number; dockerReadyMs?: number } = {};
+  readonly timings: { sshReadyMs?: number; dockerReadyMs?: number; resumed?: boolean; saveMs?: number } = {};
 
   constructor(
     private readonly layout: LabLayout,
@@ -123,13 +124,16 @@ export class LabVm {
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, overlay]);
     }
     await this.start(vmKey, overlay, 'booting the VM', []);
+    this.timings.resumed = false;
     await this.waitReady(['SSH', 'Docker in the VM']);
+    const t0 = performance.now();
     await this.progress
       .step('saving the booted VM for warm starts', async () => {
         const hmp = await Hmp.open(this.monitorSocket);
         const guest = await this.connect();
         try {
           await snapshot.save(hmp, guest, overlay);
+          this.timings.saveMs = performance.now() - t0;
         } finally {
           await guest.close();
           hmp.close();
@@ -165,6 +169,7 @@ export class LabVm {
     });
     this.timings.sshReadyMs = performance.now() - t0;
     await this.waitReady(['Docker in the VM'], t0);
+    this.timings.resumed = true;
     return true;
   }
 
@@ -257,6 +262,13 @@ export class LabVm {
       while (alive(state.qemuPid) && Date.now() < deadline) await sleep(300);
     }
     await terminate(state.qemuPid);
+  }
+
+  /** Removes every saved snapshot of the cache: the next start boots (and saves a new one). */
+  async dropSnapshots(): Promise<void> {
+    const vms = await readdir(this.layout.p('vm')).catch(() => [] as string[]);
+    const { cpus, memoryMiB } = this.layout.config;
+    for (const key of vms) await new LabSnapshot(this.layout.vmDir(key), { cpus, memoryMiB }).remove();
   }
 
   async forget(): Promise<void> {
