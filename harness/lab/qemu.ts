@@ -14,7 +14,7 @@ import { Hmp } from './hmp.ts';
 import type { LabLayout } from './layout.ts';
 import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
 import type { Progress } from './progress.ts';
-import { LabSnapshot, setGuestClock } from './snapshot.ts';
+import { LAB_CPU, LabSnapshot, setGuestClock } from './snapshot.ts';
 
 export interface LabState {
   vmKey: string;
@@ -87,6 +87,7 @@ export class LabVm {
     return [
       ...['-monitor', `unix:${this.monitorSocket},server=on,wait=off`],
       ...['-name', 'buildkit-acceptance-lab', '-machine', 'virt', '-accel', 'tcg,thread=multi'],
+      ...['-cpu', LAB_CPU],
       ...['-smp', String(cpus), '-m', String(memoryMiB), '-bios', 'default'],
       ...['-kernel', join(vm, 'vmlinux'), '-initrd', join(vm, 'initrd.img')],
       ...['-append', 'root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0'],
@@ -115,6 +116,8 @@ export class LabVm {
       const state = await this.readState();
       if (state) await terminate(state.qemuPid);
       await snapshot.remove();
+      // The overlay it made is backed by the snapshot's disk layer: the boot starts from a new one.
+      await rm(join(this.layout.instanceDir, 'overlay.qcow2'), { force: true });
     }
     const overlay = join(this.layout.instanceDir, 'overlay.qcow2');
     const previous = await this.readState();
@@ -155,6 +158,13 @@ export class LabVm {
       `exec:cat '${snapshot.stateFile.replace(/'/g, "'\\''")}'`,
     ]);
     const t0 = performance.now();
+    // The state was saved from a stopped VM, and the loaded VM stays stopped: continue it once loaded.
+    const hmp = await Hmp.open(this.monitorSocket);
+    try {
+      await snapshot.continueLoaded(hmp);
+    } finally {
+      hmp.close();
+    }
     await this.progress.step('waiting for SSH and setting the guest clock', async () => {
       if (!(await this.ready(60_000, false))) throw new Error('SSH did not answer within 60 s of the resume');
       const guest = await this.connect();

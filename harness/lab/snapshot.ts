@@ -16,6 +16,13 @@ import type { Hmp } from './hmp.ts';
 
 export const CLOCK_UNIT = 'lab-clock@.service';
 
+/**
+ * The VM's CPU. Without Sstc: qemu does not re-arm a hart's stimecmp timer when it loads a saved state
+ * (the resumed guest waits for a timer interrupt that never comes), so the guest programs its timer
+ * through SBI, whose ACLINT timer is part of the saved state.
+ */
+export const LAB_CPU = 'rv64,sstc=false';
+
 const UNIT = `[Unit]
 Description=Set the clock to the host's after the lab VM resumes from its snapshot (buildkit-acceptance)
 
@@ -25,6 +32,7 @@ ExecStart=/bin/date -u -s @%i
 `;
 
 interface Meta {
+  cpu: string;
   cpus: number;
   memoryMiB: number;
   qemu: string;
@@ -55,6 +63,7 @@ export class LabSnapshot {
     try {
       const meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as Meta;
       return (
+        meta.cpu === LAB_CPU &&
         meta.cpus === this.machine.cpus &&
         meta.memoryMiB === this.machine.memoryMiB &&
         meta.qemu === (await qemuVersion())
@@ -89,8 +98,29 @@ export class LabSnapshot {
     }
     await rename(tmpState, this.stateFile);
     await rename(tmpDisk, this.diskFile);
-    const meta: Meta = { ...this.machine, qemu: await qemuVersion(), savedAt: new Date().toISOString() };
+    const meta: Meta = {
+      cpu: LAB_CPU,
+      ...this.machine,
+      qemu: await qemuVersion(),
+      savedAt: new Date().toISOString(),
+    };
     await writeFile(this.metaFile, `${JSON.stringify(meta, null, 2)}\n`);
+  }
+
+  /** Waits until qemu has loaded the state (`-incoming`), then lets the VM run. */
+  async continueLoaded(hmp: Hmp, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await hmp.run('info migrate');
+      const status = /Migration status:\s*(\S+)/.exec(info)?.[1] ?? 'none';
+      if (status === 'completed') break;
+      if (status === 'failed' || Date.now() > deadline)
+        throw new Error(`qemu did not load the saved state (migration status ${status})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await hmp.run('cont');
+    const state = await hmp.run('info status');
+    if (!/running/.test(state)) throw new Error(`the resumed VM does not run: ${state.trim()}`);
   }
 
   async remove(): Promise<void> {
