@@ -137,9 +137,17 @@ describe.skipIf(unavailable)('lab', () => {
       const t1 = performance.now();
       await lab.up();
       const upMs = performance.now() - t1;
-      await annotate(`warm lab up to SSH + Docker ready: ${(upMs / 1000).toFixed(1)}s`);
+      await annotate(
+        `warm lab up to SSH + Docker ready: ${(upMs / 1000).toFixed(1)}s (${lab.timings.resumed ? 'resumed' : 'booted'})`,
+      );
       target = await lab.connect();
       resources = new ResourceTracker(target);
+      // The first boot of a cache saved the VM: this start resumed it, its clock set to this machine's.
+      expect(lab.timings.resumed, 'the warm start resumed the saved VM').toBe(true);
+      const guest = Number((await target.exec(['date', '+%s'])).stdout.trim());
+      expect(Math.abs(guest - Date.now() / 1000), 'the guest clock against this machine, in s').toBeLessThan(
+        5,
+      );
     },
     10 * 60_000,
   );

@@ -237,28 +237,32 @@ describe('redaction', () => {
 
 describe('the vitest reporter, on a real vitest run', () => {
   const root = fileURLToPath(new URL('../../', import.meta.url));
+  /** vitest on the report cases (with `-t grep` when given), reporting into `dir`; its results by name. */
+  const runCases = async (dir: string, grep?: string) => {
+    const run = await execa(
+      process.execPath,
+      [
+        ...[join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...(grep ? ['-t', grep] : [])],
+        ...['--config', 'suites/self/fixtures/report-cases/vitest.config.ts'],
+      ],
+      {
+        cwd: root,
+        env: { ...FRESH_RUN_ENV, BKA_REPORT_DIR: dir, ...(grep ? { BKA_GREP: grep } : {}) },
+        reject: false,
+        all: true,
+        timeout: 60_000,
+      },
+    );
+    expect(run.exitCode, run.all).toBe(1);
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults;
+    return new Map(results.phases.flatMap((p) => p.tests).map((t) => [t.name, t]));
+  };
 
   test('with --grep, a selected check whose setup failed is failed, and the others are not selected', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
     try {
       const grep = 'image built in beforeAll.*tini';
-      const run = await execa(
-        process.execPath,
-        [
-          ...[join(root, 'node_modules/vitest/vitest.mjs'), 'run', '-t', grep],
-          ...['--config', 'suites/self/fixtures/report-cases/vitest.config.ts'],
-        ],
-        {
-          cwd: root,
-          env: { ...FRESH_RUN_ENV, BKA_REPORT_DIR: dir, BKA_GREP: grep },
-          reject: false,
-          all: true,
-          timeout: 60_000,
-        },
-      );
-      expect(run.exitCode, run.all).toBe(1);
-      const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults;
-      const byName = new Map(results.phases.flatMap((p) => p.tests).map((t) => [t.name, t]));
+      const byName = await runCases(dir, grep);
       expect(byName.get('cases › an image built in beforeAll › has tini as PID 1')).toMatchObject({
         state: 'failed',
         message: 'not run: its setup failed: building the image failed: apt-get update exited 100',
@@ -275,25 +279,7 @@ describe('the vitest reporter, on a real vitest run', () => {
   test('a failed setup fails the checks it kept from running, with its error, and the run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
     try {
-      const run = await execa(
-        process.execPath,
-        [
-          join(root, 'node_modules/vitest/vitest.mjs'),
-          'run',
-          '--config',
-          'suites/self/fixtures/report-cases/vitest.config.ts',
-        ],
-        {
-          cwd: root,
-          env: { ...FRESH_RUN_ENV, BKA_REPORT_DIR: dir },
-          reject: false,
-          all: true,
-          timeout: 60_000,
-        },
-      );
-      expect(run.exitCode, run.all).toBe(1);
-      const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as RunResults;
-      const byName = new Map(results.phases.flatMap((p) => p.tests).map((t) => [t.name, t]));
+      const byName = await runCases(dir);
       for (const name of [
         'cases › an image built in beforeAll › has the right platform',
         'cases › an image built in beforeAll › has tini as PID 1',
