@@ -17,9 +17,9 @@ import type { Hmp } from './hmp.ts';
 export const CLOCK_UNIT = 'lab-clock@.service';
 
 /**
- * The VM's CPU. Without Sstc: qemu does not re-arm a hart's stimecmp timer when it loads a saved state
- * (the resumed guest waits for a timer interrupt that never comes), so the guest programs its timer
- * through SBI, whose ACLINT timer is part of the saved state.
+ * The VM's CPU. Without Sstc: a hart's stimecmp timer is not re-armed when qemu loads a saved state
+ * (ktock/qemu-wasm#5 is a fork's fix), so the guest programs its timer through SBI, whose ACLINT timer
+ * is part of the saved state.
  */
 export const LAB_CPU = 'rv64,sstc=false';
 
