@@ -166,7 +166,9 @@ export class LabVm {
       hmp.close();
     }
     await this.progress.step('waiting for SSH and setting the guest clock', async () => {
-      if (!(await this.ready(60_000, false))) throw new Error('SSH did not answer within 60 s of the resume');
+      // A resumed guest answers within seconds; one that does not (seen in 2 of 6 resumes here) is not
+      // waited for: the VM boots instead.
+      if (!(await this.ready(20_000, false))) throw new Error('SSH did not answer within 20 s of the resume');
       const guest = await this.connect();
       try {
         const behind = await setGuestClock(guest);
