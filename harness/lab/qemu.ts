@@ -109,7 +109,9 @@ export class LabVm {
    */
   async boot(vmKey: string): Promise<void> {
     const snapshot = this.snapshot(vmKey);
-    if (await snapshot.usable()) {
+    // Opt-in: resumed guests locked up (watchdog: hard LOCKUP on cpu 0) in some resumes here.
+    const warmStarts = process.env.BKA_LAB_RESUME === '1';
+    if (warmStarts && (await snapshot.usable())) {
       const resumed = await this.resume(vmKey, snapshot).catch((err: unknown) => errorMessage(err));
       if (resumed === true) return;
       this.progress.say(`could not resume from the snapshot (${resumed}); removing it and booting`);
@@ -129,6 +131,7 @@ export class LabVm {
     await this.start(vmKey, overlay, 'booting the VM', []);
     this.timings.resumed = false;
     await this.waitReady(['SSH', 'Docker in the VM']);
+    if (!warmStarts) return;
     const t0 = performance.now();
     await this.progress
       .step('saving the booted VM for warm starts', async () => {

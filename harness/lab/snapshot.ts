@@ -137,12 +137,13 @@ export class LabSnapshot {
 
 /** Sets the guest's clock to this machine's; returns how far it was behind, in ms. */
 export async function setGuestClock(guest: SshTarget): Promise<number> {
-  const before = Number((await guest.exec(['date', '+%s%3N'])).stdout.trim());
+  const before = Number((await guest.exec(['date', '+%s%3N'], { timeoutMs: 10_000 })).stdout.trim());
   const epoch = Math.round(Date.now() / 1000);
   await guest.exec(['sudo', '-n', 'systemctl', 'start', CLOCK_UNIT.replace('@', `@${epoch}`)], {
     context: "setting the resumed lab VM's clock",
+    timeoutMs: 15_000,
   });
-  const after = Number((await guest.exec(['date', '+%s%3N'])).stdout.trim());
+  const after = Number((await guest.exec(['date', '+%s%3N'], { timeoutMs: 10_000 })).stdout.trim());
   if (Math.abs(after - Date.now()) > 5000)
     throw new Error(`the guest clock is ${after - Date.now()} ms off after setting it`);
   return Date.now() - before;
