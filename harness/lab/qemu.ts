@@ -169,7 +169,7 @@ export class LabVm {
       hmp.close();
     }
     await this.progress.step('waiting for SSH and setting the guest clock', async () => {
-      // A resumed guest answers within seconds; one that does not (seen in 2 of 6 resumes here) is not
+      // A resumed guest answers within seconds; one that does not (it locked up in 3 of 5 resumes here) is not
       // waited for: the VM boots instead.
       if (!(await this.ready(20_000, false))) throw new Error('SSH did not answer within 20 s of the resume');
       const guest = await this.connect();
