@@ -6,17 +6,14 @@
  * containerd service or no base image on the target, no containerd worker ever ran there.
  */
 import { BASE_IMAGE } from '../helpers/buildkitd-toml.ts';
+import { REMOVE_NAMESPACE_SH } from './containerd-namespace.ts';
 import { RUN_LABEL } from './resources.ts';
 import type { Target } from './target.ts';
 
 const SWEEP = [
+  REMOVE_NAMESPACE_SH,
   'for ns in $(ctr namespaces ls -q | grep "^$1"); do',
-  '  c="ctr -n $ns"',
-  '  $c images ls -q | xargs -r $c images rm >/dev/null',
-  '  $c leases ls -q | xargs -r $c leases rm >/dev/null',
-  '  $c content ls -q | xargs -r $c content rm >/dev/null',
-  '  for i in $(seq 1 30); do ctr namespaces rm "$ns" >/dev/null 2>&1 && break; sleep 1; done',
-  '  ctr namespaces ls -q | grep -qx "$ns" && echo "failed containerd namespace $ns" || echo "removed containerd namespace $ns"',
+  '  rmns "$ns" && echo "removed containerd namespace $ns" || echo "failed containerd namespace $ns"',
   'done',
   'for d in /tmp/"$1"*; do [ -e "$d" ] || continue; rm -rf "$d" && echo "removed temp dir $d (root-owned files)"; done',
 ].join('\n');

@@ -8,6 +8,7 @@
  * then the container; it is idempotent and registered for cleanup at creation.
  */
 import type { CommandResult } from '../command-result.ts';
+import { REMOVE_NAMESPACE_SH } from '../containerd-namespace.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
@@ -105,14 +106,9 @@ export class ContainerdWorker extends DaemonWorker {
     // containerd collects snapshots and content once nothing refers to them; the namespace goes last.
     // BuildKit keeps its build history in a second namespace, <namespace>_history: both go.
     const script = [
+      REMOVE_NAMESPACE_SH,
       'buildctl prune --all >/dev/null 2>&1',
-      'for ns in "$1" "$1_history"; do',
-      '  c="ctr -n $ns"',
-      '  $c images ls -q | xargs -r $c images rm >/dev/null',
-      '  $c leases ls -q | xargs -r $c leases rm >/dev/null',
-      '  $c content ls -q | xargs -r $c content rm >/dev/null',
-      '  for i in $(seq 1 30); do ctr namespaces ls -q | grep -qx "$ns" || break; ctr namespaces rm "$ns" >/dev/null 2>&1 && break; sleep 1; done',
-      'done',
+      'rmns "$1"; rmns "$1_history"',
       'rm -rf "$2"',
       'left=$(ctr namespaces ls -q | grep -x -e "$1" -e "$1_history")',
       '[ -z "$left" ] || { echo "namespaces not empty: $left" >&2; exit 1; }',
