@@ -72,27 +72,29 @@ p memkb "$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
 p user "$(id -un)"
 p uid "$(id -u)"
 p groups "$(id -Gn)"
-p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)"
-p dockerserver "$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null)"
-p containerd "$(containerd --version 2>/dev/null | awk '{print $3}')"
-p runc "$(runc --version 2>/dev/null | awk 'NR==1{print $3}')"
-p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')"
+# Each CLI is a Go binary that takes up to 1.5 s to start under emulation: they run side by side
+# (each line is one short write, so lines do not interleave), and the script waits for all of them.
+p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" &
+p dockerserver "$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null)" &
+p containerd "$(containerd --version 2>/dev/null | awk '{print $3}')" &
+p runc "$(runc --version 2>/dev/null | awk 'NR==1{print $3}')" &
+p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')" &
 p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
-p go "$(go version 2>/dev/null | awk '{print $3}')"
+p go "$(go version 2>/dev/null | awk '{print $3}')" &
 ${ROOTLESS_PROBE}
-p rootless "$(rootless)"
+p rootless "$(rootless)" &
 systemd() {
   [ -d /run/systemd/system ] || { echo "systemd is not the init system (no /run/systemd/system)"; return; }
   [ "$(id -u)" = 0 ] || sudo -n -l systemctl >/dev/null 2>&1 || echo "$(id -un) may not run systemctl through sudo without a password"
 }
-p systemd "$(systemd)"
+p systemd "$(systemd)" &
 containerdsock() {
   [ -d /run/containerd ] || { echo "no /run/containerd: containerd does not run as a system service (a Docker with its own embedded containerd shares none)"; return; }
   [ "$(id -u)" = 0 ] && return
   timeout 10 docker version >/dev/null 2>&1 || echo "/run/containerd is root's and $(id -un) cannot run a privileged container to reach its socket (not in the docker group)"
 }
-p containerd_socket "$(containerdsock)"
+p containerd_socket "$(containerdsock)" &
 b=""
 for f in /proc/sys/fs/binfmt_misc/*; do
   case "$(basename "$f")" in register|status) continue;; esac
@@ -100,6 +102,7 @@ for f in /proc/sys/fs/binfmt_misc/*; do
   b="$b$(basename "$f")|$(head -n1 "$f")|$(awk '/^interpreter/{print $2}' "$f")|$(awk '/^flags:/{print $2}' "$f");"
 done
 p binfmt "$b"
+wait
 `;
 
 function decode(v: string | undefined): string {

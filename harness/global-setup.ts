@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { RUN_CONTEXT_FILE, SETUP_ERROR_FILE } from '../reports/run-files.ts';
+import { RUN_CONTEXT_FILE, SETUP_ERROR_FILE, SWEPT_FILE } from '../reports/run-files.ts';
 import { loadConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { factsAsProperties, type TargetFacts } from './facts.ts';
@@ -96,6 +96,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (report.removed.length > 0)
         process.stderr.write(`janitor: removed what this run left: ${report.removed.join(', ')}\n`);
       for (const f of report.failed) process.stderr.write(`janitor: could not remove ${f}\n`);
+      if (report.failed.length === 0)
+        writeFileSync(
+          join(session.plan.config.reportDir, SWEPT_FILE),
+          `${JSON.stringify({ runId: currentRunId() })}\n`,
+        );
     } finally {
       await target.close();
     }

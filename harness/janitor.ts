@@ -43,10 +43,13 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   // A containerd worker that was left running leaves a namespace and root-owned state to sweep.
   let containerdWorker = false;
   if (hasDocker) {
-    containerdWorker =
-      (await list(['docker', 'ps', '-aq', '--filter', `label=${label}`, '--filter', 'name=containerd']))
-        .length > 0;
-    for (const b of await list(['docker', 'buildx', 'ls', '--format', '{{.Name}}'])) {
+    // The listings side by side (each CLI start is slow on an emulated target); removals in order.
+    const [containerdWorkers, builders] = await Promise.all([
+      list(['docker', 'ps', '-aq', '--filter', `label=${label}`, '--filter', 'name=containerd']),
+      list(['docker', 'buildx', 'ls', '--format', '{{.Name}}']),
+    ]);
+    containerdWorker = containerdWorkers.length > 0;
+    for (const b of builders) {
       if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
     }
     for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {

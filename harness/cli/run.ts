@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunResults, type Verdict, verdictExitCode } from '../../reports/model.ts';
+import { SWEPT_FILE } from '../../reports/run-files.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { janitor } from '../janitor.ts';
@@ -72,7 +73,23 @@ export async function run(config: Config, grep: string | undefined, requested: s
     ...(grep ? { BKA_GREP: grep } : {}),
   });
   const verdictCode = reportedExitCode(plan.config.reportDir, runId);
-  const cleanupTarget = openTarget(plan.config, say);
+  if (!sweptByTeardown(plan.config.reportDir, runId)) await sweep(plan.config, runId);
+  if (plan.origin === 'lab' && !labWasRunning && !config.lab.keep) await lab.down();
+  return Math.max(code, verdictCode);
+}
+
+/** Whether the run's own teardown swept the target completely (a vitest that died did not). */
+function sweptByTeardown(reportDir: string, runId: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(reportDir, SWEPT_FILE), 'utf8')).runId === runId;
+  } catch {
+    return false;
+  }
+}
+
+/** The janitor for what the run left on the target, when its teardown did not get to it. */
+async function sweep(config: Config, runId: string): Promise<void> {
+  const cleanupTarget = openTarget(config, say);
   try {
     const report = await janitor(cleanupTarget, runId);
     removeLeftLocalTempDirs(runId);
@@ -82,8 +99,6 @@ export async function run(config: Config, grep: string | undefined, requested: s
   } finally {
     await cleanupTarget.close();
   }
-  if (plan.origin === 'lab' && !labWasRunning && !config.lab.keep) await lab.down();
-  return Math.max(code, verdictCode);
 }
 
 /** `npm test`: every project (self, then the phases); a lab this run started is shut down after it. */

@@ -74,8 +74,9 @@ export class Lab {
     return readDebianIndex(this.layout.indexFile);
   }
 
-  registryPlatforms(): Promise<string[]> {
-    return this.registry.platforms();
+  /** The platforms the lab registry serves for an image (the debian stand-in unless named). */
+  registryPlatforms(repository?: string, tag?: string): Promise<string[]> {
+    return this.registry.platforms(repository, tag);
   }
 
   /** Idempotent: provisions what the cache lacks, boots the VM, waits for SSH and Docker. */
@@ -87,6 +88,7 @@ export class Lab {
       if (state && (await this.vm.ready(15_000))) {
         await this.registry.ensure();
         await this.debianMirror.ensure(state.vmKey);
+        await this.registry.ensureBusybox((await this.endpoint()).debianMirrorFromHost);
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -104,6 +106,7 @@ export class Lab {
       await provision.ensureVmImage(vmKey);
       await this.registry.ensure();
       await this.debianMirror.ensure(vmKey);
+      await this.registry.ensureBusybox((await this.endpoint()).debianMirrorFromHost);
       await this.vm.boot(vmKey);
       return this.endpoint();
     } finally {

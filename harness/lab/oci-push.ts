@@ -13,6 +13,10 @@ export interface PlatformRootfs {
   tarPath: string;
   /** What the index says this entry is, when it must differ from its config (broken indexes, in tests). */
   claimed?: { architecture: string; variant?: string };
+  /** The image's default command (`bash` for the debian stand-ins). */
+  cmd?: string[];
+  /** What the history says made the layer. */
+  createdBy?: string;
 }
 
 interface Descriptor {
@@ -47,9 +51,14 @@ export async function pushMultiPlatformImage(
         architecture: p.architecture,
         ...(p.variant ? { variant: p.variant } : {}),
         os: p.os,
-        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] },
+        config: {
+          Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+          Cmd: p.cmd ?? ['bash'],
+        },
         rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
-        history: [{ created, created_by: 'debootstrap --variant=minbase (buildkit-acceptance lab)' }],
+        history: [
+          { created, created_by: p.createdBy ?? 'debootstrap --variant=minbase (buildkit-acceptance lab)' },
+        ],
       }),
     );
     const configDesc = await pushBlob(base, config, 'application/vnd.oci.image.config.v1+json');

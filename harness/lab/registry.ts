@@ -1,7 +1,11 @@
-/** The lab's registry (Debian's docker-registry) on 127.0.0.1, serving the `debian:<suite>-slim` stand-ins. */
+/**
+ * The lab's registry (Debian's docker-registry) on 127.0.0.1, serving the `debian:<suite>-slim` stand-ins
+ * and the `busybox` one (busybox.ts).
+ */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, busyboxRootfs } from './busybox.ts';
 import { answers, startDetached, stopDetached } from './detached.ts';
 import { BASE_PLATFORMS, type LabLayout } from './layout.ts';
 import { pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
@@ -65,11 +69,35 @@ export class LabRegistry {
     await writeFile(marker, new Date().toISOString());
   }
 
+  /** Pushes the busybox stand-in once; `debianMirror` is the lab's Debian mirror as this machine reaches it. */
+  async ensureBusybox(debianMirror: string): Promise<void> {
+    const storage = this.layout.p('registry', this.layout.imagesKey);
+    const marker = join(storage, `pushed-busybox-${BUSYBOX_TAG}`);
+    if (existsSync(marker)) return;
+    const tarPath = this.layout.p('images', this.layout.imagesKey, `busybox-${BUSYBOX_TAG}-riscv64.tar`);
+    await this.progress.step(
+      `pushing busybox:${BUSYBOX_TAG} (riscv64, Debian's busybox-static) to the lab registry`,
+      async () => {
+        await busyboxRootfs(debianMirror, this.layout.config.suite, tarPath);
+        await pushMultiPlatformImage(this.addr, BUSYBOX_REPOSITORY, BUSYBOX_TAG, [
+          {
+            os: 'linux',
+            architecture: 'riscv64',
+            tarPath,
+            cmd: ['sh'],
+            createdBy: 'busybox-static from Debian (buildkit-acceptance lab)',
+          },
+        ]);
+      },
+    );
+    await writeFile(marker, new Date().toISOString());
+  }
+
   stop(): Promise<void> {
     return stopDetached(this.pidFile, 'docker-registry');
   }
 
-  platforms(): Promise<string[]> {
-    return registryPlatforms(this.addr, 'library/debian', `${this.layout.config.suite}-slim`);
+  platforms(repository = 'library/debian', tag = `${this.layout.config.suite}-slim`): Promise<string[]> {
+    return registryPlatforms(this.addr, repository, tag);
   }
 }

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
 import { probeFacts } from '../../harness/facts.ts';
+import { BUSYBOX_REPOSITORY, BUSYBOX_TAG } from '../../harness/lab/busybox.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
 import { ResourceTracker } from '../../harness/resources.ts';
@@ -67,9 +68,9 @@ describe.skipIf(unavailable)('lab', () => {
     expect(denied.stdout.trim()).not.toBe('0');
   });
 
-  test('Docker in the VM runs a riscv64 container from the lab registry', async () => {
+  test('Docker in the VM runs a riscv64 container of the busybox stand-in from the lab registry', async () => {
     const r = await target.exec(
-      ['docker', 'run', '--rm', ...resources.labelFlags, 'debian:trixie-slim', 'uname', '-m'],
+      ['docker', 'run', '--rm', ...resources.labelFlags, `busybox:${BUSYBOX_TAG}`, 'uname', '-m'],
       { timeoutMs: 10 * 60_000 },
     );
     expect(r.stdout.trim()).toBe('riscv64');
@@ -85,9 +86,11 @@ describe.skipIf(unavailable)('lab', () => {
     }
   });
 
-  test('the registry serves debian:trixie-slim for riscv64, amd64 and arm64', async () => {
+  test(`the registry serves debian:trixie-slim for riscv64, amd64 and arm64, and busybox:${BUSYBOX_TAG} for riscv64`, async () => {
     const platforms = await lab.registryPlatforms();
     expect(platforms).toEqual(expect.arrayContaining(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']));
+    const busybox = await lab.registryPlatforms(BUSYBOX_REPOSITORY, BUSYBOX_TAG);
+    expect(busybox).toEqual(['linux/riscv64']);
   });
 
   test("apt in a riscv64 container verifies and installs from the lab's Debian mirror", async ({
