@@ -1,7 +1,6 @@
 /**
- * The lab registry's `busybox:1.37` stand-in: Debian's busybox-static for riscv64, fetched through the
- * lab's Debian mirror (the pinned index; the pool checked against it), one static binary and its applet
- * links. The Buildx, rootless and broken-setup fixtures build FROM it, as BuildKit's own integration
+ * The lab registry's `busybox:1.37` stand-in: Debian's busybox-static (riscv64 through the lab's Debian
+ * mirror, amd64 and arm64 from the upstream index, each verified), one static binary and its applet links. The Buildx, rootless and broken-setup fixtures build FROM it, as BuildKit's own integration
  * tests build FROM busybox: under TCG, unpacking the 40 MB debian stand-in costs about 30 s per builder
  * and per `prune -af`; this layer is under 1 MB. On a real runner `busybox:1.37` is Docker Hub's.
  */
@@ -10,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { DEBIAN_ARCHIVE_KEYRING, type DebianIndex, releaseSha256, verifiedRelease } from './debian-index.ts';
 
 export const BUSYBOX_REPOSITORY = 'library/busybox';
 export const BUSYBOX_TAG = '1.37';
@@ -41,23 +41,50 @@ async function get(url: string): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
-/**
- * Writes the stand-in's root filesystem as an uncompressed tar at `out` (once: it is kept in the lab
- * cache). `mirror` is the lab's Debian mirror as this machine reaches it (http://127.0.0.1:PORT/debian).
- */
-export async function busyboxRootfs(mirror: string, suite: string, out: string): Promise<void> {
-  if (existsSync(out)) return;
-  const index = `${mirror}/dists/${suite}/main/binary-riscv64/Packages`;
-  const found = busyboxStanza((await get(index)).toString('utf8'));
-  if (!found) throw new Error(`lab: ${index} lists no busybox-static`);
+/** A .deb checked against the SHA256 its Packages index gives. */
+async function verifiedDeb(url: string, want: Stanza): Promise<Buffer> {
+  const deb = await get(url);
+  const sha = createHash('sha256').update(deb).digest('hex');
+  if (sha !== want.sha256) throw new Error(`lab: ${url} has sha256 ${sha}, its index says ${want.sha256}`);
+  return deb;
+}
+
+function checkedVersion(found: Stanza | undefined, where: string): Stanza {
+  if (!found) throw new Error(`lab: ${where} lists no busybox-static`);
   if (!/^(\d+:)?1\.37\./.test(found.version))
     throw new Error(
-      `lab: Debian ${suite}'s busybox-static is ${found.version}; the fixtures build FROM busybox:${BUSYBOX_TAG}`,
+      `lab: ${where} has busybox-static ${found.version}; the fixtures build FROM busybox:${BUSYBOX_TAG}`,
     );
-  const deb = await get(`${mirror}/${found.filename}`);
-  const sha = createHash('sha256').update(deb).digest('hex');
-  if (sha !== found.sha256)
-    throw new Error(`lab: ${found.filename} has sha256 ${sha}, the pinned index says ${found.sha256}`);
+  return found;
+}
+
+/** riscv64's busybox-static through the lab's Debian mirror (its pinned index; the pool checked against it). */
+async function pinnedDeb(mirror: string, suite: string): Promise<Buffer> {
+  const index = `${mirror}/dists/${suite}/main/binary-riscv64/Packages`;
+  const found = checkedVersion(busyboxStanza((await get(index)).toString('utf8')), index);
+  return verifiedDeb(`${mirror}/${found.filename}`, found);
+}
+
+/**
+ * Another architecture's busybox-static from the upstream mirror the lab was provisioned from: its
+ * InRelease verified with gpgv, Packages.xz against the InRelease, the .deb against Packages.
+ */
+async function upstreamDeb(index: DebianIndex, arch: string): Promise<Buffer> {
+  const base = `${index.mirror.replace(/\/+$/, '')}/dists/${index.name}`;
+  const release = await verifiedRelease(await get(`${base}/InRelease`), DEBIAN_ARCHIVE_KEYRING);
+  const path = `main/binary-${arch}/Packages.xz`;
+  const want = releaseSha256(release).get(path);
+  const xz = await get(`${base}/${path}`);
+  const sha = createHash('sha256').update(xz).digest('hex');
+  if (!want || sha !== want.sha256)
+    throw new Error(`lab: ${base}/${path} does not match its InRelease (mirror mid-sync?)`);
+  const text = (await execa('xz', ['-dc'], { input: xz, maxBuffer: 512 * 1024 * 1024 })).stdout;
+  const found = checkedVersion(busyboxStanza(text), `${base}/${path}`);
+  return verifiedDeb(`${index.mirror.replace(/\/+$/, '')}/${found.filename}`, found);
+}
+
+/** The root filesystem of the stand-in around one busybox-static .deb, as an uncompressed tar at `out`. */
+async function rootfsTar(deb: Buffer, out: string): Promise<void> {
   await mkdir(dirname(out), { recursive: true });
   const work = await mkdtemp(`${out}.work-`);
   try {
@@ -88,4 +115,24 @@ export async function busyboxRootfs(mirror: string, suite: string, out: string):
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+export interface BusyboxSources {
+  /** The lab's Debian mirror as this machine reaches it (http://127.0.0.1:PORT/debian). */
+  mirror: string;
+  suite: string;
+  /** The upstream index the lab was provisioned from (for amd64 and arm64), when recorded. */
+  index: DebianIndex | undefined;
+}
+
+/**
+ * The stand-in's root filesystem for one architecture, made once into the lab cache (`out`). riscv64
+ * comes through the lab's pinned mirror; amd64 and arm64 from upstream, verified (a mirror mid-sync
+ * throws, and the caller pushes riscv64 alone).
+ */
+export async function busyboxRootfs(src: BusyboxSources, debArch: string, out: string): Promise<void> {
+  if (existsSync(out)) return;
+  if (debArch === 'riscv64') return rootfsTar(await pinnedDeb(src.mirror, src.suite), out);
+  if (!src.index) throw new Error('lab: no recorded Debian index to fetch busybox-static from');
+  return rootfsTar(await upstreamDeb(src.index, debArch), out);
 }

@@ -61,7 +61,7 @@ async function get(url: string, timeoutMs: number): Promise<Buffer> {
 }
 
 /** The verified text of an InRelease, or throws with gpgv's own words. */
-async function verifiedRelease(signed: Buffer, keyring: string): Promise<string> {
+export async function verifiedRelease(signed: Buffer, keyring: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bka-inrelease-'));
   try {
     await writeFile(join(dir, 'InRelease'), signed);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import { LocalTarget } from '../local-target.ts';
 import type { SshTarget } from '../ssh-target.ts';
+import type { BusyboxSources } from './busybox.ts';
 import { type DebianIndex, readDebianIndex } from './debian-index.ts';
 import { LabDebianMirror } from './debian-mirror-service.ts';
 import { type LabEndpoint, LabLayout, sshArgs } from './layout.ts';
@@ -79,6 +80,15 @@ export class Lab {
     return this.registry.platforms(repository, tag);
   }
 
+  /** Where the busybox stand-in's packages come from: the lab's mirror, and the recorded upstream index. */
+  private async busyboxSources(): Promise<BusyboxSources> {
+    return {
+      mirror: (await this.endpoint()).debianMirrorFromHost,
+      suite: this.layout.config.suite,
+      index: await readDebianIndex(this.layout.indexFile),
+    };
+  }
+
   /** Idempotent: provisions what the cache lacks, boots the VM, waits for SSH and Docker. */
   async up(): Promise<LabEndpoint> {
     await mkdir(this.layout.instanceDir, { recursive: true });
@@ -88,7 +98,7 @@ export class Lab {
       if (state && (await this.vm.ready(15_000))) {
         await this.registry.ensure();
         await this.debianMirror.ensure(state.vmKey);
-        await this.registry.ensureBusybox((await this.endpoint()).debianMirrorFromHost);
+        await this.registry.ensureBusybox(await this.busyboxSources());
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -106,7 +116,7 @@ export class Lab {
       await provision.ensureVmImage(vmKey);
       await this.registry.ensure();
       await this.debianMirror.ensure(vmKey);
-      await this.registry.ensureBusybox((await this.endpoint()).debianMirrorFromHost);
+      await this.registry.ensureBusybox(await this.busyboxSources());
       await this.vm.boot(vmKey);
       return this.endpoint();
     } finally {

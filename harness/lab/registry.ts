@@ -5,10 +5,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, busyboxRootfs } from './busybox.ts';
+import { errorMessage } from '../errors.ts';
+import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
 import { answers, startDetached, stopDetached } from './detached.ts';
 import { BASE_PLATFORMS, type LabLayout } from './layout.ts';
-import { pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
+import { type PlatformRootfs, pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import type { Progress } from './progress.ts';
 
 export class LabRegistry {
@@ -69,28 +70,43 @@ export class LabRegistry {
     await writeFile(marker, new Date().toISOString());
   }
 
-  /** Pushes the busybox stand-in once; `debianMirror` is the lab's Debian mirror as this machine reaches it. */
-  async ensureBusybox(debianMirror: string): Promise<void> {
+  /**
+   * Pushes the busybox stand-in: riscv64 always (through the lab's pinned mirror), amd64 and arm64 when
+   * the upstream index verifies (else riscv64 alone, said, and tried again on the next `lab up`).
+   */
+  async ensureBusybox(src: BusyboxSources): Promise<void> {
     const storage = this.layout.p('registry', this.layout.imagesKey);
     const marker = join(storage, `pushed-busybox-${BUSYBOX_TAG}`);
     if (existsSync(marker)) return;
-    const tarPath = this.layout.p('images', this.layout.imagesKey, `busybox-${BUSYBOX_TAG}-riscv64.tar`);
+    const tar = (debArch: string) =>
+      this.layout.p('images', this.layout.imagesKey, `busybox-${BUSYBOX_TAG}-${debArch}.tar`);
+    const platforms: PlatformRootfs[] = [];
+    const missing: string[] = [];
     await this.progress.step(
-      `pushing busybox:${BUSYBOX_TAG} (riscv64, Debian's busybox-static) to the lab registry`,
+      `pushing busybox:${BUSYBOX_TAG} (Debian's busybox-static) to the lab registry`,
       async () => {
-        await busyboxRootfs(debianMirror, this.layout.config.suite, tarPath);
-        await pushMultiPlatformImage(this.addr, BUSYBOX_REPOSITORY, BUSYBOX_TAG, [
-          {
+        for (const pl of BASE_PLATFORMS) {
+          try {
+            await busyboxRootfs(src, pl.debArch, tar(pl.debArch));
+          } catch (err) {
+            if (pl.debArch === 'riscv64') throw err;
+            missing.push(`${pl.debArch}: ${errorMessage(err)}`);
+            continue;
+          }
+          platforms.push({
             os: 'linux',
-            architecture: 'riscv64',
-            tarPath,
+            architecture: pl.architecture,
+            ...('variant' in pl ? { variant: pl.variant } : {}),
+            tarPath: tar(pl.debArch),
             cmd: ['sh'],
             createdBy: 'busybox-static from Debian (buildkit-acceptance lab)',
-          },
-        ]);
+          });
+        }
+        await pushMultiPlatformImage(this.addr, BUSYBOX_REPOSITORY, BUSYBOX_TAG, platforms);
       },
     );
-    await writeFile(marker, new Date().toISOString());
+    if (missing.length === 0) await writeFile(marker, new Date().toISOString());
+    else this.progress.say(`busybox:${BUSYBOX_TAG} is riscv64 only this time (${missing.join('; ')})`);
   }
 
   stop(): Promise<void> {

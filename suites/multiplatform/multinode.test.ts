@@ -15,6 +15,7 @@ import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts'
 import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { smallBase } from '../../helpers/small-base.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -85,9 +86,11 @@ describe('worker=host-amd64', () => {
   }) => {
     needsNode(skip);
     await withWorkerLogs(riscv, async () => {
+      const base = await smallBase(ctx.target, ctx.config.registryMirror, ['linux/riscv64', 'linux/amd64']);
       const r = await ctx.target.exec(
         [
           ...['docker', 'buildx', 'build', '--builder', builder, '--progress', 'plain', '--no-cache'],
+          ...['--build-arg', `BASE=${base.base}`],
           ...[
             '--platform',
             'linux/riscv64,linux/amd64',
@@ -102,7 +105,7 @@ describe('worker=host-amd64', () => {
         (await ctx.target.exec(['cat', `${dir}/out/${p}/where.txt`])).stdout.trim();
       const amd = await where('linux_amd64');
       const rv = await where('linux_riscv64');
-      await annotate(`amd64: '${amd}'; riscv64: '${rv}'; ${(r.durationMs / 1000).toFixed(1)}s`);
+      await annotate(`${base.note}; amd64: '${amd}'; riscv64: '${rv}'; ${(r.durationMs / 1000).toFixed(1)}s`);
       await benchNote(annotate, 'multi-platform build, riscv64 + native amd64 node', r.durationMs);
       expect(amd).toMatch(/^x86_64 vendor_id ?: ?\S+/);
       expect(rv).toMatch(/^riscv64 (isa|uarch) ?: ?\S+/);

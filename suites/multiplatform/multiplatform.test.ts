@@ -18,6 +18,7 @@ import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
+import { smallBase } from '../../helpers/small-base.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/multiplatform/', import.meta.url));
 /** What was asked for, and what `uname -m` must print on each. */
@@ -45,7 +46,7 @@ function needsEmulation(skip: (note: string) => void) {
   for (const p of ['linux/amd64', 'linux/arm64'] as const) requireFeature(skip, ctx.facts, `binfmt:${p}`);
 }
 
-/** alpine, or where the run's registry mirror has none (the lab), its stand-in; the report says which. */
+/** alpine, or where the run's registry mirror has none (the lab), a small stand-in; the report says which. */
 async function seedBase(): Promise<{ base: string; note: string }> {
   const mirror = ctx.config.registryMirror;
   if (!mirror) return { base: 'alpine', note: 'FROM alpine, as the seed has it' };
@@ -54,10 +55,8 @@ async function seedBase(): Promise<{ base: string; note: string }> {
     { reject: false },
   );
   if (!r.failed) return { base: 'alpine', note: `FROM alpine, through the mirror ${mirror}` };
-  return {
-    base: 'debian:trixie-slim',
-    note: `alpine substituted by debian:trixie-slim: the registry mirror ${mirror} (the lab's stand-in for Docker Hub) has no alpine`,
-  };
+  const small = await smallBase(ctx.target, mirror, ASKED);
+  return { base: small.base, note: `alpine substituted (the mirror has none): ${small.note}` };
 }
 
 let seed: Promise<{ ref: string; build: CommandResult; note: string }> | undefined;
