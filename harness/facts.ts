@@ -63,6 +63,7 @@ export const ROOTLESS_PROBE = `rootless() {
  */
 const PROBE = String.raw`
 p() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
+{
 p arch "$(uname -m)"
 p kernel "$(uname -r)"
 p distro "$( . /etc/os-release 2>/dev/null; echo "$PRETTY_NAME")"
@@ -72,6 +73,7 @@ p memkb "$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
 p user "$(id -un)"
 p uid "$(id -u)"
 p groups "$(id -Gn)"
+} &
 # Each CLI is a Go binary that takes up to 1.5 s to start under emulation: they run side by side
 # (each line is one short write, so lines do not interleave), and the script waits for all of them.
 p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" &
@@ -95,12 +97,19 @@ containerdsock() {
   timeout 10 docker version >/dev/null 2>&1 || echo "/run/containerd is root's and $(id -un) cannot run a privileged container to reach its socket (not in the docker group)"
 }
 p containerd_socket "$(containerdsock)" &
-b=""
+# binfmt_misc: one awk over every entry (a fork per field costs seconds under emulation).
+files=""
 for f in /proc/sys/fs/binfmt_misc/*; do
-  case "$(basename "$f")" in register|status) continue;; esac
-  [ -f "$f" ] || continue
-  b="$b$(basename "$f")|$(head -n1 "$f")|$(awk '/^interpreter/{print $2}' "$f")|$(awk '/^flags:/{print $2}' "$f");"
+  case "$f" in */register|*/status) continue;; esac
+  [ -f "$f" ] && files="$files $f"
 done
+b=""
+[ -z "$files" ] || b=$(awk '
+  function out() { if (n != "") printf "%s|%s|%s|%s;", n, st, ip, fl }
+  FNR == 1 { out(); n = FILENAME; sub(".*/", "", n); st = $0; ip = ""; fl = "" }
+  /^interpreter/ { ip = $2 }
+  /^flags:/ { fl = $2 }
+  END { out() }' $files)
 p binfmt "$b"
 wait
 `;

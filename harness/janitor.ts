@@ -43,10 +43,14 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   // A containerd worker that was left running leaves a namespace and root-owned state to sweep.
   let containerdWorker = false;
   if (hasDocker) {
-    // The listings side by side (each CLI start is slow on an emulated target); removals in order.
-    const [containerdWorkers, builders] = await Promise.all([
+    // The listings side by side (each CLI start is slow on an emulated target); removals in order:
+    // builders, then containers (listed after the builders are gone), volumes, networks, images.
+    const [containerdWorkers, builders, volumes, networks, images] = await Promise.all([
       list(['docker', 'ps', '-aq', '--filter', `label=${label}`, '--filter', 'name=containerd']),
       list(['docker', 'buildx', 'ls', '--format', '{{.Name}}']),
+      list(['docker', 'volume', 'ls', '-q', '--filter', `label=${label}`]),
+      list(['docker', 'network', 'ls', '-q', '--filter', `label=${label}`]),
+      list(['docker', 'images', '-q', '--filter', `label=${label}`]),
     ]);
     containerdWorker = containerdWorkers.length > 0;
     for (const b of builders) {
@@ -55,15 +59,9 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
     for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {
       await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
     }
-    for (const v of await list(['docker', 'volume', 'ls', '-q', '--filter', `label=${label}`])) {
-      await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
-    }
-    for (const n of await list(['docker', 'network', 'ls', '-q', '--filter', `label=${label}`])) {
-      await run(`network ${n}`, ['docker', 'network', 'rm', n]);
-    }
-    for (const i of await list(['docker', 'images', '-q', '--filter', `label=${label}`])) {
-      await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
-    }
+    for (const v of volumes) await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
+    for (const n of networks) await run(`network ${n}`, ['docker', 'network', 'rm', n]);
+    for (const i of new Set(images)) await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
   }
   // systemd units of the run (worker=systemd links them), through sudo unless root: stop, unlink.
   const units = await list([
