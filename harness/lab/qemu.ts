@@ -164,7 +164,10 @@ export class LabVm {
     // The state was saved from a stopped VM, and the loaded VM stays stopped: continue it once loaded.
     const hmp = await Hmp.open(this.monitorSocket);
     try {
-      await snapshot.continueLoaded(hmp);
+      const deadlines = await snapshot.continueLoaded(hmp);
+      this.progress.say(
+        `re-armed each hart's timer (deadlines in ticks from mtime: ${deadlines.join(', ')})`,
+      );
     } finally {
       hmp.close();
     }

@@ -12,6 +12,7 @@ import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SshTarget } from '../ssh-target.ts';
+import { rearmTimers } from './gdb-timers.ts';
 import type { Hmp } from './hmp.ts';
 
 export const CLOCK_UNIT = 'lab-clock@.service';
@@ -107,8 +108,11 @@ export class LabSnapshot {
     await writeFile(this.metaFile, `${JSON.stringify(meta, null, 2)}\n`);
   }
 
-  /** Waits until qemu has loaded the state (`-incoming`), then lets the VM run. */
-  async continueLoaded(hmp: Hmp, timeoutMs = 120_000): Promise<void> {
+  /**
+   * Waits until qemu has loaded the state (`-incoming`), re-arms every hart's timer (gdb-timers.ts),
+   * then lets the VM run. Returns each hart's timer deadline relative to mtime, in ticks.
+   */
+  async continueLoaded(hmp: Hmp, timeoutMs = 120_000): Promise<number[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const info = await hmp.run('info migrate');
@@ -118,9 +122,11 @@ export class LabSnapshot {
         throw new Error(`qemu did not load the saved state (migration status ${status})`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    const deadlines = await rearmTimers(hmp, this.machine.cpus);
     await hmp.run('cont');
     const state = await hmp.run('info status');
     if (!/running/.test(state)) throw new Error(`the resumed VM does not run: ${state.trim()}`);
+    return deadlines;
   }
 
   async remove(): Promise<void> {
