@@ -56,6 +56,11 @@ export class Hmp {
     return out;
   }
 
+  /** Sends a command without waiting for a prompt (`quit` ends the monitor with qemu). */
+  send(command: string): void {
+    this.socket.write(`${command}\n`);
+  }
+
   close(): void {
     this.socket.destroy();
   }

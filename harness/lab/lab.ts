@@ -89,6 +89,13 @@ export class Lab {
     };
   }
 
+  /** The registry (with its stand-ins) and the Debian mirror, started when not running. */
+  private async services(vmKey: string): Promise<void> {
+    await this.registry.ensure();
+    await this.debianMirror.ensure(vmKey);
+    await this.registry.ensureBusybox(await this.busyboxSources());
+  }
+
   /** Idempotent: provisions what the cache lacks, boots the VM, waits for SSH and Docker. */
   async up(): Promise<LabEndpoint> {
     await mkdir(this.layout.instanceDir, { recursive: true });
@@ -96,9 +103,7 @@ export class Lab {
     try {
       const state = await this.vm.running();
       if (state && (await this.vm.ready(15_000))) {
-        await this.registry.ensure();
-        await this.debianMirror.ensure(state.vmKey);
-        await this.registry.ensureBusybox(await this.busyboxSources());
+        await this.services(state.vmKey);
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -114,26 +119,29 @@ export class Lab {
       await provision.ensureBaseRootfs();
       const vmKey = this.layout.vmKey(hostKeyPub);
       await provision.ensureVmImage(vmKey);
-      await this.registry.ensure();
-      await this.debianMirror.ensure(vmKey);
-      await this.registry.ensureBusybox(await this.busyboxSources());
-      await this.vm.boot(vmKey);
+      // The host's services start while the VM boots or resumes (nothing in the VM needs them before
+      // a test runs); a failure of either fails the start, after both have settled.
+      const started = await Promise.allSettled([this.services(vmKey), this.vm.boot(vmKey)]);
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
       return this.endpoint();
     } finally {
       await release();
     }
   }
 
-  /** Shuts the guest down cleanly (systemctl poweroff), then makes sure no qemu or lab service is left. */
+  /**
+   * Shuts the guest down cleanly (systemctl poweroff; with warm starts on, hibernates it instead), then
+   * makes sure no qemu or lab service is left.
+   */
   async down(): Promise<void> {
     const state = await this.vm.readState();
-    if (state) await this.vm.stop(state, true);
+    if (state && !(await this.vm.hibernate(state))) await this.vm.stop(state, true);
     await this.registry.stop();
     await this.debianMirror.stop();
     await this.vm.forget();
   }
 
-  /** Forgets the saved VM state: the next `up` boots (measured by the bench), then saves it again. */
+  /** Forgets a hibernated VM state: the next `up` boots (measured by the bench). */
   dropSnapshots(): Promise<void> {
     return this.vm.dropSnapshots();
   }

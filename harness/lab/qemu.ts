@@ -1,8 +1,9 @@
 /**
  * The VM under qemu-system-riscv64: booted from a qcow2 overlay over the cached disk (never writing the
- * cache), daemonized with its pid, console and monitor socket in instance/, waited for until SSH and
- * Docker answer, then saved for warm starts (snapshot.ts); later starts resume from that snapshot.
- * Shut down cleanly (poweroff over SSH) or, failing that, by signals.
+ * cache; the overlay, and so Docker's store and build cache in the VM, lasts across `lab down`/`up`),
+ * daemonized with its pid, console and monitor socket in instance/, waited for until SSH and Docker
+ * answer. Shut down cleanly (poweroff over SSH) or, failing that, by signals; with warm starts on,
+ * hibernated instead (snapshot.ts) and resumed by the next start.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,10 +17,12 @@ import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
 import type { Progress } from './progress.ts';
 import { LAB_CPU, LabSnapshot, setGuestClock } from './snapshot.ts';
 
+/** Warm starts (hibernate on `lab down`, resume on `lab up`): on unless BKA_LAB_RESUME=0. */
+export const warmStarts = () => process.env.BKA_LAB_RESUME !== '0';
+
 export interface LabState {
   vmKey: string;
   qemuPid: number;
-  registryPid: number;
   sshPort: number;
   registryPort: number;
   startedAt: string;
@@ -76,9 +79,9 @@ export class LabVm {
     return join(this.layout.instanceDir, 'monitor.sock');
   }
 
-  private snapshot(vmKey: string): LabSnapshot {
+  private get hibernation(): LabSnapshot {
     const { cpus, memoryMiB } = this.layout.config;
-    return new LabSnapshot(this.layout.vmDir(vmKey), { cpus, memoryMiB });
+    return new LabSnapshot(this.layout.instanceDir, { cpus, memoryMiB });
   }
 
   private qemuArgs(vmKey: string, overlay: string, console: string, pidFile: string): string[] {
@@ -104,23 +107,19 @@ export class LabVm {
   }
 
   /**
-   * Resumes the VM from its snapshot when the cache has one (seconds), else boots it (and saves a
-   * snapshot once SSH and Docker answer, for the next start).
+   * Resumes the VM hibernated by the last `lab down` (seconds) when warm starts are on and its state is
+   * there, else boots it from its overlay.
    */
   async boot(vmKey: string): Promise<void> {
-    const snapshot = this.snapshot(vmKey);
-    // Opt-in: resumed guests locked up (watchdog: hard LOCKUP on cpu 0) in some resumes here.
-    const warmStarts = process.env.BKA_LAB_RESUME === '1';
-    if (warmStarts && (await snapshot.usable())) {
-      const resumed = await this.resume(vmKey, snapshot).catch((err: unknown) => errorMessage(err));
+    const hibernated = this.hibernation;
+    if (warmStarts() && (await hibernated.usable(vmKey))) {
+      const resumed = await this.resume(vmKey, hibernated).catch((err: unknown) => errorMessage(err));
       if (resumed === true) return;
-      this.progress.say(`could not resume from the snapshot (${resumed}); removing it and booting`);
+      this.progress.say(`could not resume the hibernated VM (${resumed}); booting it`);
       const state = await this.readState();
       if (state) await terminate(state.qemuPid);
-      await snapshot.remove();
-      // The overlay it made is backed by the snapshot's disk layer: the boot starts from a new one.
-      await rm(join(this.layout.instanceDir, 'overlay.qcow2'), { force: true });
     }
+    await hibernated.remove();
     const overlay = join(this.layout.instanceDir, 'overlay.qcow2');
     const previous = await this.readState();
     if (!existsSync(overlay) || previous?.vmKey !== vmKey) {
@@ -131,49 +130,30 @@ export class LabVm {
     await this.start(vmKey, overlay, 'booting the VM', []);
     this.timings.resumed = false;
     await this.waitReady(['SSH', 'Docker in the VM']);
-    if (!warmStarts) return;
-    const t0 = performance.now();
-    await this.progress
-      .step('saving the booted VM for warm starts', async () => {
-        const hmp = await Hmp.open(this.monitorSocket);
-        const guest = await this.connect();
-        try {
-          await snapshot.save(hmp, guest, overlay);
-          this.timings.saveMs = performance.now() - t0;
-        } finally {
-          await guest.close();
-          hmp.close();
-        }
-      })
-      .catch(async (err: unknown) => {
-        this.progress.say(`could not save a snapshot (the next start boots again): ${errorMessage(err)}`);
-        await snapshot.remove();
-      });
   }
 
-  /** Starts qemu from the snapshot on a fresh overlay, sets the guest clock, waits for Docker. */
-  private async resume(vmKey: string, snapshot: LabSnapshot): Promise<true> {
+  /** Starts qemu on the overlay from the hibernated state, sets the guest clock, waits for Docker. */
+  private async resume(vmKey: string, hibernated: LabSnapshot): Promise<true> {
     const overlay = join(this.layout.instanceDir, 'overlay.qcow2');
-    await rm(overlay, { force: true });
-    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', snapshot.diskFile, overlay]);
-    await this.start(vmKey, overlay, 'resuming the VM from its snapshot', [
+    await this.start(vmKey, overlay, 'resuming the hibernated VM', [
       '-incoming',
-      `exec:cat '${snapshot.stateFile.replace(/'/g, "'\\''")}'`,
+      `exec:cat '${hibernated.stateFile.replace(/'/g, "'\\''")}'`,
     ]);
     const t0 = performance.now();
     // The state was saved from a stopped VM, and the loaded VM stays stopped: continue it once loaded.
     const hmp = await Hmp.open(this.monitorSocket);
     try {
-      const deadlines = await snapshot.continueLoaded(hmp);
+      const deadlines = await hibernated.continueLoaded(hmp);
       this.progress.say(
         `re-armed each hart's timer (deadlines in ticks from mtime: ${deadlines.join(', ')})`,
       );
     } finally {
       hmp.close();
     }
+    // Running on: the disk has moved past the saved state, which can never be loaded again.
+    await hibernated.remove();
     await this.progress.step('waiting for SSH and setting the guest clock', async () => {
-      // A resumed guest answers within seconds; one that does not (it locked up in 3 of 5 resumes here) is not
-      // waited for: the VM boots instead.
+      // A resumed guest answers within seconds; one that does not is not waited for: the VM boots instead.
       if (!(await this.ready(20_000, false))) throw new Error('SSH did not answer within 20 s of the resume');
       const guest = await this.connect();
       try {
@@ -189,6 +169,48 @@ export class LabVm {
     await this.waitReady(['Docker in the VM'], t0);
     this.timings.resumed = true;
     return true;
+  }
+
+  /**
+   * With warm starts on, saves the running VM beside its overlay and quits qemu (true); false when warm
+   * starts are off or the save failed (the caller then powers it off).
+   */
+  async hibernate(state: LabState): Promise<boolean> {
+    if (!warmStarts() || !alive(state.qemuPid)) return false;
+    const t0 = performance.now();
+    const hibernated = this.hibernation;
+    try {
+      await this.progress.step('hibernating the VM (warm starts)', async () => {
+        const hmp = await Hmp.open(this.monitorSocket);
+        const guest = await this.connect(5000);
+        try {
+          await hibernated.save(hmp, guest, state.vmKey);
+        } finally {
+          await guest.close();
+        }
+        // quit closes the monitor without a prompt: qemu's exit is what is waited for.
+        hmp.send('quit');
+        const deadline = Date.now() + 30_000;
+        while (alive(state.qemuPid) && Date.now() < deadline) await sleep(200);
+        hmp.close();
+        if (alive(state.qemuPid)) throw new Error('qemu did not quit within 30 s');
+      });
+      this.timings.saveMs = performance.now() - t0;
+      return true;
+    } catch (err) {
+      this.progress.say(`could not hibernate the VM (the next start boots): ${errorMessage(err)}`);
+      await hibernated.remove();
+      if (alive(state.qemuPid)) {
+        // A VM stopped for the save runs on, so that it can be powered off cleanly.
+        await Hmp.open(this.monitorSocket)
+          .then(async (hmp) => {
+            await hmp.run('cont').catch(() => '');
+            hmp.close();
+          })
+          .catch(() => undefined);
+      }
+      return false;
+    }
   }
 
   private async start(vmKey: string, overlay: string, what: string, extra: string[]): Promise<void> {
@@ -209,7 +231,6 @@ export class LabVm {
       const state: LabState = {
         vmKey,
         qemuPid: Number((await readFile(pidFile, 'utf8')).trim()),
-        registryPid: Number(await readFile(this.layout.p('registry', 'pid'), 'utf8').catch(() => '0')),
         sshPort,
         registryPort,
         startedAt: new Date().toISOString(),
@@ -282,11 +303,13 @@ export class LabVm {
     await terminate(state.qemuPid);
   }
 
-  /** Removes every saved snapshot of the cache: the next start boots (and saves a new one). */
+  /** Forgets a hibernated state: the next start boots. */
   async dropSnapshots(): Promise<void> {
-    const vms = await readdir(this.layout.p('vm')).catch(() => [] as string[]);
-    const { cpus, memoryMiB } = this.layout.config;
-    for (const key of vms) await new LabSnapshot(this.layout.vmDir(key), { cpus, memoryMiB }).remove();
+    await this.hibernation.remove();
+    // States saved by earlier versions, beside each VM disk.
+    for (const key of await readdir(this.layout.p('vm')).catch(() => [] as string[]))
+      for (const f of ['ready.state', 'ready.qcow2', 'ready.json'])
+        await rm(join(this.layout.vmDir(key), f), { force: true });
   }
 
   async forget(): Promise<void> {

@@ -1,14 +1,15 @@
 /**
- * The lab's warm start (#15). The VM, once booted with SSH and Docker ready, is saved in the VM's cache
- * dir: its RAM and devices (`migrate` to a file) and its disk at that instant (a qcow2 layer over the
- * provisioned disk). Later `lab up`s start qemu with `-incoming` from that file on a fresh overlay over
- * that layer, and set the guest's clock to the host's before anything reads it: a resumed guest wakes
- * at the instant it was saved. The clock is set through a template unit (`lab-clock@<epoch>.service`,
- * linked at save time from the runner's home) that the runner may start with its sudo for systemctl,
- * as on the board. A snapshot that does not resume is removed and the VM boots as before.
+ * The lab's warm start (#15): hibernation. With warm starts on, `lab down` saves the running VM (its
+ * RAM and devices, `migrate` to a file) beside the overlay it runs on, and quits qemu; the next `lab up`
+ * starts qemu on that same overlay with `-incoming` from the file, re-arms each hart's timer
+ * (gdb-timers.ts), lets it run, and sets the guest's clock to the host's before anything reads it: a
+ * resumed guest wakes at the instant it was saved, with its disk, Docker's image store and build cache
+ * as they were. The clock is set through a template unit (`lab-clock@<epoch>.service`, linked from the
+ * runner's home) that the runner may start with its sudo for systemctl, as on the board. A state that
+ * does not resume is removed and the VM boots from the same overlay (synced before the save).
  */
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SshTarget } from '../ssh-target.ts';
@@ -33,6 +34,7 @@ ExecStart=/bin/date -u -s @%i
 `;
 
 interface Meta {
+  vmKey: string;
   cpu: string;
   cpus: number;
   memoryMiB: number;
@@ -41,29 +43,27 @@ interface Meta {
 }
 
 export class LabSnapshot {
+  /** `dir`: the instance dir, where the overlay the state belongs to lives. */
   constructor(
     private readonly dir: string,
     private readonly machine: { cpus: number; memoryMiB: number },
   ) {}
 
   get stateFile(): string {
-    return join(this.dir, 'ready.state');
-  }
-
-  get diskFile(): string {
-    return join(this.dir, 'ready.qcow2');
+    return join(this.dir, 'hibernated.state');
   }
 
   private get metaFile(): string {
-    return join(this.dir, 'ready.json');
+    return join(this.dir, 'hibernated.json');
   }
 
-  /** Saved for this machine shape and this qemu (a state file only loads into the same). */
-  async usable(): Promise<boolean> {
-    if (!existsSync(this.stateFile) || !existsSync(this.diskFile)) return false;
+  /** Saved from this VM, machine shape and qemu (a state file only loads into the same). */
+  async usable(vmKey: string): Promise<boolean> {
+    if (!existsSync(this.stateFile) || !existsSync(join(this.dir, 'overlay.qcow2'))) return false;
     try {
       const meta = JSON.parse(await readFile(this.metaFile, 'utf8')) as Meta;
       return (
+        meta.vmKey === vmKey &&
         meta.cpu === LAB_CPU &&
         meta.cpus === this.machine.cpus &&
         meta.memoryMiB === this.machine.memoryMiB &&
@@ -75,10 +75,10 @@ export class LabSnapshot {
   }
 
   /**
-   * Saves the running VM: links the clock unit, syncs the guest's disks, stops the VM, writes its state,
-   * copies its disk layer, and lets it run on. `overlay` is the disk the VM runs on.
+   * Saves the running VM of `vmKey`: links the clock unit, syncs the guest's disks, stops the VM and
+   * writes its state. The VM stays stopped: the caller quits qemu, and the overlay stays as it is.
    */
-  async save(hmp: Hmp, guest: SshTarget, overlay: string): Promise<void> {
+  async save(hmp: Hmp, guest: SshTarget, vmKey: string): Promise<void> {
     const home = (await guest.exec(['sh', '-c', 'echo "$HOME"'])).stdout.trim();
     await guest.exec(['mkdir', '-p', `${home}/.lab`]);
     await guest.writeFile(`${home}/.lab/${CLOCK_UNIT}`, UNIT);
@@ -86,20 +86,14 @@ export class LabSnapshot {
     await guest.exec(['sudo', '-n', 'systemctl', 'daemon-reload']);
     await guest.exec(['sync']);
     const tmpState = `${this.stateFile}.tmp`;
-    const tmpDisk = `${this.diskFile}.tmp`;
     await hmp.run('stop');
-    try {
-      const out = await hmp.run(`migrate "exec:cat > '${tmpState}'"`, 10 * 60_000);
-      const info = await hmp.run('info migrate');
-      if (!/Migration status:\s*completed/.test(info))
-        throw new Error(`the VM's state was not saved: ${out} ${info.split('\n').slice(0, 3).join(' ')}`);
-      await copyFile(overlay, tmpDisk);
-    } finally {
-      await hmp.run('cont');
-    }
+    const out = await hmp.run(`migrate "exec:cat > '${tmpState}'"`, 10 * 60_000);
+    const info = await hmp.run('info migrate');
+    if (!/Migration status:\s*completed/.test(info))
+      throw new Error(`the VM's state was not saved: ${out} ${info.split('\n').slice(0, 3).join(' ')}`);
     await rename(tmpState, this.stateFile);
-    await rename(tmpDisk, this.diskFile);
     const meta: Meta = {
+      vmKey,
       cpu: LAB_CPU,
       ...this.machine,
       qemu: await qemuVersion(),
@@ -130,14 +124,7 @@ export class LabSnapshot {
   }
 
   async remove(): Promise<void> {
-    for (const f of [
-      this.stateFile,
-      this.diskFile,
-      this.metaFile,
-      `${this.stateFile}.tmp`,
-      `${this.diskFile}.tmp`,
-    ])
-      await rm(f, { force: true });
+    for (const f of [this.stateFile, this.metaFile, `${this.stateFile}.tmp`]) await rm(f, { force: true });
   }
 }
 

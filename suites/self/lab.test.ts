@@ -145,8 +145,8 @@ describe.skipIf(unavailable)('lab', () => {
       );
       target = await lab.connect();
       resources = new ResourceTracker(target);
-      // Booted (or, with BKA_LAB_RESUME=1, resumed from the saved VM): either way the guest clock is this
-      // machine's.
+      // Resumed from the hibernated VM (or, with BKA_LAB_RESUME=0, booted): either way the guest clock is
+      // this machine's.
       const guest = Number((await target.exec(['date', '+%s'])).stdout.trim());
       expect(Math.abs(guest - Date.now() / 1000), 'the guest clock against this machine, in s').toBeLessThan(
         5,
