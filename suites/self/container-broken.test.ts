@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildBinaries } from '../../build/binaries.ts';
+import { buildImage } from '../../build/image.ts';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
@@ -71,13 +74,14 @@ const CASES: ReadonlyArray<{
 ];
 
 describe.skipIf(reason)('container phase against broken images', () => {
+  let lab: Lab;
   let target: SshTarget;
   let resources: ResourceTracker;
   let good: string;
   let work: string;
 
   beforeAll(async () => {
-    const lab = new Lab(loadConfig().lab);
+    lab = new Lab(loadConfig().lab);
     await lab.up();
     target = await lab.connect();
     resources = new ResourceTracker(target);
@@ -161,6 +165,52 @@ describe.skipIf(reason)('container phase against broken images', () => {
       30 * 60_000,
     );
   }
+
+  test(
+    'the image build reuses the cached apt layer and rebuilds what a changed input feeds: other binaries end up in the image',
+    async ({ annotate }) => {
+      // The changed input: a build of the same ref without version injection (other bytes, same version).
+      const other = await buildBinaries({
+        ref: DEFAULT_BUILDKIT_REF,
+        goarch: 'riscv64',
+        versionInjection: false,
+      });
+      const workDir = await resources.tempDir('rebuilt-image');
+      const rebuilt = await buildImage({
+        target,
+        binariesDir: other.dir,
+        repository: 'bka-self/rebuilt',
+        workDir,
+        debianMirror: (await lab.endpoint()).debianMirrorFromGuest,
+        labels: { [RUN_LABEL]: resources.runId },
+      });
+      for (const tag of rebuilt.tags) resources.image(tag);
+      const layers = async (ref: string) =>
+        JSON.parse(
+          (await target.exec(['docker', 'image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref])).stdout,
+        ) as string[];
+      const [before, after] = [await layers(good), await layers(rebuilt.ref)];
+      const sum = async (ref: string) =>
+        (
+          await target.exec([
+            ...['docker', 'run', '--rm', ...resources.labelFlags, '--entrypoint', 'sha256sum', ref],
+            '/usr/local/bin/buildkitd',
+          ])
+        ).stdout.split(' ')[0];
+      const want = createHash('sha256')
+        .update(await readFile(join(other.binDir, 'buildkitd')))
+        .digest('hex');
+      await annotate(
+        `rebuilt in ${(rebuilt.durationMs / 1000).toFixed(1)}s; layers ${before.length} -> ${after.length}, the first two shared: ${before[1] === after[1]}`,
+      );
+      // Unchanged inputs (base, apt step): the same layers; the changed one: the new binaries, byte for byte.
+      expect(after.slice(0, 2), 'the base and apt layers were not reused').toEqual(before.slice(0, 2));
+      expect(after[2], 'the binaries layer is the old one').not.toBe(before[2]);
+      expect(await sum(rebuilt.ref)).toBe(want);
+      expect(await sum(good)).not.toBe(want);
+    },
+    30 * 60_000,
+  );
 
   test(
     'fails the whole phase fast for an image whose daemon never becomes ready',
