@@ -36,6 +36,8 @@ export interface ImageBuildOptions {
   source?: string;
   /** Reuse the inline build cache of an earlier push of the same tags (the registry must be reachable). */
   cacheFromTags?: boolean;
+  /** Other pushed images whose inline build cache to reuse. */
+  cacheFrom?: string[];
 }
 
 export interface BuiltImage {
@@ -47,6 +49,8 @@ export interface BuiltImage {
   digests: Record<string, string>;
   manifest: BuildManifest;
   durationMs: number;
+  /** The build's progress (plain): which steps ran and which came from a cache. */
+  progress: string;
 }
 
 export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
@@ -63,6 +67,8 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
   const args = [
     'docker',
     'build',
+    '--progress',
+    'plain',
     '--platform',
     'linux/riscv64',
     '--build-arg',
@@ -77,6 +83,7 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     '--build-arg',
     'BUILDKIT_INLINE_CACHE=1',
     ...(o.cacheFromTags ? tags.flatMap((t) => ['--cache-from', t]) : []),
+    ...(o.cacheFrom ?? []).flatMap((ref) => ['--cache-from', ref]),
     ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...tags.flatMap((t) => ['-t', t]),
     '--iidfile',
@@ -102,5 +109,5 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
       digests[t] = digest;
     }
   }
-  return { tags, ref: tags[0]!, imageId, digests, manifest, durationMs: r.durationMs };
+  return { tags, ref: tags[0]!, imageId, digests, manifest, durationMs: r.durationMs, progress: r.stderr };
 }
