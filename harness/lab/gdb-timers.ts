@@ -6,8 +6,9 @@
  * is written back with its own value through qemu's gdbstub in physical-memory mode: the ACLINT arms the
  * timer again for exactly the saved deadline (or raises it at once when that has passed).
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import type { Hmp } from './hmp.ts';
+import { SocketBuffer } from './socket-buffer.ts';
 
 /** The virt machine's ACLINT mtimer: mtimecmp of hart N at MTIMECMP + 8 N, mtime at MTIME. */
 const MTIMECMP = 0x2004000;
@@ -18,47 +19,27 @@ const checksum = (s: string) =>
 
 /** A GDB remote-protocol client for the few packets this needs, one at a time. */
 class GdbClient {
-  private buffer = '';
-  private waiter: (() => void) | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      this.waiter?.();
-    });
-  }
+  private constructor(private readonly io: SocketBuffer) {}
 
   static async open(port: number): Promise<GdbClient> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new GdbClient(socket);
+    return new GdbClient(await SocketBuffer.connect({ port, host: '127.0.0.1' }, 'latin1'));
   }
 
   /** Sends one packet and returns the reply's payload (acknowledged). */
   async send(payload: string, timeoutMs = 10_000): Promise<string> {
-    this.buffer = '';
-    this.socket.write(`$${payload}#${checksum(payload)}`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = /\$([^#]*)#[0-9a-f]{2}/.exec(this.buffer);
-      if (m) {
-        this.socket.write('+');
-        return m[1]!;
-      }
-      if (Date.now() > deadline) throw new Error(`gdbstub: no reply to ${payload} in ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
+    this.io.send(`$${payload}#${checksum(payload)}`);
+    const reply = await this.io.until(
+      (text) => /\$([^#]*)#[0-9a-f]{2}/.exec(text)?.[1],
+      timeoutMs,
+      `gdbstub: no reply to ${payload} in ${timeoutMs} ms`,
+      100,
+    );
+    this.io.write('+');
+    return reply;
   }
 
   close(): void {
-    this.socket.destroy();
+    this.io.close();
   }
 }
 
