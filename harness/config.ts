@@ -41,6 +41,8 @@ export interface Config {
   acceptNewHostKey: boolean;
   allowNonRiscv64: boolean;
   connectTimeoutMs: number;
+  /** How long the preflight asks a Docker engine that is slow (not refused) again before giving up. */
+  dockerReadyTimeoutMs: number;
   reportDir: string;
   phases: Phase[];
   /** Where `docker.io` images come from on the target (a pull-through mirror), e.g. `10.0.2.2:5311`. */
@@ -96,6 +98,7 @@ const FIELDS = {
   acceptNewHostKey: { env: 'BKA_INSECURE_ACCEPT_NEW_HOST_KEY', flag: '--insecure-accept-new-host-key' },
   allowNonRiscv64: { env: 'BKA_ALLOW_NON_RISCV64', flag: '--allow-non-riscv64' },
   connectTimeout: { env: 'BKA_CONNECT_TIMEOUT', flag: '--connect-timeout' },
+  dockerReadyTimeout: { env: 'BKA_DOCKER_READY_TIMEOUT', flag: '--docker-ready-timeout' },
   reportDir: { env: 'BKA_REPORT_DIR', flag: '--report-dir' },
   phase: { env: 'BKA_PHASES', flag: '--phase' },
   registryMirror: { env: 'BKA_REGISTRY_MIRROR', flag: '--registry-mirror' },
@@ -310,6 +313,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     acceptNewHostKey: bool('acceptNewHostKey', get('acceptNewHostKey'), false),
     allowNonRiscv64: bool('allowNonRiscv64', get('allowNonRiscv64'), false),
     connectTimeoutMs: int('connectTimeout', get('connectTimeout'), 10, 1, 300) * 1000,
+    // Minutes, not seconds: an engine on an emulated or freshly booted board can be slow to answer.
+    dockerReadyTimeoutMs: int('dockerReadyTimeout', get('dockerReadyTimeout'), 300, 1, 3600) * 1000,
     reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? 'out/reports'),
     phases: phases as Phase[],
     registryMirror,

@@ -1,3 +1,4 @@
+import { ENGINE_PROBE, type EngineAnswer, parseEngineProbe } from './docker-engine.ts';
 import type { Target } from './target.ts';
 
 /** What the target is, probed once per run and attached to every report. */
@@ -14,6 +15,8 @@ export interface TargetFacts {
   groups: string[];
   docker: string | undefined;
   dockerServer: string | undefined;
+  /** How the engine answered the user: a version, slow (with the load average), or refused (why). */
+  dockerEngine: EngineAnswer | undefined;
   containerd: string | undefined;
   runc: string | undefined;
   buildx: string | undefined;
@@ -77,7 +80,10 @@ p groups "$(id -Gn)"
 # Each CLI is a Go binary that takes up to 1.5 s to start under emulation: they run side by side
 # (each line is one short write, so lines do not interleave), and the script waits for all of them.
 p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" &
-p dockerserver "$(timeout 10 docker version --format '{{.Server.Version}}' 2>/dev/null)" &
+engine() {
+${ENGINE_PROBE}
+}
+p dockerengine "$(command -v docker >/dev/null && engine)" &
 p containerd "$(containerd --version 2>/dev/null | awk '{print $3}')" &
 p runc "$(runc --version 2>/dev/null | awk 'NR==1{print $3}')" &
 p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')" &
@@ -94,7 +100,7 @@ p systemd "$(systemd)" &
 containerdsock() {
   [ -d /run/containerd ] || { echo "no /run/containerd: containerd does not run as a system service (a Docker with its own embedded containerd shares none)"; return; }
   [ "$(id -u)" = 0 ] && return
-  timeout 10 docker version >/dev/null 2>&1 || echo "/run/containerd is root's and $(id -un) cannot run a privileged container to reach its socket (not in the docker group)"
+  [ -w /var/run/docker.sock ] || echo "/run/containerd is root's and $(id -un) cannot run a privileged container to reach its socket (not in the docker group)"
 }
 p containerd_socket "$(containerdsock)" &
 # binfmt_misc: one awk over every entry (a fork per field costs seconds under emulation).
@@ -127,6 +133,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
   const opt = (k: string) => kv.get(k) || undefined;
   const [clone, maxNs, apparmor] = (kv.get('userns') ?? '').split(':');
   const cgroupFs = kv.get('cgroup');
+  const engine = kv.get('dockerengine') ? parseEngineProbe(kv.get('dockerengine')!) : undefined;
   return {
     host,
     arch: kv.get('arch') ?? '',
@@ -139,7 +146,8 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     uid: Number(kv.get('uid') ?? -1),
     groups: (kv.get('groups') ?? '').split(/\s+/).filter(Boolean),
     docker: opt('docker'),
-    dockerServer: opt('dockerserver'),
+    dockerServer: engine?.state === 'answered' ? engine.version : undefined,
+    dockerEngine: engine,
     containerd: opt('containerd'),
     runc: opt('runc'),
     buildx: opt('buildx'),

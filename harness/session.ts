@@ -1,5 +1,6 @@
 import { arch } from 'node:os';
 import type { Config } from './config.ts';
+import { awaitEngine, engineProblem } from './docker-engine.ts';
 import { TargetUnfitError } from './errors.ts';
 import { probeFacts, type TargetFacts } from './facts.ts';
 import { handedPlan, handOver } from './handover.ts';
@@ -63,7 +64,7 @@ export function planEnv(plan: TargetPlan, facts: TargetFacts): Record<string, st
 export async function preflightFacts(config: Config, log?: (line: string) => void): Promise<TargetFacts> {
   const target = openTarget(config, log);
   try {
-    return (await preflight(target, config)).facts;
+    return (await preflight(target, config, true, log)).facts;
   } finally {
     await target.close();
   }
@@ -103,7 +104,12 @@ export interface PreflightResult {
  * Preflight: reach the target (throws TargetUnreachableError with one sentence), probe its facts,
  * and list what makes it unfit. `strict` throws TargetUnfitError on the first problem.
  */
-export async function preflight(target: Target, config: Config, strict = true): Promise<PreflightResult> {
+export async function preflight(
+  target: Target,
+  config: Config,
+  strict = true,
+  log?: (line: string) => void,
+): Promise<PreflightResult> {
   if (target instanceof SshTarget) await target.connect();
   const facts = await probeFacts(target);
   const problems: string[] = [];
@@ -113,10 +119,17 @@ export async function preflight(target: Target, config: Config, strict = true): 
     );
   }
   if (!facts.docker) problems.push(`Docker is not installed on ${target.host} (no docker CLI on PATH)`);
-  else if (!facts.dockerServer) {
-    problems.push(
-      `the Docker engine on ${target.host} does not answer as ${facts.user} (is dockerd running, and is ${facts.user} in the docker group?)`,
+  else if (facts.dockerEngine && facts.dockerEngine.state !== 'answered') {
+    // Slow is not dead: a busy engine is asked again within one deadline; a refusal fails at once.
+    const { answer, waitedMs } = await awaitEngine(
+      target,
+      facts.dockerEngine,
+      config.dockerReadyTimeoutMs,
+      log,
     );
+    facts.dockerEngine = answer;
+    if (answer.state === 'answered') facts.dockerServer = answer.version;
+    else problems.push(engineProblem(answer, target.host, facts.user, waitedMs));
   }
   if (strict && problems.length > 0) throw new TargetUnfitError(problems[0]!);
   return { facts, problems };

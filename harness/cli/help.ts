@@ -30,6 +30,7 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --insecure-accept-new-host-key  accept and record a host key never seen before (never a changed one)
   --allow-non-riscv64             dry run on a target that is not riscv64
   --connect-timeout SECONDS       SSH connect + auth limit (default 10)
+  --docker-ready-timeout SECONDS  how long a slow (not refused) Docker engine is asked again (default 300)
   --registry-mirror HOST:PORT     pull docker.io images through this mirror on the target
   --debian-mirror URL             Debian archive the image build's apt-get uses (BKA_DEBIAN_MIRROR;
                                   default: the base image's sources; the lab's pinned mirror in the lab)

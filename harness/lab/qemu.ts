@@ -15,7 +15,12 @@ import { Hmp } from './hmp.ts';
 import type { LabLayout } from './layout.ts';
 import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
 import type { Progress } from './progress.ts';
+import { IDLE_BUSY_SHARE, waitSettled } from './settle.ts';
 import { LAB_CPU, LabSnapshot, setGuestClock } from './snapshot.ts';
+
+/** How long a booted guest is given to settle before a run, and a running one before it is hibernated. */
+const BOOT_SETTLE_MS = 10 * 60_000;
+const HIBERNATE_SETTLE_MS = 3 * 60_000;
 
 /** Warm starts (hibernate on `lab down`, resume on `lab up`): on unless BKA_LAB_RESUME=0. */
 export const warmStarts = () => process.env.BKA_LAB_RESUME !== '0';
@@ -30,7 +35,13 @@ export interface LabState {
 
 export class LabVm {
   /** How long the last boot took from qemu's start to SSH, and to Docker answering. */
-  readonly timings: { sshReadyMs?: number; dockerReadyMs?: number; resumed?: boolean; saveMs?: number } = {};
+  readonly timings: {
+    sshReadyMs?: number;
+    dockerReadyMs?: number;
+    settleMs?: number;
+    resumed?: boolean;
+    saveMs?: number;
+  } = {};
 
   constructor(
     private readonly layout: LabLayout,
@@ -130,6 +141,31 @@ export class LabVm {
     await this.start(vmKey, overlay, 'booting the VM', []);
     this.timings.resumed = false;
     await this.waitReady(['SSH', 'Docker in the VM']);
+    // A booted guest keeps working for a while (first-boot units, Docker's first start): a run, or a
+    // hibernation, starts once it has settled.
+    const t0 = performance.now();
+    await this.settle(BOOT_SETTLE_MS);
+    this.timings.settleMs = performance.now() - t0;
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) until the guest has no boot job left and its CPUs are mostly idle; says
+   * what it saw when it did not settle. True when settled.
+   */
+  private async settle(timeoutMs: number): Promise<boolean> {
+    const guest = await this.connect();
+    try {
+      const minutes = Math.round(timeoutMs / 60_000);
+      const result = await this.progress.step(
+        `waiting for the guest to settle (no systemd job queued, CPUs under ${IDLE_BUSY_SHARE * 100} % busy; up to ${minutes} min)`,
+        () => waitSettled(guest, timeoutMs),
+      );
+      if (!result.settled)
+        this.progress.say(`the guest did not settle within ${minutes} min: ${result.last}`);
+      return result.settled;
+    } finally {
+      await guest.close();
+    }
   }
 
   /** Starts qemu on the overlay from the hibernated state, sets the guest clock, waits for Docker. */
@@ -181,6 +217,8 @@ export class LabVm {
     const hibernated = this.hibernation;
     try {
       await this.progress.step('hibernating the VM (warm starts)', async () => {
+        // Never a save of a guest still at work (a first boot's units, a build): it would resume mid-way.
+        if (!(await this.settle(HIBERNATE_SETTLE_MS))) throw new Error('the guest is still busy');
         const hmp = await Hmp.open(this.monitorSocket);
         const guest = await this.connect(5000);
         try {

@@ -3,6 +3,7 @@
  * that needs one the target lacks is skipped with the reason (never silently, never counted as a pass:
  * a phase with a skip is INCOMPLETE). Modelled on BuildKit's `CheckFeatureCompat`.
  */
+import { engineProblem } from '../docker-engine.ts';
 import type { TargetFacts } from '../facts.ts';
 
 export const FEATURES = [
@@ -30,9 +31,10 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
       return facts.uid === 0 ? undefined : `${facts.user} is not root (uid ${facts.uid})`;
     case 'docker-group':
     case 'privileged-containers':
-      return facts.dockerServer
-        ? undefined
-        : `the Docker engine on ${facts.host} does not answer as ${facts.user}`;
+      if (facts.dockerServer) return undefined;
+      return facts.dockerEngine
+        ? engineProblem(facts.dockerEngine, facts.host, facts.user)
+        : `no docker CLI on ${facts.host}`;
     case 'buildx':
       return facts.buildx ? undefined : `no docker buildx on ${facts.host}`;
     case 'cgroup-v2':
