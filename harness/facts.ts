@@ -79,7 +79,8 @@ p groups "$(id -Gn)"
 } &
 # Each CLI is a Go binary that takes up to 1.5 s to start under emulation: they run side by side
 # (each line is one short write, so lines do not interleave), and the script waits for all of them.
-p docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)" &
+# The client's version without asking the engine (a busy or paused engine must not stall the probe).
+p docker "$(docker --version 2>/dev/null | sed -n 's/^Docker version \([^,]*\).*/\1/p')" &
 engine() {
 ${ENGINE_PROBE}
 }

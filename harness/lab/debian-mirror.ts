@@ -17,6 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative, sep } from 'node:path';
 import { execa } from 'execa';
+import { findTool } from '../local-tools.ts';
 
 /** Where `apt-get` keeps a source's lists: `deb.debian.org_debian_dists_trixie_InRelease` and so on. */
 export function aptListsPrefix(mirror: string, suite: string): string {
@@ -44,11 +45,15 @@ export async function extractAptSnapshot(
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
-    const r = await execa('debugfs', ['-R', `rdump /var/lib/apt/lists ${work}`, diskImage], {
-      reject: false,
-      all: true,
-      timeout: 120_000,
-    });
+    const r = await execa(
+      findTool('debugfs') ?? 'debugfs',
+      ['-R', `rdump /var/lib/apt/lists ${work}`, diskImage],
+      {
+        reject: false,
+        all: true,
+        timeout: 120_000,
+      },
+    );
     const listsDir = join(work, 'lists');
     if (r.failed || !existsSync(listsDir)) {
       throw new Error(

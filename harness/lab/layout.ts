@@ -4,7 +4,7 @@
  * script and the host key), so a changed input rebuilds what depends on it and nothing else.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,17 @@ function hash(...parts: string[]): string {
 
 const script = (name: string) => readFileSync(join(SCRIPTS, name), 'utf8');
 
+/** The host's own CA certificates (vm-image.sh installs them in the VM): a changed one rebuilds the disk. */
+function localCertificates(): string {
+  const dir = '/usr/local/share/ca-certificates';
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .map((f) => `${f}:${readFileSync(join(dir, f), 'utf8')}`)
+    .join('\n');
+}
+
 export class LabLayout {
   constructor(readonly config: LabConfig) {}
 
@@ -104,6 +115,7 @@ export class LabLayout {
       script('vm-image.sh'),
       hostKeyPub,
       `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
+      localCertificates(),
     );
   }
 

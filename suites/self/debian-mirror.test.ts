@@ -15,6 +15,8 @@ import {
   startDebianMirror,
 } from '../../harness/lab/debian-mirror.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
+import { findTool } from '../../harness/local-tools.ts';
+import { needsTools } from './fixtures/needs.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -124,12 +126,8 @@ describe('pinning the apt index from a VM disk', () => {
   const tools = ['mkfs.ext4', 'debugfs'];
 
   test("copies apt's lists for the mirror and suite out of an ext4 image into the mirror's layout", async (ctx) => {
-    const missing: string[] = [];
-    for (const t of tools) {
-      const r = await execa('sh', ['-c', `command -v ${t} || test -x /sbin/${t}`], { reject: false });
-      if (r.failed) missing.push(t);
-    }
-    if (missing.length > 0) ctx.skip(`${missing.join(', ')} not installed (Debian: e2fsprogs)`);
+    const missing = needsTools(tools, 'makes and reads an ext4 image (Debian: e2fsprogs)');
+    if (missing) ctx.skip(missing);
     const dir = await localTempDir('self-apt-snapshot');
     const lists = join(dir, 'root/var/lib/apt/lists');
     await mkdir(join(lists, 'partial'), { recursive: true });
@@ -139,7 +137,7 @@ describe('pinning the apt index from a VM disk', () => {
     await writeFile(join(lists, `${prefix}main_binary-riscv64_Packages`), packages);
     await writeFile(join(lists, 'other.example_debian_dists_trixie_InRelease'), 'another source\n');
     const disk = join(dir, 'disk.img');
-    await execa('mkfs.ext4', ['-q', '-F', '-d', join(dir, 'root'), disk, '16M'], {
+    await execa(findTool('mkfs.ext4') ?? 'mkfs.ext4', ['-q', '-F', '-d', join(dir, 'root'), disk, '16M'], {
       env: { PATH: `${process.env.PATH}:/sbin:/usr/sbin` },
     });
     const out = join(dir, 'snapshot');

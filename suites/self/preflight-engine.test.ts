@@ -82,9 +82,9 @@ describe.skipIf(reason)('the preflight on the lab', () => {
       expect(hogs).toMatch(/^\d+$/);
       const stopHogs = () => target.exec(['sh', '-c', `kill -TERM -- -${hogs}`], { reject: false });
       await withUndo(stopHogs, async () => {
-        // dockerd paused for longer than one probe's limit, resumed by the guest itself (a slow engine, not
+        // dockerd paused for longer than one probe's limit and the facts probe's own (60 s), resumed by the guest itself (a slow engine, not
         // a dead one); SIGCONT is also registered here in case the guest's own timer never fires.
-        const pauseS = ENGINE_PROBE_SECONDS + 25;
+        const pauseS = ENGINE_PROBE_SECONDS + 50;
         const resume = () => sudo('systemctl', 'kill', '--signal=SIGCONT', 'docker.service');
         await withUndo(resume, async () => {
           const paused = await sudo('systemctl', 'kill', '--signal=SIGSTOP', 'docker.service');

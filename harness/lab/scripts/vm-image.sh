@@ -44,7 +44,24 @@ mkdir -p "$root/etc/systemd/network"
 printf '[Match]\nName=e*\n\n[Network]\nDHCP=yes\n' > "$root/etc/systemd/network/10-lab.network"
 ln -sf /lib/systemd/system/systemd-networkd.service "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 rm -f "$root/etc/resolv.conf"; echo 'nameserver 10.0.2.3' > "$root/etc/resolv.conf"
-in_root systemctl mask systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer 2>/dev/null || true
+in_root systemctl mask systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer logrotate.timer dpkg-db-backup.timer 2>/dev/null || true
+
+# The first boot's own work, done here (under qemu-user, seconds) instead of in the booted guest under
+# TCG: the units whose ConditionNeedsUpdate= holds while /etc and /var are older than /usr (ldconfig,
+# the journal catalog, sysusers, hwdb), then the stamps that say it is done (systemd-update-done).
+in_root ldconfig
+in_root journalctl --update-catalog
+in_root systemd-sysusers
+in_root systemd-hwdb update
+in_root /usr/lib/systemd/systemd-update-done
+
+# The host's own certificate authorities (a board has its own trust store): TLS from the VM to the
+# package registries goes through this machine's network. npm is pointed at the system bundle.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+  echo 'cafile=/etc/ssl/certs/ca-certificates.crt' > "$root/etc/npmrc"
+fi
 
 # The runner's kind of user: docker group, sudo only for package and service tools.
 in_root useradd -m -u 1000 -s /bin/bash -G docker runner
