@@ -169,26 +169,61 @@ async function checkout(dir: string): Promise<Source> {
   return { dir: abs, ref: version, version, revision, description: `checkout ${abs} at ${revision}` };
 }
 
-/** The Go to use: the host's when it satisfies go.mod, else GOTOOLCHAIN auto-download, else a sentence. */
-async function chooseToolchain(srcDir: string): Promise<{ env: Record<string, string>; goVersion: string }> {
+/** The one line that fixes a Go too old for BuildKit, within a runner's sudo (apt-get only). */
+export function goUpgradeHint(required: string): string {
+  return `install Go >= ${required} (Debian trixie: sudo apt-get install -t trixie-backports golang-go), or allow a toolchain download for this build with GOTOOLCHAIN=go${required}`;
+}
+
+/** The Go the source's go.mod requires, and this host's own (never a downloaded one). */
+async function goVersions(srcDir: string): Promise<{ required: string; host: string }> {
   const mod = await readFile(join(srcDir, 'go.mod'), 'utf8');
   const required = /^go (\d+\.\d+(?:\.\d+)?)/m.exec(mod)?.[1] ?? '1.0';
-  const hostR = await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' });
-  const host = hostR.stdout.trim();
+  const host = (await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' })).stdout.trim();
+  return { required, host };
+}
+
+/**
+ * Why this host's Go cannot build BuildKit `ref` natively (none, or older than its go.mod asks), with
+ * the fix; undefined when it can. For `doctor`, before a run that would build.
+ */
+export async function toolchainProblem(ref: string): Promise<string | undefined> {
+  const which = await go(['version'], { GOTOOLCHAIN: 'local' });
+  if (which.failed) return 'no Go on PATH to build the binaries natively: sudo apt-get install golang-go';
+  const { required, host } = await goVersions((await fetchModule(ref)).dir);
+  if (!older(versionOf(host), versionOf(required))) return undefined;
+  return `BuildKit ${ref}'s go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`;
+}
+
+/**
+ * The Go to use: the host's when it satisfies go.mod; else a toolchain download only when asked for by
+ * name (GOTOOLCHAIN=goX.Y.Z in the environment), said in the log; else a sentence with the fix. Never a
+ * silent download (the proxy a board reaches may refuse it, and it would bypass the board's own Go).
+ */
+async function chooseToolchain(
+  srcDir: string,
+  log: (line: string) => void,
+): Promise<{ env: Record<string, string>; goVersion: string }> {
+  const { required, host } = await goVersions(srcDir);
   if (!older(versionOf(host), versionOf(required))) return { env: { GOTOOLCHAIN: 'local' }, goVersion: host };
-  const auto = await go(['version'], { GOTOOLCHAIN: `go${required}` }, srcDir, 10 * 60_000);
+  const asked = process.env.GOTOOLCHAIN;
+  if (!asked || !/^go\d/.test(asked) || older(versionOf(asked.replace(/\+.*$/, '')), versionOf(required)))
+    throw new BuildError(
+      `BuildKit's go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`,
+    );
+  log(`binaries: this host has ${host}; fetching ${asked} as GOTOOLCHAIN asks`);
+  const auto = await go(['version'], { GOTOOLCHAIN: asked }, srcDir, 10 * 60_000);
   if (auto.failed) {
     throw new BuildError(
-      `BuildKit's go.mod needs Go ${required}, this host has ${host} and Go could not fetch go${required} (GOTOOLCHAIN): install Go ${required} or allow toolchain downloads`,
+      `BuildKit's go.mod needs Go ${required}, this host has ${host} and Go could not fetch ${asked} (GOTOOLCHAIN): ${auto.stderr.trim().split('\n').slice(-2).join(' ')}; ${goUpgradeHint(required)}`,
     );
   }
-  return { env: { GOTOOLCHAIN: `go${required}` }, goVersion: `go${required}` };
+  return { env: { GOTOOLCHAIN: asked }, goVersion: asked };
 }
 
 export async function buildBinaries(options: BuildOptions): Promise<BuildOutput> {
   const log = options.log ?? (() => {});
   const src = options.source ? await checkout(options.source) : await fetchModule(options.ref ?? 'latest');
-  const { env: toolEnv, goVersion } = await chooseToolchain(src.dir);
+  const { env: toolEnv, goVersion } = await chooseToolchain(src.dir, log);
   const hostArch = (await go(['env', 'GOARCH'], { GOTOOLCHAIN: 'local' })).stdout.trim();
   const goarch = options.goarch ?? hostArch;
   const mode = goarch === hostArch ? 'native' : 'cross-compiled';

@@ -54,7 +54,6 @@ export const ROOTLESS_PROBE = `rootless() {
   for f in "$su" "$sg"; do
     grep -qE "^($u|$(id -u)):" "$f" 2>/dev/null || { echo "no range for $u in $f (add one: usermod --add-subuids/--add-subgids)"; return; }
   done
-  [ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] || { echo "no XDG_RUNTIME_DIR in the login session (pam_systemd; loginctl enable-linger $u)"; return; }
   unshare -U true 2>/dev/null || { echo "user namespaces are refused to $u (unshare -U true failed)"; return; }
   command -v rootlesskit >/dev/null || echo "no rootlesskit: install the rootlesskit package"
 }

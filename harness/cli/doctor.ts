@@ -1,15 +1,21 @@
 import type { Config } from '../config.ts';
+import { errorMessage } from '../errors.ts';
 import { factsAsProperties } from '../facts.ts';
+import { unmetRequirements } from '../requirements.ts';
 import { openTarget, planTarget, preflight } from '../session.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
 
-/** Reaches the target and prints its facts, or one sentence why not. */
+/**
+ * Reaches the target and prints its facts, or one sentence why not; then each requirement a phase has
+ * that the target does not meet, with the command that grants it, and (for a native build) whether this
+ * machine's Go can build the BuildKit asked for.
+ */
 export async function doctor(config: Config): Promise<number> {
   const plan = await planTarget(config);
   const target = openTarget(plan.config, say);
   try {
-    const { facts, problems } = await preflight(target, plan.config, false);
+    const { facts, problems } = await preflight(target, plan.config, false, say);
     const props = {
       ...factsAsProperties(facts),
       'run.build': plan.buildMode,
@@ -21,9 +27,28 @@ export async function doctor(config: Config): Promise<number> {
       for (const p of problems) say(`doctor: ${p}`);
       return EXIT.unreachable;
     }
-    say(`doctor: ${target.host} is ready (${facts.arch}, Docker ${facts.dockerServer})`);
+    const unmet = facts.dockerServer ? unmetRequirements(facts) : [];
+    for (const u of unmet) say(`doctor: missing ${u.feature} (${u.need}): ${u.why}\n  fix: ${u.fix}`);
+    const go =
+      plan.buildMode === 'native' && !plan.config.binaries
+        ? await goProblem(plan.config.buildkitRef)
+        : undefined;
+    if (go) say(`doctor: ${go}`);
+    say(
+      unmet.length === 0 && !go
+        ? `doctor: ${target.host} is ready (${facts.arch}, Docker ${facts.dockerServer}): every phase can run`
+        : `doctor: ${target.host} answers (${facts.arch}, Docker ${facts.dockerServer}); ${unmet.length + (go ? 1 : 0)} requirement(s) above are missing: their checks will skip and those phases will not be green`,
+    );
     return EXIT.ok;
   } finally {
     await target.close();
   }
+}
+
+/** Whether this machine's Go can build the binaries natively; a failure to find out is said, not thrown. */
+async function goProblem(ref: string): Promise<string | undefined> {
+  const { toolchainProblem } = await import('../../build/binaries.ts');
+  return toolchainProblem(ref).catch(
+    (err: unknown) => `cannot tell whether Go can build ${ref}: ${errorMessage(err)}`,
+  );
 }

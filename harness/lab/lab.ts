@@ -116,9 +116,10 @@ export class Lab {
       const provision = new Provisioner(this.layout, this.progress);
       await provision.prepareHost();
       const hostKeyPub = await provision.ensureKeys();
-      await provision.ensureBaseRootfs();
+      // The amd64 and arm64 trees (for the registry's stand-ins) are made while the VM disk is built.
+      const { others } = await provision.ensureBaseRootfs();
       const vmKey = this.layout.vmKey(hostKeyPub);
-      await provision.ensureVmImage(vmKey);
+      await Promise.all([provision.ensureVmImage(vmKey), others]);
       // The host's services start while the VM boots or resumes (nothing in the VM needs them before
       // a test runs); a failure of either fails the start, after both have settled.
       const started = await Promise.allSettled([this.services(vmKey), this.vm.boot(vmKey)]);

@@ -62,10 +62,14 @@ export class Provisioner {
     return pub;
   }
 
-  async ensureBaseRootfs(): Promise<void> {
+  /**
+   * Makes the riscv64 tree first (the VM disk starts from it) and returns with the other platforms' trees
+   * still being made (`others`), so that the VM disk is built meanwhile.
+   */
+  async ensureBaseRootfs(): Promise<{ others: Promise<void> }> {
     await mkdir(this.layout.p('images', this.layout.imagesKey), { recursive: true });
     const missing = BASE_PLATFORMS.filter((pl) => !existsSync(this.layout.baseTar(pl.debArch)));
-    if (missing.length === 0) return;
+    if (missing.length === 0) return { others: Promise.resolve() };
     const index = await this.progress.step(
       `checking Debian ${this.config.suite}'s index on ${this.config.mirror}`,
       () =>
@@ -90,8 +94,13 @@ export class Provisioner {
           this.layout.baseTar(debArch),
         ]),
       );
-    if (first) await make(first.debArch);
-    await Promise.all(rest.map((pl) => make(pl.debArch)));
+    if (first?.debArch === 'riscv64') await make(first.debArch);
+    const others = Promise.all(
+      (first?.debArch === 'riscv64' ? rest : missing).map((pl) => make(pl.debArch)),
+    ).then(() => undefined);
+    // Awaited by the caller once the VM disk is made; never an unhandled rejection meanwhile.
+    others.catch(() => undefined);
+    return { others };
   }
 
   async ensureVmImage(vmKey: string): Promise<void> {

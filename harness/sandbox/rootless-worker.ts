@@ -1,6 +1,7 @@
 /**
  * `worker=rootless`: phase 1's buildkitd as the runner's own user, no sudo, as BuildKit's rootless
- * worker starts it (`rootlesskit buildkitd`), the socket under `$XDG_RUNTIME_DIR`. The target facts
+ * worker starts it (`rootlesskit buildkitd`), the socket under `$XDG_RUNTIME_DIR` (or, with no login
+ * session, a runtime dir of the run's own). The target facts
  * name the exact missing piece (feature `rootless`). The process group is registered for cleanup when it starts; its state (owned
  * by subordinate ids the user cannot remove directly) is removed through rootlesskit first.
  */
@@ -33,9 +34,18 @@ export class RootlessWorker extends DaemonWorker {
     toml: string,
   ): Promise<RootlessWorker> {
     const dir = await resources.tempDir('rootless');
-    const runtime = (await target.exec(['sh', '-c', 'echo "$XDG_RUNTIME_DIR"'])).stdout.trim();
-    const sockDir = `${runtime}/${resources.name('buildkit')}`;
-    await target.exec(['mkdir', '-p', sockDir]);
+    // Inside the user's XDG_RUNTIME_DIR when the session has one; a runner started as a service has no
+    // login session and none: then a runtime dir of the run's own, in its temp dir (mode 0700).
+    const runtime = (
+      await target.exec(
+        ['sh', '-c', '[ -n "$XDG_RUNTIME_DIR" ] && [ -d "$XDG_RUNTIME_DIR" ] && echo "$XDG_RUNTIME_DIR"'],
+        {
+          reject: false,
+        },
+      )
+    ).stdout.trim();
+    const sockDir = runtime ? `${runtime}/${resources.name('buildkit')}` : `${dir}/run`;
+    await target.exec(['mkdir', '-p', '-m', '0700', sockDir]);
     resources.defer(`socket dir ${sockDir}`, () => target.exec(['rm', '-rf', sockDir], { reject: false }));
     // Registered before the daemon starts, so it runs after the daemon is stopped and before the dir goes.
     resources.defer(`rootless state in ${dir}`, () =>

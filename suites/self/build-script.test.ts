@@ -90,16 +90,26 @@ describe.skipIf(noGo)('binaries build script', () => {
     expect((missing as Error).message).toMatch(/no BuildKit source at .*'git submodule update --init'/);
     const dirty = await buildBinaries({ source: await fakeCheckout('1.20', true) }).catch((e: unknown) => e);
     expect((dirty as Error).message).toMatch(/has uncommitted changes/);
-    const saved = process.env.GOPROXY;
+    // Too old: the fix within a runner's sudo, and no download attempted (GOPROXY=off would refuse one).
+    const saved = { GOPROXY: process.env.GOPROXY, GOTOOLCHAIN: process.env.GOTOOLCHAIN };
     process.env.GOPROXY = 'off';
+    delete process.env.GOTOOLCHAIN;
     try {
       const tooNew = await buildBinaries({ source: await fakeCheckout('1.99.0') }).catch((e: unknown) => e);
       expect((tooNew as Error).message).toMatch(
+        /needs Go 1\.99\.0, this host has go\S+: install Go >= 1\.99\.0 \(Debian trixie: sudo apt-get install -t trixie-backports golang-go\)/,
+      );
+      // Asked for by name: tried, and its failure said with the same fix.
+      process.env.GOTOOLCHAIN = 'go1.99.0';
+      const fetched = await buildBinaries({ source: await fakeCheckout('1.99.0') }).catch((e: unknown) => e);
+      expect((fetched as Error).message).toMatch(
         /needs Go 1\.99\.0, this host has go\S+ and Go could not fetch go1\.99\.0/,
       );
     } finally {
-      if (saved === undefined) delete process.env.GOPROXY;
-      else process.env.GOPROXY = saved;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   });
 

@@ -80,7 +80,12 @@ describe.skipIf(reason)('the preflight on the lab', () => {
         ])
       ).stdout.trim();
       expect(hogs).toMatch(/^\d+$/);
-      const stopHogs = () => target.exec(['sh', '-c', `kill -TERM -- -${hogs}`], { reject: false });
+      // pkill -g: dash's kill builtin takes no `--`, and a group left running would load every later test.
+      const stopHogs = async () => {
+        await target.exec(['pkill', '-KILL', '-g', hogs], { reject: false });
+        const left = await target.exec(['pgrep', '-g', hogs], { reject: false });
+        expect(left.stdout.trim(), `CPU hogs of group ${hogs} left running`).toBe('');
+      };
       await withUndo(stopHogs, async () => {
         // dockerd paused for longer than one probe's limit and the facts probe's own (60 s), resumed by the guest itself (a slow engine, not
         // a dead one); SIGCONT is also registered here in case the guest's own timer never fires.
