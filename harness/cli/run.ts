@@ -7,7 +7,7 @@ import { SWEPT_FILE } from '../../reports/run-files.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { janitor } from '../janitor.ts';
-import { Lab } from '../lab/lab.ts';
+import { Lab, needsLab } from '../lab/lab.ts';
 import { removeLeftLocalTempDirs } from '../local-temp.ts';
 import { currentRunId } from '../resources.ts';
 import { openTarget, planEnv, planTarget, preflightFacts } from '../session.ts';
@@ -59,10 +59,38 @@ function reportedExitCode(reportDir: string, runId: string): number {
   }
 }
 
+/**
+ * On a machine whose lab is not running, the binaries the run will cross-compile (riscv64, and amd64 for
+ * the multi-node and broken-binaries checks) are built while the lab starts: on a fresh machine both take
+ * minutes, and the VM's provisioning leaves a host core mostly idle. A build that fails here is only
+ * said: the check that needs it builds it again and fails with the evidence.
+ */
+async function startLabWhileBuilding(config: Config, lab: Lab): Promise<void> {
+  const kind = config.target.kind;
+  if (!(kind === 'lab' || (kind === 'auto' && needsLab())) || (await lab.running())) return;
+  // What the phases asked for will build: riscv64 for any phase with a target, amd64 for multi-node.
+  const goarchs = config.binaries
+    ? []
+    : [
+        ...(config.phases.some((p) => p !== 'release-tracking') ? ['riscv64' as const] : []),
+        ...(config.phases.includes('multiplatform') ? ['amd64' as const] : []),
+      ];
+  const builds = goarchs.map(async (goarch) => {
+    const { buildBinaries } = await import('../../build/binaries.ts');
+    await buildBinaries({ ref: config.buildkitRef, goarch }).catch((err: unknown) =>
+      say(
+        `prepare: building the ${goarch} binaries failed (the checks that need them will say why): ${errorMessage(err)}`,
+      ),
+    );
+  });
+  await Promise.all([lab.up(), ...builds]);
+}
+
 export async function run(config: Config, grep: string | undefined, requested: string[]): Promise<number> {
   const runId = currentRunId();
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
+  await startLabWhileBuilding(config, lab);
   const plan = await planTarget(config);
   const facts = await preflightFacts(plan.config, say);
   const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
@@ -107,6 +135,7 @@ export async function testCommand(args: string[]): Promise<number> {
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
   const runId = currentRunId();
+  await startLabWhileBuilding(config, lab);
   const code = Math.max(
     await runVitest(args, { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' }),
     reportedExitCode(config.reportDir, runId),

@@ -10,7 +10,7 @@ import type { Target } from '../target.ts';
 /** Busy below this share of all CPUs, on two samples in a row, counts as idle. */
 export const IDLE_BUSY_SHARE = 0.5;
 
-/** One sample: systemd's state, its queued jobs, the CPU share busy over 3 s, the load average, the busiest processes. */
+/** One sample: systemd's state, its queued jobs, the CPU share busy over 3 s, the load average, what runs (R/D) now. */
 export const SETTLE_PROBE = String.raw`state=$(systemctl is-system-running 2>/dev/null)
 jobs=$(systemctl list-jobs --no-legend 2>/dev/null | wc -l)
 a=$(head -n1 /proc/stat); sleep 3; b=$(head -n1 /proc/stat)
@@ -19,7 +19,7 @@ echo "state=$state"
 echo "jobs=$jobs"
 echo "busy=$busy"
 echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "top=$(ps -eo pcpu=,comm= --sort=-pcpu | head -n 3 | awk '{printf "%s %s%%; ", $2, $1}')"`;
+echo "top=$(ps -eo stat=,comm= | awk '$1 ~ /^[RD]/ && $2 != "ps" && $2 != "awk" {n[$2]++} END {for (c in n) printf "%s x%d; ", c, n[c]}')"`;
 
 export interface SettleSample {
   state: string;
@@ -51,7 +51,7 @@ export function settled(s: SettleSample): boolean {
 }
 
 export function describeSample(s: SettleSample): string {
-  return `systemd ${s.state}, ${s.jobs} job(s) queued, CPU ${(s.busy * 100).toFixed(0)} % busy, load average ${s.load}; busiest: ${s.top || 'none'}`;
+  return `systemd ${s.state}, ${s.jobs} job(s) queued, CPU ${(s.busy * 100).toFixed(0)} % busy, load average ${s.load}; running now: ${s.top || 'nothing'}`;
 }
 
 /**
