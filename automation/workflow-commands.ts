@@ -15,18 +15,43 @@ const ENTRY = 'node bin/buildkit-acceptance.mjs';
 interface Step {
   name?: string;
   run?: string;
+  env?: Record<string, string | number | boolean>;
 }
 
-/** The `run:` script of the step named `stepName` in any job of the workflow file. */
-export function stepScript(workflow: string, stepName: string): string {
+/** The step named `stepName` with a `run:` script, in any job of the workflow file. */
+function findStep(workflow: string, stepName: string): Step & { run: string } {
   const doc = parse(readFileSync(join(WORKFLOWS, workflow), 'utf8')) as {
     jobs: Record<string, { steps?: Step[] }>;
   };
   for (const job of Object.values(doc.jobs)) {
     const step = job.steps?.find((s) => s.name === stepName);
-    if (step?.run) return step.run;
+    if (step?.run) return step as Step & { run: string };
   }
   throw new Error(`${workflow} has no step '${stepName}' with a run script`);
+}
+
+/** The `run:` script of the step named `stepName` in any job of the workflow file. */
+export function stepScript(workflow: string, stepName: string): string {
+  return findStep(workflow, stepName).run;
+}
+
+/** A step's `env:`, its `${{ expr }}` replaced by `values` (an unknown expression is an error). */
+export function stepEnv(
+  workflow: string,
+  stepName: string,
+  values: Record<string, string>,
+): Record<string, string> {
+  const env = findStep(workflow, stepName).env ?? {};
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v).replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
+        const value = values[expr];
+        if (value === undefined) throw new Error(`${workflow} › ${stepName}: no value for \${{ ${expr} }}`);
+        return value;
+      }),
+    ]),
+  );
 }
 
 /** Shell words of one line: single and double quotes, backslash escapes; `$(...)` kept whole. */

@@ -2,6 +2,7 @@
  * The command line: parses once, dispatches to harness/cli/* (run, test, doctor, janitor, lab, builds)
  * or automation/commands.ts (track, close-issues, github-standin), and turns errors into exit codes.
  */
+import { join } from 'node:path';
 import { AUTOMATION_COMMANDS, automationCommand } from '../automation/commands.ts';
 import { parseArgs } from './cli/args.ts';
 import { buildImageCommand } from './cli/build-commands.ts';
@@ -75,9 +76,17 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'build-image':
         return await buildImageCommand(config, parsed.push === true);
+      case 'rehearse-board': {
+        const { rehearseBoard } = await import('./cli/rehearse-board.ts');
+        return await rehearseBoard(config, {
+          phases: (parsed.flags.phase as string[] | undefined) ?? [],
+          compare: parsed.compare,
+          reportDir: parsed.flags.reportDir ? config.reportDir : join(config.reportDir, 'board-rehearsal'),
+        });
+      }
       default:
         throw new ConfigError(
-          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab, build-binaries, build-image; see --help)`,
+          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab, build-binaries, build-image, rehearse-board; see --help)`,
         );
     }
   } catch (err) {

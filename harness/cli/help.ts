@@ -13,6 +13,8 @@ Usage:
   buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
   buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
+  buildkit-acceptance rehearse-board [--phase P]... [--binaries DIR] [--compare results.json]
+                                   the nightly's steps inside the lab VM as its runner, target local
   buildkit-acceptance track [--repo OWNER/NAME] [--upstream moby/buildkit] [--ref BRANCH] [--dry-run]
   buildkit-acceptance track --complete vX.Y.Z --release-url URL --image-digest sha256:...
   buildkit-acceptance close-issues --repo OWNER/NAME [--results FILE [--board NAME]]... [--act] [--run-url URL]

@@ -1,0 +1,213 @@
+/**
+ * `rehearse-board`: the suite run inside the lab VM exactly as the riscv64 runner runs it. As the VM's
+ * `runner` user: Node from Debian (through the runner's `sudo apt-get`), a fresh copy of this checkout,
+ * `npm ci` from the lock, then the nightly workflow's own `doctor` and `acceptance` steps, read from
+ * nightly-acceptance.yml, with the target local. Its report comes back to this machine, and with
+ * `--compare` (the SSH run's results.json) each difference of verdict, count or check state is named
+ * with why. The VM reaches the registries through this machine's network (its CAs are in the VM's trust
+ * store, provisioned), and docker.io and Debian through the lab's registry and mirror, as a board has
+ * its own.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { stepEnv, workflowArgv } from '../../automation/workflow-commands.ts';
+import { compareRuns } from '../../helpers/run-comparison.ts';
+import { type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
+import { formatDuration } from '../command-result.ts';
+import type { Config } from '../config.ts';
+import { Lab } from '../lab/lab.ts';
+import { localTempDir } from '../local-temp.ts';
+import { quoteCommand } from '../quote.ts';
+import { currentRunId, ResourceTracker } from '../resources.ts';
+import type { SshTarget } from '../ssh-target.ts';
+import { EXIT } from './help.ts';
+import { say } from './say.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WORKFLOW = 'nightly-acceptance.yml';
+/** The board name the rehearsal reports under (the nightly's matrix.board.name). */
+const BOARD = 'lab-rehearsal';
+
+export interface RehearsalOptions {
+  phases: string[];
+  /** The SSH run's results.json to compare with. */
+  compare?: string;
+  /** Where the rehearsal's reports land on this machine. */
+  reportDir: string;
+}
+
+/** Runs `script` as the VM's runner in a login-less shell (as a service runs it), failing with evidence. */
+function inVm(
+  vm: SshTarget,
+  script: string,
+  what: string,
+  timeoutMs: number,
+  env: Record<string, string> = {},
+) {
+  return vm.exec(['bash', '--noprofile', '--norc', '-euo', 'pipefail', '-c', script], {
+    timeoutMs,
+    env,
+    context: `board rehearsal: ${what}`,
+  });
+}
+
+/** Times one step and says so. */
+async function step<T>(label: string, work: () => Promise<T>, times: Record<string, number>): Promise<T> {
+  const t0 = performance.now();
+  say(`rehearse: ${label} ...`);
+  const value = await work();
+  times[label] = performance.now() - t0;
+  say(`rehearse: ${label}: ${formatDuration(times[label]!)}`);
+  return value;
+}
+
+export async function rehearseBoard(config: Config, options: RehearsalOptions): Promise<number> {
+  const lab = new Lab(config.lab);
+  const wasRunning = (await lab.running()) !== undefined;
+  const ep = await lab.up();
+  const vm = await lab.connect();
+  const resources = new ResourceTracker(vm);
+  const times: Record<string, number> = {};
+  try {
+    await step('Node from Debian (sudo apt-get as runner)', () => ensureNode(vm), times);
+    const home = (await vm.exec(['sh', '-c', 'echo "$HOME"'])).stdout.trim();
+    const checkout = `${home}/${resources.name('checkout')}`;
+    resources.defer(`checkout ${checkout}`, () => vm.exec(['rm', '-rf', checkout], { reject: false }));
+    await step('a fresh copy of the checkout', () => copyCheckout(vm, checkout), times);
+    await step(
+      'npm ci',
+      () => inVm(vm, `cd ${checkout} && npm ci --no-audit --no-fund`, 'npm ci', 40 * 60_000),
+      times,
+    );
+    // The runner's own network, as the lab gives it: docker.io and Debian through the lab's registry and
+    // mirror (a board reaches Docker Hub and Debian itself); the binaries given, when given.
+    const env: Record<string, string> = {
+      BKA_REGISTRY_MIRROR: ep.registryFromGuest,
+      BKA_DEBIAN_MIRROR: ep.debianMirrorFromGuest,
+    };
+    if (config.binaries)
+      env.BKA_BINARIES = await uploadBinaries(vm, config.binaries, `${checkout}/.rehearsal-binaries`);
+    const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
+    const run = async (name: string) => {
+      const argv = workflowArgv(WORKFLOW, name, values);
+      const stepVars = { ...stepEnv(WORKFLOW, name, values), ...env };
+      return vm.exec(
+        ['bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec ${quoteCommand(argv)}`],
+        {
+          env: stepVars,
+          reject: false,
+          timeoutMs: 150 * 60_000,
+          context: `board rehearsal: the nightly's ${name} step`,
+        },
+      );
+    };
+    const doctor = await step('the nightly step: doctor', () => run('doctor'), times);
+    process.stderr.write(doctor.stdout + doctor.stderr);
+    if (doctor.failed) {
+      say(`rehearse: doctor failed (exit ${doctor.exitCode}): the nightly stops there`);
+      return EXIT.failed;
+    }
+    const acceptance = await step(
+      'the nightly step: acceptance (target local)',
+      () => run('acceptance'),
+      times,
+    );
+    process.stderr.write(acceptance.stderr.split('\n').slice(-40).join('\n'));
+    const results = await fetchReports(vm, `${checkout}/out/reports/${BOARD}`, options.reportDir);
+    await step('the nightly step: janitor', () => run('janitor'), times);
+    return await summarize(results, options, times, acceptance.exitCode ?? 1);
+  } finally {
+    await resources.cleanup();
+    await vm.close();
+    if (!wasRunning && !config.lab.keep) await lab.down();
+  }
+}
+
+/** Debian's nodejs and npm, installed with the runner's sudo when the VM has no Node 20.19+. */
+async function ensureNode(vm: SshTarget): Promise<void> {
+  const have = await vm.exec(['sh', '-c', 'node --version 2>/dev/null; npm --version 2>/dev/null'], {
+    reject: false,
+  });
+  const [node = '', npm = ''] = have.stdout.trim().split('\n');
+  const [major = 0, minor = 0] = node.replace(/^v/, '').split('.').map(Number);
+  if (npm && (major > 20 || (major === 20 && minor >= 19))) return;
+  await inVm(
+    vm,
+    'sudo -n apt-get update -qq && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null',
+    'installing nodejs and npm with sudo apt-get',
+    30 * 60_000,
+  );
+}
+
+/** The files git tracks (and untracked ones it does not ignore), as they are in the work tree. */
+async function copyCheckout(vm: SshTarget, dest: string): Promise<void> {
+  const tmp = await localTempDir('rehearsal');
+  const tar = join(tmp, 'checkout.tar.gz');
+  const files = await execa('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+  });
+  const existing = files.stdout.split('\0').filter(Boolean);
+  await execa('tar', ['-czf', tar, '--null', '-T', '-'], { cwd: ROOT, input: existing.join('\0') });
+  await vm.exec(['mkdir', '-p', dest]);
+  await vm.upload(tar, `${dest}.tar.gz`);
+  await vm.exec(['sh', '-c', `tar -xzf "$1" -C "$2" && rm -f "$1"`, 'sh', `${dest}.tar.gz`, dest], {
+    context: 'board rehearsal: unpacking the checkout',
+  });
+}
+
+/** Phase 1's binaries given with --binaries (a build directory or its bin/), uploaded; returns their dir. */
+async function uploadBinaries(vm: SshTarget, local: string, dest: string): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const bin = existsSync(join(local, 'bin', 'buildkitd')) ? join(local, 'bin') : local;
+  await vm.exec(['mkdir', '-p', dest]);
+  for (const b of ['buildkitd', 'buildctl']) await vm.upload(join(bin, b), `${dest}/${b}`, 0o755);
+  return dest;
+}
+
+/** The run's reports, copied back to this machine. */
+async function fetchReports(vm: SshTarget, remote: string, local: string): Promise<RunResults | undefined> {
+  await mkdir(local, { recursive: true });
+  for (const f of ['results.json', 'junit.xml', 'summary.md']) {
+    await vm.download(`${remote}/${f}`, join(local, f)).catch(() => undefined);
+  }
+  try {
+    return JSON.parse(await readFile(join(local, 'results.json'), 'utf8')) as RunResults;
+  } catch {
+    return undefined;
+  }
+}
+
+async function summarize(
+  results: RunResults | undefined,
+  options: RehearsalOptions,
+  times: Record<string, number>,
+  exitCode: number,
+): Promise<number> {
+  const lines = [`# Board rehearsal (run ${currentRunId()})`, ''];
+  for (const [k, v] of Object.entries(times)) lines.push(`- ${k}: ${formatDuration(v)}`);
+  if (!results) {
+    lines.push('', `No report came back: the acceptance step ended before writing one (exit ${exitCode}).`);
+  } else {
+    lines.push('', `Verdict on the board: ${verdict(results)}`);
+    for (const p of results.phases) lines.push(`- ${p.name}: ${formatDuration(p.durationMs)}`);
+    if (options.compare) {
+      const ssh = JSON.parse(await readFile(options.compare, 'utf8')) as RunResults;
+      const diffs = compareRuns(results, ssh, options.phases);
+      lines.push(
+        '',
+        diffs.length
+          ? `Differences from the SSH run (${options.compare}):`
+          : 'Same verdicts and counts as the SSH run.',
+      );
+      for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
+    }
+  }
+  const text = `${lines.join('\n')}\n`;
+  await writeFile(join(options.reportDir, 'rehearsal.md'), text);
+  process.stdout.write(text);
+  return results
+    ? Math.max(verdictExitCode(verdict(results)), exitCode === 0 ? 0 : EXIT.failed)
+    : EXIT.failed;
+}
