@@ -2,14 +2,16 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, test } from 'vitest';
+import { describe, expect } from 'vitest';
 import { BuildError, buildBinaries } from '../../build/binaries.ts';
 import { DEFAULT_BUILDKIT_REF } from '../../harness/config.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
+import { testNeeding } from './fixtures/needs.ts';
 
 const noGo = (await execa('go', ['version'], { reject: false })).failed
-  ? 'no Go toolchain on this machine'
+  ? 'needs go: the build script cross-compiles with the host Go (apt-get install golang-go)'
   : undefined;
+const test = testNeeding(noGo);
 
 async function fakeCheckout(goVersion: string, dirty = false): Promise<string> {
   const dir = await localTempDir('self-src');
@@ -25,7 +27,7 @@ async function fakeCheckout(goVersion: string, dirty = false): Promise<string> {
   return dir;
 }
 
-describe.skipIf(noGo)('binaries build script', () => {
+describe('binaries build script', () => {
   test(
     'two builds of the same ref and Go version are byte-identical',
     async () => {

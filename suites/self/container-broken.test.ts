@@ -2,7 +2,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { buildBinaries } from '../../build/binaries.ts';
 import { buildImage } from '../../build/image.ts';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
@@ -11,6 +11,7 @@ import { localTempDir } from '../../harness/local-temp.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
+import { testNeeding } from './fixtures/needs.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
 /**
@@ -19,6 +20,7 @@ import { runPhase } from './fixtures/phase-run.ts';
  * with --image against the lab, limited (--grep) to the part of the phase that must catch it.
  */
 const reason = labUnavailable();
+const test = testNeeding(reason);
 
 const BROKEN = fileURLToPath(new URL('../../fixtures/container/broken/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,7 +74,7 @@ const CASES: ReadonlyArray<{
   },
 ];
 
-describe.skipIf(reason)('container phase against broken images', () => {
+describe('container phase against broken images', () => {
   let lab: Lab;
   let target: SshTarget;
   let resources: ResourceTracker;
@@ -80,6 +82,7 @@ describe.skipIf(reason)('container phase against broken images', () => {
   let work: string;
 
   beforeAll(async () => {
+    if (reason) return;
     lab = new Lab(loadConfig().lab);
     await lab.up();
     target = await lab.connect();

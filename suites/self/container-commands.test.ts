@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { CommandError } from '../../harness/command-result.ts';
 import {
   containerLogs,
@@ -11,6 +11,7 @@ import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
+import { testNeeding } from './fixtures/needs.ts';
 import { sshdUnavailable, TestSshd } from './fixtures/sshd.ts';
 
 function frame(stream: 1 | 2, text: string): Buffer {
@@ -36,12 +37,13 @@ describe('demuxDockerStream', () => {
 });
 
 const reason = sshdUnavailable() ?? dockerdUnavailable();
+const test = testNeeding(reason);
 
 /**
  * The container half of the harness (testcontainers and dockerode through the SSH forward), against a
  * real sshd and a real dockerd on this machine: the same path the container phase takes to the target.
  */
-describe.skipIf(reason)('containers on the target through the forwarded Docker socket', () => {
+describe('containers on the target through the forwarded Docker socket', () => {
   const IMAGE = 'bka-self/busybox:1';
   let sshd: TestSshd;
   let dockerd: TestDockerd;
@@ -50,6 +52,7 @@ describe.skipIf(reason)('containers on the target through the forwarded Docker s
   let resources: ResourceTracker;
 
   beforeAll(async () => {
+    if (reason) return;
     dockerd = await TestDockerd.start();
     await dockerd.importBusybox(IMAGE);
     sshd = await TestSshd.start();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
 import { probeFacts } from '../../harness/facts.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG } from '../../harness/lab/busybox.ts';
@@ -11,17 +11,20 @@ import { LocalTarget } from '../../harness/local-target.ts';
 import { ResourceTracker } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
+import { testNeeding } from './fixtures/needs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const unavailable = labUnavailable();
+const test = testNeeding(unavailable);
 const config = loadConfig();
 const lab = new Lab(config.lab);
 
-describe.skipIf(unavailable)('lab', () => {
+describe('lab', () => {
   let target: SshTarget;
   let resources: ResourceTracker;
 
   beforeAll(async () => {
+    if (unavailable) return;
     await lab.up();
     target = await lab.connect();
     resources = new ResourceTracker(target);

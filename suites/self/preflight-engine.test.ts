@@ -3,13 +3,14 @@
  * on the lab: a guest under load (CPU hogs in the VM) and a paused dockerd still pass, slower; a stopped
  * dockerd fails within seconds, with the sentence that says it is not running.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
 import { ENGINE_PROBE_SECONDS, engineProblem, parseEngineProbe } from '../../harness/docker-engine.ts';
 import { TargetUnfitError } from '../../harness/errors.ts';
 import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/session.ts';
 import type { Target } from '../../harness/target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
+import { testNeeding } from './fixtures/needs.ts';
 
 describe('the Docker engine probe', () => {
   test('reads a version, a time-out (slow) and each refusal from what docker version printed', () => {
@@ -37,14 +38,16 @@ describe('the Docker engine probe', () => {
 });
 
 const reason = labUnavailable();
+const test = testNeeding(reason);
 
-describe.skipIf(reason)('the preflight on the lab', () => {
+describe('the preflight on the lab', () => {
   let plan: TargetPlan;
   let target: Target;
   /** What must run however a test ends: resume a paused dockerd, stop the hogs, start Docker again. */
   const restore: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
+    if (reason) return;
     plan = await planTarget(loadConfig());
     target = openTarget(plan.config);
   }, 30 * 60_000);

@@ -2,21 +2,24 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { CommandError } from '../../harness/command-result.ts';
 import { TargetUnreachableError } from '../../harness/errors.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import type { TestDockerd as TestDockerdType } from './fixtures/dockerd.ts';
+import { testNeeding } from './fixtures/needs.ts';
 import { sshdUnavailable, TestSshd } from './fixtures/sshd.ts';
 
 const unavailable = sshdUnavailable();
+const test = testNeeding(unavailable);
 
-describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
+describe('ssh target against a real OpenSSH server', () => {
   let sshd: TestSshd;
   let target: SshTarget;
   let scratch: string;
 
   beforeAll(async () => {
+    if (unavailable) return;
     sshd = await TestSshd.start({ maxSessions: 10 });
     target = sshd.target();
     scratch = await mkdtemp(join(tmpdir(), 'bka-self-sftp-'));
@@ -187,7 +190,7 @@ describe.skipIf(unavailable)('ssh target against a real OpenSSH server', () => {
   });
 });
 
-describe.skipIf(unavailable)('docker socket forwarded through the ssh connection', async () => {
+describe('docker socket forwarded through the ssh connection', async () => {
   const { dockerdUnavailable, TestDockerd } = await import('./fixtures/dockerd.ts');
   const noDocker = dockerdUnavailable();
   let sshd: TestSshd;
@@ -195,6 +198,7 @@ describe.skipIf(unavailable)('docker socket forwarded through the ssh connection
   let target: SshTarget;
 
   beforeAll(async () => {
+    if (unavailable) return;
     if (noDocker) return;
     dockerd = await TestDockerd.start();
     await dockerd.importBusybox('bka-self/busybox:1');
