@@ -1,41 +1,16 @@
 /**
- * The preflight tells a slow Docker engine from a dead one. The parser on the CLI's captured words; then
- * on the lab: a guest under load (CPU hogs in the VM) and a paused dockerd still pass, slower; a stopped
+ * The preflight tells a slow Docker engine from a dead one (the parser: docker-engine.test.ts). On the lab:
+ * a guest under load (CPU hogs in the VM) and a paused dockerd still pass, slower; a stopped
  * dockerd fails within seconds, with the sentence that says it is not running.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { loadConfig } from '../../harness/config.ts';
-import { ENGINE_PROBE_SECONDS, engineProblem, parseEngineProbe } from '../../harness/docker-engine.ts';
+import { ENGINE_PROBE_SECONDS } from '../../harness/docker-engine.ts';
 import { TargetUnfitError } from '../../harness/errors.ts';
 import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/session.ts';
 import type { Target } from '../../harness/target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from './fixtures/needs.ts';
-
-describe('the Docker engine probe', () => {
-  test('reads a version, a time-out (slow) and each refusal from what docker version printed', () => {
-    expect(parseEngineProbe('0|0.52 0.61 0.70|29.0.1')).toEqual({ state: 'answered', version: '29.0.1' });
-    expect(parseEngineProbe('124|4.68 3.20 1.50|')).toEqual({ state: 'slow', loadAverage: '4.68 3.20 1.50' });
-    const denied = parseEngineProbe(
-      '1|0.10 0.20 0.30|permission denied while trying to connect to the docker API at unix:///var/run/docker.sock',
-    );
-    expect(denied).toEqual({ state: 'refused', why: 'refused: permission denied on /var/run/docker.sock' });
-    expect(engineProblem(denied, 'board', 'runner')).toBe(
-      'the Docker engine on board refused: permission denied on /var/run/docker.sock (is runner in the docker group? sudo usermod -aG docker runner, then a new login)',
-    );
-    const stopped = parseEngineProbe(
-      '1|0.1 0.1 0.1|Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
-    );
-    expect(engineProblem(stopped, 'board', 'runner')).toBe(
-      'the Docker engine on board refused: nothing answers on /var/run/docker.sock (dockerd is not running) (sudo systemctl start docker)',
-    );
-    // A CLI that printed a client error but exited 0 is not an answer.
-    expect(parseEngineProbe('0|1 1 1|Error response from daemon: 500').state).toBe('refused');
-    expect(engineProblem({ state: 'slow', loadAverage: '9.1 8 7' }, 'board', 'runner', 300_000)).toBe(
-      'the Docker engine on board did not answer runner within 5m0s (load average 9.1 8 7): it is busy or hung, not refused',
-    );
-  });
-});
 
 const reason = labUnavailable();
 const test = testNeeding(reason);
