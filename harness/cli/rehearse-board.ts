@@ -87,8 +87,10 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
       BKA_REGISTRY_MIRROR: ep.registryFromGuest,
       BKA_DEBIAN_MIRROR: ep.debianMirrorFromGuest,
     };
-    if (config.binaries)
-      env.BKA_BINARIES = await uploadBinaries(vm, config.binaries, `${checkout}/.rehearsal-binaries`);
+    // Phase 1's native build under TCG takes hours: the rehearsal is given the cross-built binaries (the
+    // build script's own riscv64 build, cached), as `--binaries` gives them to a board's run.
+    const binaries = config.binaries ?? (await crossBuilt(config.buildkitRef));
+    env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
     const run = async (name: string) => {
       const argv = workflowArgv(WORKFLOW, name, values);
@@ -157,12 +159,27 @@ async function copyCheckout(vm: SshTarget, dest: string): Promise<void> {
   });
 }
 
-/** Phase 1's binaries given with --binaries (a build directory or its bin/), uploaded; returns their dir. */
+/** The build script's riscv64 cross-build of `ref` (from its cache when there). */
+async function crossBuilt(ref: string): Promise<string> {
+  const { buildBinaries } = await import('../../build/binaries.ts');
+  const built = await buildBinaries({ ref, goarch: 'riscv64', log: say });
+  say(`rehearse: --binaries ${built.dir} (cross-built here${built.cached ? ', cached' : ''})`);
+  return built.dir;
+}
+
+/**
+ * Phase 1's binaries given with --binaries, uploaded as given: a build directory whole (bin/, manifest,
+ * SHA256SUMS, the release tarball), so the phase sees what a board's --binaries gives it; returns its path.
+ */
 async function uploadBinaries(vm: SshTarget, local: string, dest: string): Promise<string> {
-  const { existsSync } = await import('node:fs');
-  const bin = existsSync(join(local, 'bin', 'buildkitd')) ? join(local, 'bin') : local;
+  const tmp = await localTempDir('rehearsal-binaries');
+  const tar = join(tmp, 'binaries.tar.gz');
+  await execa('tar', ['-czf', tar, '-C', local, '.']);
   await vm.exec(['mkdir', '-p', dest]);
-  for (const b of ['buildkitd', 'buildctl']) await vm.upload(join(bin, b), `${dest}/${b}`, 0o755);
+  await vm.upload(tar, `${dest}.tar.gz`);
+  await vm.exec(['sh', '-c', 'tar -xzf "$1" -C "$2" && rm -f "$1"', 'sh', `${dest}.tar.gz`, dest], {
+    context: 'board rehearsal: unpacking the binaries',
+  });
   return dest;
 }
 
