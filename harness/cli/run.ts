@@ -75,15 +75,18 @@ async function startLabWhileBuilding(config: Config, lab: Lab): Promise<void> {
         ...(config.phases.some((p) => p !== 'release-tracking') ? ['riscv64' as const] : []),
         ...(config.phases.includes('multiplatform') ? ['amd64' as const] : []),
       ];
-  const builds = goarchs.map(async (goarch) => {
+  // One after another, at the lowest CPU priority: the lab's provisioning (one core, mostly) stays the
+  // critical path, and the builds use what it leaves idle.
+  const builds = (async () => {
     const { buildBinaries } = await import('../../build/binaries.ts');
-    await buildBinaries({ ref: config.buildkitRef, goarch }).catch((err: unknown) =>
-      say(
-        `prepare: building the ${goarch} binaries failed (the checks that need them will say why): ${errorMessage(err)}`,
-      ),
-    );
-  });
-  await Promise.all([lab.up(), ...builds]);
+    for (const goarch of goarchs)
+      await buildBinaries({ ref: config.buildkitRef, goarch, background: true }).catch((err: unknown) =>
+        say(
+          `prepare: building the ${goarch} binaries failed (the checks that need them will say why): ${errorMessage(err)}`,
+        ),
+      );
+  })();
+  await Promise.all([lab.up(), builds]);
 }
 
 export async function run(config: Config, grep: string | undefined, requested: string[]): Promise<number> {
