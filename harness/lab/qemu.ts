@@ -9,10 +9,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { engineProblem, probeEngine } from '../docker-engine.ts';
 import { errorMessage } from '../errors.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
 import { Hmp } from './hmp.ts';
-import type { LabLayout } from './layout.ts';
+import { LAB_USER, type LabLayout } from './layout.ts';
 import { alive, cmdlineOf, sleep, terminate } from './processes.ts';
 import type { Progress } from './progress.ts';
 import { IDLE_BUSY_SHARE, waitSettled } from './settle.ts';
@@ -306,12 +307,10 @@ export class LabVm {
         const target = await this.connect(Math.min(10_000, Math.max(1000, deadline - Date.now())));
         try {
           if (!docker) return true;
-          const r = await target.exec(['docker', 'version', '--format', '{{.Server.Version}}'], {
-            reject: false,
-            timeoutMs: 20_000,
-          });
-          if (!r.failed) return true;
-          lastError = r.stderr.trim();
+          // Slow is told from refused, as the preflight does: a busy guest is asked again until the deadline.
+          const answer = await probeEngine(target);
+          if (answer.state === 'answered') return true;
+          lastError = engineProblem(answer, target.host, LAB_USER);
         } finally {
           await target.close();
         }
