@@ -26,7 +26,7 @@ const VALUE_FLAGS: Record<string, string[]> = {
     '--image-digest',
     '--run-url',
   ],
-  'close-issues': ['--repo', '--results', '--board', '--run-url', '--github-api-url'],
+  'close-issues': ['--repo', '--results', '--board', '--run-url', '--github-api-url', '--not-before'],
 };
 const BOOL_FLAGS: Record<string, string[]> = {
   'github-standin': [],
@@ -64,6 +64,14 @@ function runUrl(f: Flags): string | undefined {
       ? `${e.GITHUB_SERVER_URL ?? 'https://github.com'}/${e.GITHUB_REPOSITORY}/actions/runs/${e.GITHUB_RUN_ID}`
       : undefined)
   );
+}
+
+/** `--not-before` as an ISO instant (a bad one is a usage error). */
+function notBefore(f: Flags): string | undefined {
+  const v = one(f, '--not-before');
+  if (v !== undefined && Number.isNaN(Date.parse(v)))
+    throw new ConfigError(`usage: --not-before expects an ISO 8601 instant, got '${v}'`);
+  return v;
 }
 
 const projectRepo = (f: Flags) =>
@@ -144,13 +152,14 @@ export async function automationCommand(command: string, argv: string[]): Promis
     }
   });
   const act = Boolean(one(f, '--act')) && !one(f, '--dry-run');
+  const since = notBefore(f);
   const result = await githubCall(async () => {
     const states = new Map<number, 'open' | 'closed'>();
     for (const n of [207, 208, 209, 210]) {
       const issue = await octokit.issues.get({ ...project, issue_number: n });
       states.set(n, issue.data.state === 'closed' ? 'closed' : 'open');
     }
-    const plans = planIssues(boards, (n) => states.get(n) ?? 'open', runUrl(f));
+    const plans = planIssues(boards, (n) => states.get(n) ?? 'open', runUrl(f), since);
     if (act) await applyPlans(octokit, project, plans);
     return plans;
   });

@@ -41,6 +41,23 @@ function phaseVerdict(board: string, phase: PhaseResult | undefined, name: strin
   return { state: 'green' };
 }
 
+/**
+ * Why a board's results may close nothing: they are not a board's (the lab's, or of unknown origin), the
+ * run failed outside its tests, or they are older than this workflow run. Undefined when they may.
+ */
+export function refusal(b: BoardResults, notBefore?: string): string | undefined {
+  const origin = b.results.properties['run.target-origin'];
+  if (origin === 'lab')
+    return `${b.board}: refused: its results come from the lab (run.target-origin lab), not from a board`;
+  if (origin !== 'local' && origin !== 'ssh')
+    return `${b.board}: refused: its results do not say they ran on a board (run.target-origin ${origin ?? 'absent'})`;
+  if (b.results.errors.length > 0)
+    return `${b.board}: refused: the run has ${b.results.errors.length} error(s) outside its checks: ${b.results.errors[0]!.split('\n')[0]}`;
+  if (notBefore && !(Date.parse(b.results.startedAt) >= Date.parse(notBefore)))
+    return `${b.board}: refused: its results (started ${b.results.startedAt}) are older than this workflow run (${notBefore})`;
+  return undefined;
+}
+
 export interface IssuePlan {
   issue: number;
   phases: readonly string[];
@@ -87,7 +104,18 @@ export function planIssues(
   boards: BoardResults[],
   openState: (issue: number) => 'open' | 'closed',
   runUrl?: string,
+  /** Results started before this instant (the workflow run's start) are refused. */
+  notBefore?: string,
 ): IssuePlan[] {
+  // Only board evidence counts: one refused results file keeps every issue as it is, saying why.
+  const refused = boards.map((b) => refusal(b, notBefore)).filter((r): r is string => r !== undefined);
+  if (refused.length > 0)
+    return PHASE_ISSUES.map(({ issue, phases }) => ({
+      issue,
+      phases,
+      action: 'keep',
+      reason: refused.join('; '),
+    }));
   const refs = new Set(boards.map((b) => b.results.properties['run.buildkit-ref'] ?? 'unknown'));
   const ref = [...refs].join(', ');
   const plans: IssuePlan[] = [];

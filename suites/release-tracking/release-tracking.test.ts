@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, test } from 'vitest';
 import { workflowArgv } from '../../automation/workflow-commands.ts';
-import { PROJECT, SCENARIOS, type Tool, type ToolEnv, type ToolRun } from './scenarios.ts';
+import { PROJECT, RUN_STARTED, SCENARIOS, type Tool, type ToolEnv, type ToolRun } from './scenarios.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,13 +44,14 @@ const workflows: Tool = {
         '$(node -p \'require("./out/image.json").digest\')': digest,
       }),
     ),
-  closeIssues: (env, boards) =>
+  closeIssues: (env, boards, notBefore = RUN_STARTED) =>
     cli(
       env,
       workflowArgv('nightly-acceptance.yml', 'close the tracking issues that every board proves', {
         'github.repository': PROJECT,
         'github.server_url': 'https://github.com',
         'github.run_id': '4242',
+        'needs.start.outputs.at': notBefore,
         '${args[@]}': boards.flatMap((b) => ['--board', b.board, '--results', b.file]),
       }),
     ),

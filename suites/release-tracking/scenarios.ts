@@ -35,7 +35,12 @@ export interface Tool {
   name: string;
   track(env: ToolEnv): Promise<ToolRun>;
   complete(env: ToolEnv, version: string, releaseUrl: string, digest: string): Promise<ToolRun>;
-  closeIssues(env: ToolEnv, boards: Array<{ board: string; file: string }>): Promise<ToolRun>;
+  /** `notBefore`: when the workflow run started (the closer refuses results older than that). */
+  closeIssues(
+    env: ToolEnv,
+    boards: Array<{ board: string; file: string }>,
+    notBefore?: string,
+  ): Promise<ToolRun>;
 }
 
 const FIXTURE = fileURLToPath(
@@ -186,6 +191,7 @@ export function boardResults(ref: string, phases: Record<string, 'green' | 'red'
     durationMs: 600_000,
     properties: {
       'run.buildkit-ref': ref,
+      'run.target-origin': 'local',
       'target.arch': 'riscv64',
       'target.kernel': '6.6.63',
       'target.cpu': 'SpacemiT X60 x8',
@@ -204,7 +210,15 @@ const ALL_GREEN = {
   'release-tracking': 'green',
 } as const;
 
-async function closeWith(tool: Tool, boards: Record<string, RunResults>, closed: number[] = []) {
+/** When the nightly's run started, in the scenarios: before every board's results (2026-11-23T02:17:00Z). */
+export const RUN_STARTED = '2026-11-23T02:00:00Z';
+
+async function closeWith(
+  tool: Tool,
+  boards: Record<string, RunResults>,
+  closed: number[] = [],
+  notBefore = RUN_STARTED,
+) {
   const { s, env, close } = await standin({
     upstream: RECORDED,
     issues: [207, 208, 209, 210].map((n) => ({
@@ -219,7 +233,7 @@ async function closeWith(tool: Tool, boards: Record<string, RunResults>, closed:
     await writeFile(file, JSON.stringify(results));
     files.push({ board, file });
   }
-  const run = await tool.closeIssues(env, files);
+  const run = await tool.closeIssues(env, files, notBefore);
   const issue = (n: number) => project(s).issues.find((i) => i.number === n)!;
   return { s, run, issue, close };
 }
@@ -437,6 +451,43 @@ export const SCENARIOS: Scenario[] = [
         expect(issue(209).state).toBe('open');
       } finally {
         await close();
+      }
+    },
+  },
+  {
+    name: "the closer trusts only board evidence: a lab run's results, a run with an error outside its checks, and results older than the workflow run each close nothing, each refused in one line",
+    run: async (tool) => {
+      const green = () => boardResults('v0.33.1', ALL_GREEN);
+      const lab = { ...green(), properties: { ...green().properties, 'run.target-origin': 'lab' } };
+      const errored = {
+        ...green(),
+        errors: ['global setup: the Docker engine on runner@board did not answer'],
+      };
+      const cases: Array<[string, Record<string, RunResults>, string, RegExp]> = [
+        ['lab', { 'bpi-f3': green(), lab }, RUN_STARTED, /lab: refused: its results come from the lab/],
+        [
+          'errors',
+          { 'bpi-f3': errored },
+          RUN_STARTED,
+          /bpi-f3: refused: the run has 1 error\(s\) outside its checks/,
+        ],
+        [
+          'old',
+          { 'bpi-f3': green() },
+          '2026-11-24T02:00:00Z',
+          /bpi-f3: refused: its results \(started 2026-11-23T02:17:00Z\) are older than this workflow run/,
+        ],
+      ];
+      for (const [what, boards, notBefore, said] of cases) {
+        const { run, issue, close, s } = await closeWith(tool, boards, [], notBefore);
+        try {
+          expect(run.exitCode, `${what}: ${run.stderr}`).toBe(0);
+          for (const n of [207, 208, 209, 210]) expect(issue(n).state, `${what}: #${n}`).toBe('open');
+          expect(run.stderr, what).toMatch(said);
+          expect(s.violations).toEqual([]);
+        } finally {
+          await close();
+        }
       }
     },
   },
