@@ -52,15 +52,19 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     const digest = (
       await target.exec(['docker', 'image', 'inspect', '-f', '{{.Id}}', config.image])
     ).stdout.trim();
+    const release = releaseFromTag(config.image);
+    // Never the image's own labels: a release tag says its version; any other tag is checked against the
+    // BuildKit ref asked for (--buildkit-ref, its default when not given), as the Go module proxy resolves it.
+    const asked = release ? undefined : await resolveRef(config.buildkitRef);
     return {
       ref: config.image,
       id: digest,
       tags: [config.image],
-      expectedVersion: releaseFromTag(config.image),
-      expectedRevision: undefined,
-      expectedFrom: releaseFromTag(config.image)
+      expectedVersion: release ?? asked?.version,
+      expectedRevision: asked?.revision,
+      expectedFrom: release
         ? `the release tag ${config.image}`
-        : `--image ${config.image} (not a release tag: the version is checked against the binaries only)`,
+        : `--buildkit-ref ${config.buildkitRef}, resolved by the Go module proxy (--image ${config.image} is not a release tag)`,
       source: `--image ${config.image} (${digest})`,
     };
   }
