@@ -15,6 +15,8 @@ export interface TargetFacts {
   groups: string[];
   docker: string | undefined;
   dockerServer: string | undefined;
+  /** Docker's image store: `containerd` (Docker 29's default on fresh installs) or `classic` (graph drivers). */
+  imageStore: 'containerd' | 'classic' | undefined;
   /** How the engine answered the user: a version, slow (with the load average), or refused (why). */
   dockerEngine: EngineAnswer | undefined;
   containerd: string | undefined;
@@ -84,6 +86,8 @@ engine() {
 ${ENGINE_PROBE}
 }
 p dockerengine "$(command -v docker >/dev/null && engine)" &
+# The image store: containerd's snapshotters report a driver-type of io.containerd.snapshotter.v1.
+p imagestore "$(timeout 30 docker info --format '{{json .DriverStatus}}' 2>/dev/null)" &
 p containerd "$(containerd --version 2>/dev/null | awk '{print $3}')" &
 p runc "$(runc --version 2>/dev/null | awk 'NR==1{print $3}')" &
 p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')" &
@@ -124,6 +128,12 @@ function decode(v: string | undefined): string {
   return v ? Buffer.from(v, 'base64').toString('utf8').trim() : '';
 }
 
+/** The image store from `docker info`'s DriverStatus (JSON), or undefined when the engine did not say. */
+export function imageStoreOf(driverStatus: string): TargetFacts['imageStore'] {
+  if (!driverStatus || driverStatus === 'null') return driverStatus === 'null' ? 'classic' : undefined;
+  return driverStatus.includes('io.containerd.snapshotter') ? 'containerd' : 'classic';
+}
+
 export function parseFacts(host: string, stdout: string): TargetFacts {
   const kv = new Map<string, string>();
   for (const line of stdout.split('\n')) {
@@ -148,6 +158,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     docker: opt('docker'),
     dockerServer: engine?.state === 'answered' ? engine.version : undefined,
     dockerEngine: engine,
+    imageStore: imageStoreOf(kv.get('imagestore') ?? ''),
     containerd: opt('containerd'),
     runc: opt('runc'),
     buildx: opt('buildx'),
@@ -186,6 +197,7 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.memory': `${f.memoryMiB} MiB`,
     'target.user': `${f.user} (uid ${f.uid}; groups ${f.groups.join(',')})`,
     'target.docker': `${f.docker ?? 'absent'} (server ${f.dockerServer ?? 'unreachable'})`,
+    'target.docker-image-store': f.imageStore ?? 'unknown',
     'target.containerd': f.containerd ?? 'absent',
     'target.runc': f.runc ?? 'absent',
     'target.buildx': f.buildx ?? 'absent',
