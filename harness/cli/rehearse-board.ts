@@ -93,7 +93,8 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
     const run = async (name: string) => {
-      const argv = workflowArgv(WORKFLOW, name, values);
+      // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
+      const argv = ['node', 'bin/buildkit-acceptance.mjs', ...workflowArgv(WORKFLOW, name, values)];
       const stepVars = { ...stepEnv(WORKFLOW, name, values), ...env };
       return vm.exec(
         ['bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec ${quoteCommand(argv)}`],
