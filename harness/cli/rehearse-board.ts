@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { stepEnv, workflowArgv } from '../../automation/workflow-commands.ts';
+import { stepEnv, stepScript, workflowArgv } from '../../automation/workflow-commands.ts';
 import { compareRuns } from '../../helpers/run-comparison.ts';
 import { type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
 import { formatDuration } from '../command-result.ts';
@@ -76,9 +76,11 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     const checkout = `${home}/${resources.name('checkout')}`;
     resources.defer(`checkout ${checkout}`, () => vm.exec(['rm', '-rf', checkout], { reject: false }));
     await step('a fresh copy of the checkout', () => copyCheckout(vm, checkout), times);
+    // The nightly's own install step (`npm ci`), as written.
+    const install = stepScript(WORKFLOW, 'install');
     await step(
-      'npm ci',
-      () => inVm(vm, `cd ${checkout} && npm ci --no-audit --no-fund`, 'npm ci', 40 * 60_000),
+      `install: ${install.trim()}`,
+      () => inVm(vm, `cd ${checkout} && ${install}`, install, 40 * 60_000),
       times,
     );
     // The runner's own network, as the lab gives it: docker.io and Debian through the lab's registry and
@@ -89,8 +91,9 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     };
     // Phase 1's native build under TCG takes hours: the rehearsal is given the cross-built binaries (the
     // build script's own riscv64 build, cached), as `--binaries` gives them to a board's run.
-    const binaries = config.binaries ?? (await crossBuilt(config.buildkitRef));
-    env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
+    const needsBinaries = options.phases.length === 0 || options.phases.some((p) => p !== 'release-tracking');
+    const binaries = config.binaries ?? (needsBinaries ? await crossBuilt(config.buildkitRef) : undefined);
+    if (binaries) env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
     const run = async (name: string) => {
       // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
