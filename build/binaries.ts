@@ -71,8 +71,14 @@ async function go(
   timeoutMs = 45 * 60_000,
   background = false,
 ) {
-  const [file, argv] = background ? ['nice', ['-n', '19', 'go', ...args]] : ['go', args];
+  // In the background: a session of its own (so a scheduling autogroup of its own) at the lowest weight,
+  // and nice 19 within it. With autogroups on (Debian's default), nice alone does not yield to a process
+  // of another session, such as the lab's daemonized qemu.
+  const [file, argv] = background
+    ? ['sh', ['-c', 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 go "$@"', 'sh', ...args]]
+    : ['go', args];
   const r = await execa(file, argv, {
+    detached: background,
     cwd,
     env: { ...process.env, ...env },
     reject: false,
