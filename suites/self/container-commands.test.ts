@@ -153,9 +153,9 @@ describe('containers on the target through the forwarded Docker socket', () => {
     expect(logs).toContain('to-stderr');
   });
 
-  test('withInit runs the engine’s init as PID 1', async (ctx) => {
+  test('withInit runs the engine’s init as PID 1', async ({ skip }) => {
     const info = await api.docker.info();
-    if (!info.InitBinary) ctx.skip('this engine has no init binary (docker-init)');
+    if (!info.InitBinary) skip('this engine has no init binary (docker-init)');
     const c = await new TrackedContainer(IMAGE, resources, api)
       .withNetworkMode('none')
       .withInit()

@@ -211,8 +211,8 @@ describe('docker socket forwarded through the ssh connection', async () => {
     await dockerd?.[Symbol.asyncDispose]();
   }, 60_000);
 
-  test('dockerode reaches the remote engine through the forward', async (ctx) => {
-    if (noDocker) ctx.skip(noDocker);
+  test('dockerode reaches the remote engine through the forward', async ({ skip }) => {
+    if (noDocker) skip(noDocker);
     const socketPath = await target.dockerSocket();
     const docker = new Dockerode({ socketPath });
     const version = await docker.version();
@@ -221,8 +221,10 @@ describe('docker socket forwarded through the ssh connection', async () => {
     expect(images).toHaveLength(1);
   });
 
-  test('testcontainers starts, execs in and stops a container through the forward, without Ryuk', async (ctx) => {
-    if (noDocker) ctx.skip(noDocker);
+  test('testcontainers starts, execs in and stops a container through the forward, without Ryuk', async ({
+    skip,
+  }) => {
+    if (noDocker) skip(noDocker);
     const socketPath = await target.dockerSocket();
     const { configureTestcontainers } = await import('../../harness/docker-endpoint.ts');
     configureTestcontainers(socketPath);
