@@ -141,7 +141,7 @@ async function ensureNode(vm: SshTarget): Promise<void> {
   if (npm && (major > 20 || (major === 20 && minor >= 19))) return;
   await inVm(
     vm,
-    'sudo -n apt-get update -qq && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null',
+    'sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null',
     'installing nodejs and npm with sudo apt-get',
     30 * 60_000,
   );
