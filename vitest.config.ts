@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 'release-tracking'] as const;
 
 /**
- * One project per phase, run in order after `self`. Phase projects share one worker (one SSH
+ * One project per phase, run in order after the suite's own tests. Phase projects share one worker (one SSH
  * connection for the run), run files one at a time, and have long timeouts: they drive real daemons.
  */
 export default defineConfig({
@@ -11,19 +11,21 @@ export default defineConfig({
     reporters: ['default', './reports/vitest-reporter.ts'],
     passWithNoTests: true,
     projects: [
-      {
-        extends: true,
+      // The suite's own tests: `self` needs no lab (parsers, reports, a real sshd, Docker, the GitHub
+      // stand-in); `self-lab` drives the lab (its lifecycle, and the phases against broken artefacts).
+      ...(['self', 'self-lab'] as const).map((name, i) => ({
+        extends: true as const,
         test: {
-          name: 'self',
-          include: ['suites/self/**/*.test.ts'],
+          name,
+          include: [`suites/${name}/**/*.test.ts`],
           testTimeout: 120_000,
           hookTimeout: 45 * 60_000,
-          pool: 'forks',
+          pool: 'forks' as const,
           fileParallelism: false,
           // 0 counts as unset in vitest 4.1 (such a group runs last): self is 1, the phases follow.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: i + 1 },
         },
-      },
+      })),
       ...PHASES.map((name, i) => ({
         extends: true as const,
         test: {
@@ -37,7 +39,7 @@ export default defineConfig({
           isolate: false,
           maxWorkers: 1,
           fileParallelism: false,
-          sequence: { groupOrder: i + 2 },
+          sequence: { groupOrder: i + 3 },
         },
       })),
     ],

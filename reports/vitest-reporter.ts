@@ -207,7 +207,7 @@ export default class AcceptanceReporter implements Reporter {
     if (setupError) results.errors.unshift(`the run's setup failed: ${setupError.error}`);
     const requested = (process.env.BKA_PHASES_REQUESTED ?? '').split(',').filter(Boolean);
     for (const name of this.selected) {
-      if (name === 'self' || results.phases.some((p) => p.name === name)) continue;
+      if (name.startsWith('self') || results.phases.some((p) => p.name === name)) continue;
       if (setupError) continue; // nothing ran: the setup's error says why
       results.phases.push(notImplementedPhase(name, requested.includes(name)));
     }

@@ -132,20 +132,52 @@ async function sweep(config: Config, runId: string): Promise<void> {
   }
 }
 
-/** `npm test`: every project (self, then the phases); a lab this run started is shut down after it. */
+/**
+ * `npm test`: the suite's own tests that need no lab (`self`, reported to <report-dir>/self) while the
+ * lab starts and the binaries build, then every phase against the target, as `run` does. A lab this
+ * command started is shut down after it. Arguments go to one vitest run as given
+ * (`npm test -- --project self-lab`).
+ */
 export async function testCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const lab = new Lab(config.lab);
   const labWasRunning = (await lab.running()) !== undefined;
   const runId = currentRunId();
-  await startLabWhileBuilding(config, lab);
-  const code = Math.max(
-    await runVitest(args, { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' }),
-    reportedExitCode(config.reportDir, runId),
-  );
-  if (!labWasRunning && !config.lab.keep && (await lab.running())) {
-    say('test: shutting down the lab this run started (BKA_LAB_KEEP=1 keeps it)');
-    await lab.down();
+  const stopLab = async () => {
+    if (!labWasRunning && !config.lab.keep && (await lab.running())) {
+      say('test: shutting down the lab this run started (BKA_LAB_KEEP=1 keeps it)');
+      await lab.down();
+    }
+  };
+  if (args.length > 0) {
+    await startLabWhileBuilding(config, lab);
+    const code = Math.max(
+      await runVitest(args, { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' }),
+      reportedExitCode(config.reportDir, runId),
+    );
+    await stopLab();
+    return code;
   }
-  return code;
+  // The lab's start (minutes on a fresh machine) and the self tests (host-side) overlap.
+  const starting = startLabWhileBuilding(config, lab).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const selfDir = join(config.reportDir, 'self');
+  const selfCode = Math.max(
+    await runVitest(['--project', 'self'], { BKA_RUN_ID: runId, BKA_REPORT_DIR: selfDir }),
+    reportedExitCode(selfDir, runId),
+  );
+  if (selfCode === 130) {
+    // Interrupted: not waiting minutes for the lab's start; what it started, `lab down` stops.
+    if (!labWasRunning) say('test: interrupted while the lab was starting (npm run lab -- down stops it)');
+    return selfCode;
+  }
+  const labError = await starting;
+  try {
+    if (labError) throw labError;
+    return Math.max(selfCode, await run(config, undefined, [...config.phases]));
+  } finally {
+    await stopLab();
+  }
 }

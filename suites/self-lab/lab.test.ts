@@ -11,7 +11,7 @@ import { LocalTarget } from '../../harness/local-target.ts';
 import { ResourceTracker } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
-import { testNeeding } from './fixtures/needs.ts';
+import { testNeeding } from '../self/fixtures/needs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const unavailable = labUnavailable();

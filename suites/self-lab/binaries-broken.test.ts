@@ -6,7 +6,7 @@ import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
-import { testNeeding } from './fixtures/needs.ts';
+import { testNeeding } from '../self/fixtures/needs.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
 /**

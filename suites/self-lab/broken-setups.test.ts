@@ -30,7 +30,7 @@ import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/roo
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { TLS_REFUSAL, tlsRefusalProblem } from '../../helpers/tls-refusal.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
-import { testNeeding } from './fixtures/needs.ts';
+import { testNeeding } from '../self/fixtures/needs.ts';
 
 const reason = labUnavailable();
 const test = testNeeding(reason);

@@ -10,7 +10,7 @@ import { TargetUnfitError } from '../../harness/errors.ts';
 import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/session.ts';
 import type { Target } from '../../harness/target.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
-import { testNeeding } from './fixtures/needs.ts';
+import { testNeeding } from '../self/fixtures/needs.ts';
 
 const reason = labUnavailable();
 const test = testNeeding(reason);
