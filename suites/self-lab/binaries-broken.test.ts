@@ -5,8 +5,8 @@ import { buildBinaries } from '../../build/binaries.ts';
 import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
-import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
 /**

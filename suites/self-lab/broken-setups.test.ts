@@ -29,8 +29,8 @@ import { proxyProblems } from '../../helpers/proxy-evidence.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { TLS_REFUSAL, tlsRefusalProblem } from '../../helpers/tls-refusal.ts';
-import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 
 const reason = labUnavailable();
 const test = testNeeding(reason);

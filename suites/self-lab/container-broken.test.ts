@@ -10,8 +10,8 @@ import { Lab } from '../../harness/lab/lab.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
-import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 import { runPhase } from './fixtures/phase-run.ts';
 
 /**

@@ -10,8 +10,8 @@ import { Lab } from '../../harness/lab/lab.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
 import { ResourceTracker } from '../../harness/resources.ts';
 import type { SshTarget } from '../../harness/ssh-target.ts';
-import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const unavailable = labUnavailable();

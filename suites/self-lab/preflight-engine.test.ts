@@ -9,8 +9,8 @@ import { ENGINE_PROBE_SECONDS } from '../../harness/docker-engine.ts';
 import { TargetUnfitError } from '../../harness/errors.ts';
 import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/session.ts';
 import type { Target } from '../../harness/target.ts';
-import { labUnavailable } from './fixtures/lab-reason.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
+import { labUnavailable } from './fixtures/lab-reason.ts';
 
 const reason = labUnavailable();
 const test = testNeeding(reason);
