@@ -4,6 +4,7 @@
  * waiting will not help). A slow engine is asked again within one overall deadline; a refused one fails
  * at once, with the sentence that says which.
  */
+import { pollAnswers } from '../helpers/poll.ts';
 import { formatDuration } from './command-result.ts';
 import type { Target } from './target.ts';
 
@@ -79,15 +80,16 @@ export async function awaitEngine(
   deadlineMs: number,
   onWait?: (line: string) => void,
 ): Promise<{ answer: EngineAnswer; waitedMs: number }> {
-  const t0 = performance.now();
-  let answer = first;
-  if (answer.state === 'slow')
-    onWait?.(
-      `the Docker engine on ${target.host} did not answer within ${ENGINE_PROBE_SECONDS} s (load average ${answer.loadAverage}); asking again for up to ${formatDuration(deadlineMs)}`,
-    );
-  while (answer.state === 'slow' && performance.now() - t0 < deadlineMs) {
-    await new Promise((r) => setTimeout(r, 2000));
-    answer = await probeEngine(target);
-  }
-  return { answer, waitedMs: performance.now() - t0 + ENGINE_PROBE_SECONDS * 1000 };
+  if (first.state !== 'slow') return { answer: first, waitedMs: 0 };
+  onWait?.(
+    `the Docker engine on ${target.host} did not answer within ${ENGINE_PROBE_SECONDS} s (load average ${first.loadAverage}); asking again for up to ${formatDuration(deadlineMs)}`,
+  );
+  const o = await pollAnswers(
+    () => probeEngine(target),
+    (a) => a.state !== 'slow',
+    { timeoutMs: deadlineMs, intervalMs: 2000 },
+  );
+  // A probe that threw (the connection, not the engine) is no answer: the last one stands.
+  if (o.last === undefined && o.lastError) throw o.lastError;
+  return { answer: o.last ?? first, waitedMs: o.waitedMs + ENGINE_PROBE_SECONDS * 1000 };
 }

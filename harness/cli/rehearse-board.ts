@@ -18,6 +18,7 @@ import { type RunResults, verdict, verdictExitCode } from '../../reports/model.t
 import { formatDuration } from '../command-result.ts';
 import type { Config } from '../config.ts';
 import { Lab } from '../lab/lab.ts';
+import { Progress } from '../lab/progress.ts';
 import { localTempDir } from '../local-temp.ts';
 import { quoteCommand } from '../quote.ts';
 import { currentRunId, ResourceTracker } from '../resources.ts';
@@ -53,35 +54,24 @@ function inVm(
   });
 }
 
-/** Times one step and says so. */
-async function step<T>(label: string, work: () => Promise<T>, times: Record<string, number>): Promise<T> {
-  const t0 = performance.now();
-  say(`rehearse: ${label} ...`);
-  const value = await work();
-  times[label] = performance.now() - t0;
-  say(`rehearse: ${label}: ${formatDuration(times[label]!)}`);
-  return value;
-}
-
 export async function rehearseBoard(config: Config, options: RehearsalOptions): Promise<number> {
   const lab = new Lab(config.lab);
   const wasRunning = (await lab.running()) !== undefined;
   const ep = await lab.up();
   const vm = await lab.connect();
   const resources = new ResourceTracker(vm);
-  const times: Record<string, number> = {};
+  const progress = new Progress('rehearse');
+  const step = <T>(label: string, work: () => Promise<T>) => progress.step(label, work);
   try {
-    await step('Node from Debian (sudo apt-get as runner)', () => ensureNode(vm), times);
+    await step('Node from Debian (sudo apt-get as runner)', () => ensureNode(vm));
     const home = (await vm.exec(['sh', '-c', 'echo "$HOME"'])).stdout.trim();
     const checkout = `${home}/${resources.name('checkout')}`;
     resources.defer(`checkout ${checkout}`, () => vm.exec(['rm', '-rf', checkout], { reject: false }));
-    await step('a fresh copy of the checkout', () => copyCheckout(vm, checkout), times);
+    await step('a fresh copy of the checkout', () => copyCheckout(vm, checkout));
     // The nightly's own install step (`npm ci`), as written.
     const install = stepScript(WORKFLOW, 'install');
-    await step(
-      `install: ${install.trim()}`,
-      () => inVm(vm, `cd ${checkout} && ${install}`, install, 40 * 60_000),
-      times,
+    await step(`install: ${install.trim()}`, () =>
+      inVm(vm, `cd ${checkout} && ${install}`, install, 40 * 60_000),
     );
     // The runner's own network, as the lab gives it: docker.io and Debian through the lab's registry and
     // mirror (a board reaches Docker Hub and Debian itself); the binaries given, when given.
@@ -109,21 +99,17 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
         },
       );
     };
-    const doctor = await step('the nightly step: doctor', () => run('doctor'), times);
+    const doctor = await step('the nightly step: doctor', () => run('doctor'));
     process.stderr.write(doctor.stdout + doctor.stderr);
     if (doctor.failed) {
       say(`rehearse: doctor failed (exit ${doctor.exitCode}): the nightly stops there`);
       return EXIT.failed;
     }
-    const acceptance = await step(
-      'the nightly step: acceptance (target local)',
-      () => run('acceptance'),
-      times,
-    );
+    const acceptance = await step('the nightly step: acceptance (target local)', () => run('acceptance'));
     process.stderr.write(acceptance.stderr.split('\n').slice(-40).join('\n'));
     const results = await fetchReports(vm, `${checkout}/out/reports/${BOARD}`, options.reportDir);
-    await step('the nightly step: janitor', () => run('janitor'), times);
-    return await summarize(results, options, times, acceptance.exitCode ?? 1);
+    await step('the nightly step: janitor', () => run('janitor'));
+    return await summarize(results, options, progress.times, acceptance.exitCode ?? 1);
   } finally {
     await resources.cleanup();
     await vm.close();
@@ -203,11 +189,11 @@ async function fetchReports(vm: SshTarget, remote: string, local: string): Promi
 async function summarize(
   results: RunResults | undefined,
   options: RehearsalOptions,
-  times: Record<string, number>,
+  times: ReadonlyMap<string, number>,
   exitCode: number,
 ): Promise<number> {
   const lines = [`# Board rehearsal (run ${currentRunId()})`, ''];
-  for (const [k, v] of Object.entries(times)) lines.push(`- ${k}: ${formatDuration(v)}`);
+  for (const [k, v] of times) lines.push(`- ${k}: ${formatDuration(v)}`);
   if (!results) {
     lines.push('', `No report came back: the acceptance step ended before writing one (exit ${exitCode}).`);
   } else {

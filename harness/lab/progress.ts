@@ -3,6 +3,8 @@ import { formatDuration } from '../command-result.ts';
 /** One line per long step with elapsed time, on stderr (stdout stays for results). */
 export class Progress {
   private readonly t0 = performance.now();
+  /** How long each step that finished took, by label (a report's stage times). */
+  readonly times = new Map<string, number>();
   constructor(
     private readonly scope: string,
     private readonly quiet = false,
@@ -19,6 +21,7 @@ export class Progress {
     return work().then(
       (value) => {
         clearInterval(ticker);
+        this.times.set(label, performance.now() - t);
         this.say(`${label}: done in ${formatDuration(performance.now() - t)}`);
         return value;
       },

@@ -4,6 +4,7 @@
  * under TCG stays busy for minutes; a run started then sees a Docker that answers in 30 s, and a
  * hibernation made then would save that work half done. The wait has a deadline and says what it saw.
  */
+import { pollAnswers } from '../../helpers/poll.ts';
 import { errorMessage } from '../errors.ts';
 import type { Target } from '../target.ts';
 
@@ -62,23 +63,24 @@ export async function waitSettled(
   target: Target,
   timeoutMs: number,
 ): Promise<{ settled: boolean; last: string; samples: number }> {
-  const t0 = performance.now();
   let quiet = 0;
-  let samples = 0;
   let last = 'no sample';
-  while (performance.now() - t0 < timeoutMs) {
-    try {
-      const r = await target.exec(['sh', '-c', SETTLE_PROBE], { reject: false, timeoutMs: 60_000 });
-      const s = parseSettleSample(r.stdout);
-      samples++;
-      last = describeSample(s);
-      quiet = settled(s) ? quiet + 1 : 0;
-      if (quiet >= 2) return { settled: true, last, samples };
-    } catch (err) {
-      last = errorMessage(err);
-      quiet = 0;
-    }
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  return { settled: false, last, samples };
+  const o = await pollAnswers(
+    async () => {
+      try {
+        const r = await target.exec(['sh', '-c', SETTLE_PROBE], { reject: false, timeoutMs: 60_000 });
+        const s = parseSettleSample(r.stdout);
+        last = describeSample(s);
+        quiet = settled(s) ? quiet + 1 : 0;
+      } catch (err) {
+        last = errorMessage(err);
+        quiet = 0;
+      }
+      // Two quiet samples in a row: one alone may fall between two bursts of work.
+      return quiet;
+    },
+    (q) => q >= 2,
+    { timeoutMs, intervalMs: 2000 },
+  );
+  return { settled: o.done, last, samples: o.attempts };
 }
