@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
 
 const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 'release-tracking'] as const;
 
@@ -9,6 +10,8 @@ const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 
 export default defineConfig({
   test: {
     reporters: ['default', './reports/vitest-reporter.ts'],
+    // The tracking issue each phase check serves (helpers/tracking-issue.ts); an unknown tag is an error.
+    tags: [...ISSUE_TAGS],
     passWithNoTests: true,
     projects: [
       // The suite's own tests: `self` needs no lab (parsers, reports, a real sshd, Docker, the GitHub

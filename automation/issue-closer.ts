@@ -1,13 +1,14 @@
 /**
  * The per-phase issue closer: after a run (one results.json per board), closes each tracking issue whose
- * phases are green on every board (checks ran, zero failures, zero skips) for one BuildKit ref, once the
+ * checks (those declaring that they serve it) all ran and passed on every board, zero skips among them,
+ * for one BuildKit ref, once the
  * issues it depends on are closed or close in the same run; comments the evidence; reopens an issue a
  * later red run regresses, with the failing check's evidence. Dry run unless asked to act.
  */
 import type { Octokit } from '@octokit/rest';
 import { formatDuration } from '../harness/command-result.ts';
 import { redact } from '../harness/redact.ts';
-import { counts, type PhaseResult, type RunResults } from '../reports/model.ts';
+import { counts, type RunResults, type TestResult } from '../reports/model.ts';
 import type { Repo } from './tracker.ts';
 
 /** The upstream tracking issues and the phases each one stands for, in dependency order. */
@@ -25,19 +26,37 @@ export interface BoardResults {
 
 type Verdict = { state: 'green' } | { state: 'red'; evidence: string } | { state: 'not-green'; why: string };
 
-function phaseVerdict(board: string, phase: PhaseResult | undefined, name: string): Verdict {
-  if (!phase) return { state: 'not-green', why: `${board}: phase ${name} did not run` };
-  const c = counts(phase.tests);
-  const failed = phase.tests.find((t) => t.state === 'failed');
+/** The issue a check serves: its declared tag, or (results written before checks declared one) its phase's. */
+export function servesOf(t: TestResult, phase: string): string {
+  if (t.serves) return t.serves;
+  const owner = PHASE_ISSUES.find((x) => x.phases.includes(phase));
+  return owner ? `#${owner.issue}` : 'extended';
+}
+
+/**
+ * One board's verdict on one issue: its phases ran, and every check serving it (by its declared issue,
+ * in whichever phase) ran and passed. A skip among them is never green; `extended` checks do not count.
+ */
+function issueVerdict(board: string, results: RunResults, issue: number, phases: readonly string[]): Verdict {
+  for (const name of phases) {
+    const phase = results.phases.find((p) => p.name === name);
+    if (!phase) return { state: 'not-green', why: `${board}: phase ${name} did not run` };
+    if (phase.notImplemented) return { state: 'not-green', why: `${board}: phase ${name} holds no checks` };
+  }
+  const serving = results.phases.flatMap((p) => p.tests.filter((t) => servesOf(t, p.name) === `#${issue}`));
+  const failed = serving.find((t) => t.state === 'failed');
   if (failed)
     return {
       state: 'red',
       evidence: `${board} › ${failed.name}: ${failed.message ?? 'failed'}\n\n${(failed.details ?? '').split('\n').slice(0, 40).join('\n')}`,
     };
-  if (phase.notImplemented) return { state: 'not-green', why: `${board}: phase ${name} holds no checks` };
-  if (c.skipped > 0)
-    return { state: 'not-green', why: `${board}: phase ${name} skipped ${c.skipped} check(s)` };
-  if (c.passed === 0) return { state: 'not-green', why: `${board}: phase ${name} ran no check` };
+  const skipped = serving.filter((t) => t.state === 'skipped');
+  if (skipped.length > 0)
+    return {
+      state: 'not-green',
+      why: `${board}: ${skipped.length} check(s) serving #${issue} skipped (${skipped[0]!.name}: ${skipped[0]!.skipReason ?? 'no reason given'})`,
+    };
+  if (serving.length === 0) return { state: 'not-green', why: `${board}: no check serving #${issue} ran` };
   return { state: 'green' };
 }
 
@@ -68,12 +87,13 @@ export interface IssuePlan {
 
 function evidenceComment(
   boards: BoardResults[],
+  issue: number,
   phases: readonly string[],
   ref: string,
   runUrl?: string,
 ): string {
   const lines = [
-    `All of ${phases.map((p) => `\`${p}\``).join(', ')} are green on ${boards.length} board(s) for BuildKit \`${ref}\`.`,
+    `Every check serving #${issue} (in ${phases.map((p) => `\`${p}\``).join(', ')}) ran and passed on ${boards.length} board(s) for BuildKit \`${ref}\`.`,
     '',
   ];
   for (const { board, results } of boards) {
@@ -89,10 +109,24 @@ function evidenceComment(
       if (p[k]) lines.push(`- ${label}: \`${p[k]}\``);
     for (const name of phases) {
       const phase = results.phases.find((x) => x.name === name)!;
-      const c = counts(phase.tests);
+      const serving = phase.tests.filter((t) => servesOf(t, name) === `#${issue}`);
+      const c = counts(serving);
       lines.push(
-        `- ${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${formatDuration(phase.durationMs)}`,
+        `- ${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of the checks serving #${issue}, in ${formatDuration(phase.durationMs)}`,
       );
+    }
+    // Checks beyond the issue's acceptance, in its phases: listed with their states, never hidden.
+    const extended = phases.flatMap((name) =>
+      (results.phases.find((x) => x.name === name)?.tests ?? []).filter(
+        (t) => servesOf(t, name) === 'extended',
+      ),
+    );
+    if (extended.length > 0) {
+      lines.push('- extended (beyond the acceptance; they close nothing):');
+      for (const t of extended)
+        lines.push(
+          `  - ${t.state}: ${t.name}${t.state === 'skipped' ? ` (${t.skipReason ?? 'no reason given'})` : ''}`,
+        );
     }
   }
   if (runUrl) lines.push('', `Run: ${runUrl}`);
@@ -121,15 +155,7 @@ export function planIssues(
   const plans: IssuePlan[] = [];
   let previousDone = true;
   for (const { issue, phases } of PHASE_ISSUES) {
-    const verdicts = boards.flatMap((b) =>
-      phases.map((name) =>
-        phaseVerdict(
-          b.board,
-          b.results.phases.find((p) => p.name === name),
-          name,
-        ),
-      ),
-    );
+    const verdicts = boards.map((b) => issueVerdict(b.board, b.results, issue, phases));
     const red = verdicts.find((v) => v.state === 'red') as { evidence: string } | undefined;
     const notGreen = verdicts.find((v) => v.state === 'not-green') as { why: string } | undefined;
     const state = openState(issue);
@@ -161,7 +187,7 @@ export function planIssues(
         phases,
         action: 'close',
         reason: 'green on every board',
-        comment: evidenceComment(boards, phases, ref, runUrl),
+        comment: evidenceComment(boards, issue, phases, ref, runUrl),
       };
     previousDone = plan.action === 'close' || (state === 'closed' && plan.action !== 'reopen');
     plans.push(plan);

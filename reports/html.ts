@@ -34,7 +34,7 @@ function runDetails(results: RunResults): { failures: string; checks: string } {
         `<details><summary>${esc(p.name)}: ${p.tests.length} check(s)</summary><table><tbody>${p.tests
           .map(
             (t) =>
-              `<tr class="${t.state}"><td>${esc(t.name)}</td><td>${t.state}</td><td>${(t.durationMs / 1000).toFixed(1)} s</td><td>${esc(t.skipReason ?? t.notes.join('; '))}</td></tr>`,
+              `<tr class="${t.state}"><td>${esc(t.name)}</td><td>${esc(t.serves ?? '')}</td><td>${t.state}</td><td>${(t.durationMs / 1000).toFixed(1)} s</td><td>${esc(t.skipReason ?? t.notes.join('; '))}</td></tr>`,
           )
           .join('')}</tbody></table></details>`,
     )

@@ -27,6 +27,7 @@ export function toJUnit(results: RunResults): string {
         .name(t.name)
         .time(t.durationMs / 1000)
         .file(t.file);
+      if (t.serves) tc.property('serves', t.serves);
       if (t.retries > 0) tc.property('retries', String(t.retries));
       if (t.flaky) tc.property('flaky', 'true');
       if (t.state === 'failed') {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../harness/command-result.ts';
 import { redact } from '../harness/redact.ts';
-import { allTests, counts, phaseVerdict, type RunResults, verdict } from './model.ts';
+import { allTests, byIssue, counts, phaseVerdict, type RunResults, verdict } from './model.ts';
 
 /** The Markdown summary: per phase passed/failed/skipped and duration, then the first failure's evidence. */
 export function toMarkdown(results: RunResults): string {
@@ -27,6 +27,11 @@ export function toMarkdown(results: RunResults): string {
     );
   }
   if (results.phases.length === 0) lines.push('| (no phase ran) | NOT RUN | 0 | 0 | 0 | 0s |');
+  const issues = byIssue(results);
+  if (issues.length > 0) {
+    lines.push('', '| serves | passed | failed | skipped |', '|---|---:|---:|---:|');
+    for (const i of issues) lines.push(`| ${i.serves} | ${i.passed} | ${i.failed} | ${i.skipped} |`);
+  }
   const empty = results.phases.filter((p) => p.notImplemented);
   if (empty.length > 0) {
     lines.push('', '### Not implemented', '');
@@ -36,12 +41,14 @@ export function toMarkdown(results: RunResults): string {
   const skipped = allTests(results).filter((t) => t.state === 'skipped');
   if (skipped.length > 0) {
     lines.push('', '### Skipped', '');
-    for (const t of skipped) lines.push(`- ${t.name}: ${t.skipReason ?? 'no reason given'}`);
+    for (const t of skipped)
+      lines.push(`- ${t.name}${t.serves ? ` (${t.serves})` : ''}: ${t.skipReason ?? 'no reason given'}`);
   }
   const failed = allTests(results).filter((t) => t.state === 'failed');
   if (failed.length > 0) {
     lines.push('', '### Failed', '');
-    for (const t of failed) lines.push(`- ${t.name}: ${t.message ?? 'failed'}`);
+    for (const t of failed)
+      lines.push(`- ${t.name}${t.serves ? ` (${t.serves})` : ''}: ${t.message ?? 'failed'}`);
     const first = failed[0]!;
     lines.push(
       '',

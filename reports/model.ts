@@ -42,6 +42,8 @@ export interface TestResult {
   /** What failed: `AssertionError` (an expectation), `CommandError` (a command on the target), or another error's name. */
   errorType?: string;
   skipReason?: string;
+  /** The tracking issue the check serves (#207-#210), or `extended`; declared by its tag. */
+  serves?: string;
   retries: number;
   flaky: boolean;
   /** Notes the test attached (durations, sources, checksums). */
@@ -103,4 +105,13 @@ export function phaseVerdict(phase: PhaseResult): Verdict {
 /** Exit status of a run: 0 only when something ran and nothing failed (skips are reported, not hidden). */
 export function verdictExitCode(v: Verdict): number {
   return v === 'PASSED' || v === 'INCOMPLETE' ? 0 : 1;
+}
+
+/** Per tracking issue (#207-#210, extended): its checks' counts across the run's phases. */
+export function byIssue(results: RunResults): Array<{ serves: string } & ReturnType<typeof counts>> {
+  const groups = new Map<string, TestResult[]>();
+  for (const t of allTests(results)) if (t.serves) groups.set(t.serves, [...(groups.get(t.serves) ?? []), t]);
+  return [...groups.entries()]
+    .sort(([a], [b]) => (a === 'extended' ? 1 : b === 'extended' ? -1 : a.localeCompare(b)))
+    .map(([serves, tests]) => ({ serves, ...counts(tests) }));
 }

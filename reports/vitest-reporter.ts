@@ -9,7 +9,9 @@ import type {
   TestSuite,
   Vitest,
 } from 'vitest/node';
+import { PHASES } from '../harness/config.ts';
 import { redact } from '../harness/redact.ts';
+import { servedBy } from '../helpers/tracking-issue.ts';
 import { appendHistory, benchmarksOf, historyEntry, readHistory } from './history.ts';
 import { toHtml } from './html.ts';
 import { toJUnit } from './junit.ts';
@@ -24,6 +26,7 @@ function behaviourName(test: TestCase, phase: string): string {
 
 function toTestResult(test: TestCase, phase: string, root: string): TestResult {
   const result = test.result();
+  const { serves } = servedBy(test.tags);
   const diag = test.diagnostic();
   const notes = test.annotations().map((a) => `${a.type}: ${a.message}`);
   const base: TestResult = {
@@ -34,6 +37,7 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
     retries: diag?.retryCount ?? 0,
     flaky: diag?.flaky ?? false,
     notes,
+    ...(serves ? { serves } : {}),
   };
   if (result.state === 'failed') {
     const errors = result.errors ?? [];
@@ -105,6 +109,7 @@ export function collectResults(
   root = process.cwd(),
 ): RunResults {
   const phases = new Map<string, PhaseResult>();
+  const undeclared: string[] = [];
   for (const mod of modules) {
     const phase = mod.project.name || 'default';
     let entry = phases.get(phase);
@@ -114,7 +119,13 @@ export function collectResults(
     }
     entry.durationMs += mod.diagnostic().duration;
     const results = new Map<TestCase, TestResult>();
-    for (const test of mod.children.allTests()) results.set(test, toTestResult(test, phase, root));
+    for (const test of mod.children.allTests()) {
+      results.set(test, toTestResult(test, phase, root));
+      // Every phase's check says which tracking issue's acceptance it serves (the closer goes by it).
+      const { problem } = servedBy(test.tags);
+      if (problem && (PHASES as readonly string[]).includes(phase))
+        undeclared.push(`${behaviourName(test, phase)} ${problem}`);
+    }
     for (const holder of [mod, ...mod.children.allSuites()]) {
       const holderErrors = holder.errors();
       if (holderErrors.length === 0) continue;
@@ -158,7 +169,7 @@ export function collectResults(
     durationMs: Date.now() - startedAt.getTime(),
     properties,
     phases: [...phases.values()],
-    errors: errors.map(errorText),
+    errors: [...errors.map(errorText), ...undeclared],
   };
 }
 

@@ -10,6 +10,7 @@ import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/binaries/', import.meta.url));
@@ -27,7 +28,7 @@ beforeAll(async () => {
   bins = await binariesUnderTest(ctx);
 });
 
-describe('release binaries', () => {
+describe('release binaries', { tags: [SERVES['#207']] }, () => {
   for (const name of ['buildkitd', 'buildctl']) {
     test(`${name} is a static little-endian ELF64 for RISC-V`, async ({ annotate }) => {
       const path = `${bins.remoteBinDir}/${name}`;
@@ -74,7 +75,7 @@ describe('release binaries', () => {
   }
 });
 
-describe('release files', () => {
+describe('release files', { tags: [SERVES['#207']] }, () => {
   test('SHA256SUMS lists buildkitd, buildctl and the tarball, and every sum holds', async ({ skip }) => {
     if (!bins.releaseDir)
       skip(`--binaries ${ctx.config.binaries} is an archive alone: there is no SHA256SUMS beside it`);
@@ -92,7 +93,7 @@ describe('release files', () => {
   });
 });
 
-describe('buildkitd on the target', () => {
+describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
   describe(`worker=${phase1WorkerName(ctx.facts)}`, () => {
     let daemon: DaemonWorker;
     let workersJson = '';

@@ -28,6 +28,7 @@ import { cacheHitProblem } from '../../helpers/cache-hit.ts';
 import { ociImage, tarballOccurrences, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
 import { tlsRefusalProblem } from '../../helpers/tls-refusal.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/buildx/', import.meta.url));
 const ctx = usePhase();
@@ -67,7 +68,7 @@ const BUILDERS: Record<Kind, () => Promise<BuildxBuilder>> = {
 };
 
 for (const kind of Object.keys(BUILDERS) as Kind[]) {
-  describe(`worker=${kind}`, { concurrent: true }, () => {
+  describe(`worker=${kind}`, { concurrent: true, tags: [SERVES['#209']] }, () => {
     let worker: BuildxBuilder;
     let dir: string;
     beforeAll(async () => {

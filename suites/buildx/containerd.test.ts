@@ -14,6 +14,7 @@ import { missingFeature, requireFeature } from '../../harness/sandbox/features.t
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const SNAPSHOTS = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots';
@@ -52,7 +53,7 @@ interface Manifest {
   layers?: Array<{ digest: string }>;
 }
 
-describe('worker=containerd', () => {
+describe('worker=containerd', { tags: [SERVES.extended] }, () => {
   test("its worker executes through the target's containerd, in a namespace of its own", async ({
     skip,
     annotate,

@@ -12,6 +12,7 @@ import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts'
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { pollUntil } from '../../helpers/poll.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/gc/Dockerfile', import.meta.url));
 const LIMIT_MB = 100;
@@ -59,7 +60,7 @@ function totalBytes(du: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-describe('worker=image-daemon', () => {
+describe('worker=image-daemon', { tags: [SERVES['#209']] }, () => {
   test(`with maxUsedSpace ${LIMIT_MB}MB on a small tmpfs volume, ${BUILDS} builds of ${BLOB_MB} MB each leave usage under it`, async ({
     annotate,
   }) => {

@@ -16,6 +16,7 @@ import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { type ProxyValues, proxyProblems } from '../../helpers/proxy-evidence.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/proxy/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -70,7 +71,7 @@ const firstBuild = () => {
   return first;
 };
 
-describe('worker=buildx-docker-container', () => {
+describe('worker=buildx-docker-container', { tags: [SERVES.extended] }, () => {
   test('HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN, which fetches a URL through the proxy: its log and the origin show it', async ({
     skip,
     annotate,

@@ -15,6 +15,7 @@ import { SystemdWorker } from '../../harness/sandbox/systemd-worker.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 /** Not BuildKit's default for any disk: the policy can only show it if the flag took effect. */
@@ -64,7 +65,7 @@ function needsSystemd(skip: (note: string) => void): void {
   requireFeature(skip, ctx.facts, 'systemd');
 }
 
-describe('worker=systemd', () => {
+describe('worker=systemd', { tags: [SERVES['#209']] }, () => {
   test('systemctl start returns only after READY: the first buildctl call right after it succeeds', async ({
     annotate,
     skip,

@@ -30,6 +30,7 @@ import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import { pollUntil } from '../../helpers/poll.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -114,7 +115,7 @@ function waitForBuildkitd(id: string): Promise<void> {
   return ready;
 }
 
-describe('the image', () => {
+describe('the image', { tags: [SERVES['#208']] }, () => {
   /** One container of the image with its entrypoint bypassed, for the checks that look inside it. */
   let inspector: StartedTestContainer;
   beforeAll(async () => {
@@ -253,7 +254,7 @@ describe('the image', () => {
   });
 });
 
-describe('run privileged as a daemon', () => {
+describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   let plain: StartedTestContainer;
   let withInit: StartedTestContainer;
 
@@ -396,7 +397,7 @@ describe('run privileged as a daemon', () => {
   });
 });
 
-describe('configuration and TCP', () => {
+describe('configuration and TCP', { tags: [SERVES['#208']] }, () => {
   test('a buildkitd.toml mounted at /etc/buildkit/buildkitd.toml takes effect', async () => {
     const dir = await ctx.resources.tempDir('toml');
     const probe = `bka-${ctx.resources.runId}`;
@@ -487,7 +488,7 @@ describe('configuration and TCP', () => {
   });
 });
 
-describe('as a Buildx docker-container builder', () => {
+describe('as a Buildx docker-container builder', { tags: [SERVES['#208']] }, () => {
   describe('worker=buildx-docker-container', () => {
     test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({
       annotate,
@@ -532,7 +533,7 @@ describe('as a Buildx docker-container builder', () => {
 const docker = (args: string[], context?: string, timeoutMs = 10 * 60_000) =>
   ctx.target.exec(['docker', ...args], { context, timeoutMs });
 
-describe('distribution', () => {
+describe('distribution', { tags: [SERVES['#208']] }, () => {
   test('every tag pulls back with no credentials (an empty Docker config) into an empty store, with the pushed digest', async ({
     annotate,
     skip,

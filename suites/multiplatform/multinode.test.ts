@@ -16,6 +16,7 @@ import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { smallBase } from '../../helpers/small-base.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -65,7 +66,7 @@ const needsNode = (skip: (note: string) => void) => {
   if (problem) skip(`needs native-amd64-node: ${problem}`);
 };
 
-describe('worker=host-amd64', () => {
+describe('worker=host-amd64', { tags: [SERVES.extended] }, () => {
   test('the builder has a riscv64 node on the target and a native linux/amd64 node', async ({
     skip,
     annotate,

@@ -20,6 +20,7 @@ import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
 import { smallBase } from '../../helpers/small-base.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/multiplatform/', import.meta.url));
 /** What was asked for, and what `uname -m` must print on each. */
@@ -78,7 +79,7 @@ function pushSeed() {
   return seed;
 }
 
-describe('worker=buildx-docker-container', () => {
+describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
   test('the builder lists linux/amd64 and linux/arm64, each from a binfmt_misc entry with the F flag', async ({
     skip,
     annotate,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, test } from 'vitest';
 import { workflowArgv } from '../../automation/workflow-commands.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 import { PROJECT, RUN_STARTED, SCENARIOS, type Tool, type ToolEnv, type ToolRun } from './scenarios.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,6 +58,6 @@ const workflows: Tool = {
     ),
 };
 
-describe('release tracking against the GitHub stand-in', () => {
+describe('release tracking against the GitHub stand-in', { tags: [SERVES['#210']] }, () => {
   for (const scenario of SCENARIOS) test(scenario.name, () => scenario.run(workflows), 120_000);
 });

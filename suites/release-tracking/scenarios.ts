@@ -149,9 +149,14 @@ const prereleases = Array.from({ length: 100 }, (_, k) => ({
   created_at: `2026-11-${String(5 + Math.floor(k / 10)).padStart(2, '0')}T${String(k % 10).padStart(2, '0')}:00:00Z`,
 }));
 
-/** Green, red, skipped or absent phases: a board's results.json as the reporter writes it. */
-export function boardResults(ref: string, phases: Record<string, 'green' | 'red' | 'skipped'>): RunResults {
-  const phase = (name: string, state: 'green' | 'red' | 'skipped'): PhaseResult => ({
+type PhaseState = 'green' | 'red' | 'skipped' | 'extended-skipped';
+
+/**
+ * Green, red, skipped or absent phases: a board's results.json as the reporter writes it.
+ * `extended-skipped`: a check declared `extended` (beyond the issue's acceptance) skipped beside a green one.
+ */
+export function boardResults(ref: string, phases: Record<string, PhaseState>): RunResults {
+  const phase = (name: string, state: PhaseState): PhaseResult => ({
     name,
     durationMs: 61_000,
     tests: [
@@ -175,6 +180,7 @@ export function boardResults(ref: string, phases: Record<string, 'green' | 'red'
               retries: 0,
               flaky: false,
               notes: [],
+              ...(state === 'extended-skipped' ? { serves: 'extended' } : {}),
               ...(state === 'red'
                 ? {
                     message: 'Command failed with exit code 1: buildctl build',
@@ -425,6 +431,28 @@ export const SCENARIOS: Scenario[] = [
       try {
         expect(run.exitCode, run.stderr).toBe(0);
         expect([207, 208, 209, 210].map((n) => issue(n).state)).toEqual(['closed', 'closed', 'open', 'open']);
+      } finally {
+        await close();
+      }
+    },
+  },
+  {
+    name: 'a skipped extended check keeps nothing open: #209 closes, and its comment lists the check as skipped, with why',
+    run: async (tool) => {
+      const { run, issue, close } = await closeWith(tool, {
+        'bpi-f3': boardResults('v0.33.1', { ...ALL_GREEN, buildx: 'extended-skipped' }),
+      });
+      try {
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect([207, 208, 209, 210].map((n) => issue(n).state)).toEqual([
+          'closed',
+          'closed',
+          'closed',
+          'closed',
+        ]);
+        expect(issue(209).comments.at(-1)?.body).toMatch(
+          /extended[^\n]*\n\s+- skipped: buildx › the other check \(no uidmap on the target\)/,
+        );
       } finally {
         await close();
       }

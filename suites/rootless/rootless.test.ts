@@ -12,6 +12,7 @@ import { RootlessWorker } from '../../harness/sandbox/rootless-worker.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
+import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
@@ -45,7 +46,7 @@ async function daemonPids(w: RootlessWorker): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-describe('worker=rootless', () => {
+describe('worker=rootless', { tags: [SERVES['#209']] }, () => {
   test("every process of the daemon runs as the target's user, none as uid 0 on the host", async ({
     skip,
     annotate,
