@@ -57,6 +57,12 @@ export interface Config {
   projectRepository?: ProjectRepository;
   /** Extra flags for every buildkitd the suite starts (e.g. --debug). */
   buildkitdFlags: string[];
+  /**
+   * A native linux/amd64 BuildKit node for the multi-node checks, as Buildx on the target reaches it:
+   * `tcp://HOST:PORT` with mTLS material in `tlsDir` on the target (ca.pem, cert.pem, key.pem), or a
+   * Buildx remote endpoint that needs none (`docker-container://NAME`, `unix://PATH`).
+   */
+  amd64Node: { address: string; tlsDir?: string } | undefined;
   lab: LabConfig;
 }
 
@@ -108,6 +114,8 @@ const FIELDS = {
   image: { env: 'BKA_IMAGE', flag: '--image' },
   imageRepository: { env: 'BKA_IMAGE_REPOSITORY', flag: '--image-repository' },
   buildkitdFlags: { env: 'BKA_BUILDKITD_FLAGS', flag: '--buildkitd-flags' },
+  amd64Node: { env: 'BKA_AMD64_NODE', flag: '--amd64-node' },
+  amd64NodeTls: { env: 'BKA_AMD64_NODE_TLS', flag: '--amd64-node-tls' },
   labDir: { env: 'BKA_LAB_DIR', flag: '--lab-dir' },
   labMemory: { env: 'BKA_LAB_MEMORY', flag: '--lab-memory' },
   labCpus: { env: 'BKA_LAB_CPUS', flag: '--lab-cpus' },
@@ -297,6 +305,30 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
 
+  const nodeRaw = get('amd64Node');
+  const nodeAddress = str('amd64Node', nodeRaw);
+  const nodeTlsRaw = get('amd64NodeTls');
+  const nodeTls = str('amd64NodeTls', nodeTlsRaw);
+  if (
+    nodeAddress &&
+    !/^(tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}|docker-container:\/\/[\w.-]+|unix:\/\/\/\S+)$/.test(nodeAddress)
+  )
+    fail(
+      'amd64Node',
+      nodeRaw!.origin,
+      "a Buildx remote endpoint: 'tcp://HOST:PORT' (with --amd64-node-tls), 'docker-container://NAME' or 'unix:///PATH'",
+      nodeAddress,
+    );
+  if (nodeAddress?.startsWith('tcp://') && !nodeTls)
+    fail(
+      'amd64NodeTls',
+      nodeTlsRaw?.origin ?? 'default',
+      'a directory on the target with ca.pem, cert.pem and key.pem (a tcp:// node is reached with mTLS only)',
+      nodeTls ?? '',
+    );
+  if (nodeTls && !nodeAddress)
+    fail('amd64NodeTls', nodeTlsRaw!.origin, 'only beside --amd64-node (the node it is for)', nodeTls);
+
   const identity = str('identityFile', get('identityFile'));
   const knownHosts = str('knownHosts', get('knownHosts'));
   const labDir = str('labDir', get('labDir')) ?? join(defaultCacheDir(), 'lab');
@@ -325,6 +357,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     imageRepository,
     projectRepository: project,
     buildkitdFlags: (str('buildkitdFlags', get('buildkitdFlags')) ?? '').split(/\s+/).filter(Boolean),
+    amd64Node: nodeAddress ? { address: nodeAddress, ...(nodeTls ? { tlsDir: nodeTls } : {}) } : undefined,
     lab: {
       dir: resolve(cwd, labDir),
       memoryMiB: int('labMemory', get('labMemory'), 4096, 1024, 65536),

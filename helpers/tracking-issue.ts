@@ -23,7 +23,10 @@ export const ISSUE_TAGS: ReadonlyArray<{ name: string; description: string }> = 
     description: 'serves #209: standalone daemon, Buildx, multi-platform from riscv64, rootless, benchmarks',
   },
   { name: SERVES['#210'], description: 'serves #210: release tracking, workflows, packages' },
-  { name: SERVES.extended, description: 'beyond #207-#210: multi-node, proxy, containerd worker and the like' },
+  {
+    name: SERVES.extended,
+    description: 'beyond #207-#210: multi-node, proxy, containerd worker and the like',
+  },
 ];
 
 /** The one issue a check's tags declare; a problem sentence when it declares none, or more than one. */

@@ -51,7 +51,8 @@ for (const [from, tos] of graph) {
     const [a, b] = [from.split('/'), to.split('/')];
     if (a[0] === 'suites' && a[1] !== 'self') {
       const selfFixture = a[1] === 'self-lab' && b[1] === 'self' && b[2] === 'fixtures';
-      if (b[0] === 'suites' && b[1] !== a[1] && !selfFixture) problems.push(`${from} imports another suite: ${to}`);
+      if (b[0] === 'suites' && b[1] !== a[1] && !selfFixture)
+        problems.push(`${from} imports another suite: ${to}`);
     } else if (a[0] !== 'suites' && top(to) === 'suites') {
       problems.push(`${from} (${a[0]}/) imports a suite: ${to}`);
     }

@@ -42,6 +42,9 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --image-repository REPO         where build-image tags and pushes (BKA_IMAGE_REPOSITORY)
   --push                          build-image: push every tag it made
   --buildkitd-flags "FLAGS"       extra flags for every buildkitd the suite starts (BKA_BUILDKITD_FLAGS)
+  --amd64-node ENDPOINT           a native amd64 BuildKit for the multi-node checks, as Buildx on the
+                                  target reaches it: tcp://HOST:PORT, docker-container://NAME (BKA_AMD64_NODE)
+  --amd64-node-tls DIR            on the target: ca.pem, cert.pem, key.pem for a tcp:// node (BKA_AMD64_NODE_TLS)
   --report-dir DIR                where junit.xml, summary.md, results.json go (default out/reports)
   --config FILE                   a JSON config file
   --lab-dir DIR  --lab-memory MIB  --lab-cpus N  --lab-ssh-port N  --lab-registry-port N

@@ -21,7 +21,8 @@ import { killTree, trackProcessGroup } from '../process-tree.ts';
 
 /** Why this run cannot have a native amd64 node, or undefined. */
 export async function hostNodeProblem(ctx: PhaseContext): Promise<string | undefined> {
-  if (ctx.origin !== 'lab') return `only the lab has one (its x86-64 host); this target is ${ctx.origin}`;
+  if (ctx.origin !== 'lab')
+    return `only the lab has one of its own (its x86-64 host); this target is ${ctx.origin}`;
   if (process.arch !== 'x64') return `the lab's host is ${process.arch}, not x86-64`;
   if (process.getuid?.() !== 0) return 'the lab host runs the suite as a user that is not root';
   const runc = await execa('runc', ['--version'], { reject: false });

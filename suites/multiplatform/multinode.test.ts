@@ -1,17 +1,22 @@
 /**
  * Phase 3b (#209, part): a multi-node builder, the path users take when emulation is too slow: a
  * riscv64 node (the image under test as a daemon on the target) and a native amd64 node joined with
- * `buildx create --append --node ... --platform linux/amd64`. In the lab the x86-64 host is that node
- * (`worker=host-amd64`); elsewhere the checks skip with the reason.
+ * `buildx create --append --node ... --platform linux/amd64`. The board's owner names that node
+ * (`--amd64-node`, `worker=given-amd64`); in the lab the x86-64 host is it (`worker=host-amd64`);
+ * elsewhere the checks skip saying how to give one.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
 import { benchNote } from '../../harness/bench-note.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
-import { HostNodeWorker, hostNodeProblem } from '../../harness/sandbox/host-node-worker.ts';
 import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts';
+import {
+  type NativeNode,
+  nativeNode,
+  nativeNodeName,
+  nativeNodeProblem,
+} from '../../harness/sandbox/native-node.ts';
 import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
@@ -22,12 +27,12 @@ const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Docker
 const ctx = usePhase();
 let problem: string | undefined;
 let riscv: ImageDaemonWorker;
-let amd64: HostNodeWorker;
+let amd64: NativeNode;
 let builder: string;
 let dir: string;
 
 beforeAll(async () => {
-  problem = await hostNodeProblem(ctx);
+  problem = await nativeNodeProblem(ctx);
   if (problem) return;
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('multinode');
@@ -41,7 +46,7 @@ beforeAll(async () => {
     toml: `${dir}/buildkitd.toml`,
   });
   await riscv.ready();
-  amd64 = await HostNodeWorker.start(ctx, certs.local);
+  amd64 = await nativeNode(ctx, certs);
   builder = ctx.resources.name('multinode');
   ctx.resources.builder(builder);
   const create = (args: string[]) =>
@@ -51,7 +56,8 @@ beforeAll(async () => {
   await create(['--node', 'riscv64', '--platform', 'linux/riscv64', riscv.address]);
   await create([
     ...['--append', '--node', 'amd64', '--platform', 'linux/amd64'],
-    ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs.remote, 'client'), amd64.address],
+    ...(amd64.driverOpt ? ['--driver-opt', amd64.driverOpt] : []),
+    amd64.address,
   ]);
   await ctx.target.exec(['docker', 'buildx', 'inspect', '--bootstrap', builder], { timeoutMs: 5 * 60_000 });
 });
@@ -66,7 +72,7 @@ const needsNode = (skip: (note: string) => void) => {
   if (problem) skip(`needs native-amd64-node: ${problem}`);
 };
 
-describe('worker=host-amd64', { tags: [SERVES.extended] }, () => {
+describe(`worker=${nativeNodeName(ctx)}`, { tags: [SERVES.extended] }, () => {
   test('the builder has a riscv64 node on the target and a native linux/amd64 node', async ({
     skip,
     annotate,

@@ -40,6 +40,27 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { BKA_TARGET: 'ssh://u@h:70000' } })).toThrow(/a port from 1 to 65535/);
   });
 
+  test('a native amd64 node is an endpoint Buildx reaches; a tcp:// one comes with its mTLS material', () => {
+    expect(loadConfig({ env: {} }).amd64Node).toBeUndefined();
+    expect(
+      loadConfig({
+        env: { BKA_AMD64_NODE: 'tcp://x86.lan:1234', BKA_AMD64_NODE_TLS: '/home/runner/node-tls' },
+      }).amd64Node,
+    ).toEqual({ address: 'tcp://x86.lan:1234', tlsDir: '/home/runner/node-tls' });
+    expect(loadConfig({ env: { BKA_AMD64_NODE: 'docker-container://amd64-node' } }).amd64Node).toEqual({
+      address: 'docker-container://amd64-node',
+    });
+    expect(() => loadConfig({ env: { BKA_AMD64_NODE: 'tcp://x86.lan:1234' } })).toThrow(
+      /amd64NodeTls \(from default\) expected a directory on the target with ca.pem, cert.pem and key.pem/,
+    );
+    expect(() => loadConfig({ env: { BKA_AMD64_NODE: 'x86.lan' } })).toThrow(
+      /amd64Node \(from BKA_AMD64_NODE\) expected a Buildx remote endpoint.*got 'x86.lan'/,
+    );
+    expect(() => loadConfig({ env: { BKA_AMD64_NODE_TLS: '/tls' } })).toThrow(
+      /amd64NodeTls \(from BKA_AMD64_NODE_TLS\) expected only beside --amd64-node/,
+    );
+  });
+
   test('flags win over environment, environment over the config file', async () => {
     const dir = await localTempDir('self-config');
     const file = join(dir, 'c.json');
