@@ -363,6 +363,32 @@ describe('the vitest reporter, on a real vitest run', () => {
     }
   });
 
+  test('each check shows the issue it serves in every report; a check that declares none fails the run, named', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
+    try {
+      await vitestRun('undeclared.config.ts', dir, {});
+      const r = await reports(dir);
+      expect(r.json.verdict).toBe('FAILED');
+      expect(r.json.errors).toEqual([
+        'binaries › a check that serves no declared issue declares no tracking issue (a tag of issue-207, issue-208, issue-209, issue-210, extended)',
+      ]);
+      const tests = r.json.phases.flatMap((p: { tests: unknown[] }) => p.tests);
+      expect(tests).toContainEqual(
+        expect.objectContaining({ name: 'binaries › a check that needs the target', serves: '#207' }),
+      );
+      expect(r.md).toContain('| #207 | 1 | 0 | 0 |');
+      const binaries = [r.xml.testsuites.testsuite]
+        .flat()
+        .find((s: { name: string }) => s.name === 'binaries');
+      const declared = [binaries.testcase]
+        .flat()
+        .find((c: { name: string }) => c.name === 'binaries › a check that needs the target');
+      expect([declared.properties.property].flat()).toContainEqual({ name: 'serves', value: '#207' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a phase that holds no checks is NOT IMPLEMENTED, and fails the run when asked for by name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bka-self-report-'));
     try {
