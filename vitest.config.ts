@@ -1,7 +1,6 @@
 import { defineConfig } from 'vitest/config';
+import { PHASES } from './harness/config.ts';
 import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
-
-const PHASES = ['binaries', 'container', 'buildx', 'multiplatform', 'rootless', 'release-tracking'] as const;
 
 /**
  * One project per phase, run in order after the suite's own tests. Phase projects share one worker (one SSH
