@@ -4,7 +4,7 @@
  * with the builder registered for removal first, and fails with the daemon's log when it does not come up.
  */
 import type { CommandResult } from '../command-result.ts';
-import { CommandError } from '../command-result.ts';
+import { CommandError, formatDuration } from '../command-result.ts';
 import type { ResourceTracker } from '../resources.ts';
 import { tailLines } from '../tail-buffer.ts';
 import type { ExecOptions, Target } from '../target.ts';
@@ -32,6 +32,12 @@ export function buildxOn(
 /**
  * `docker buildx create --name <name> <args> --bootstrap`. The builder is registered for removal
  * before it exists; a failed bootstrap throws with `logs()` (the daemon's) attached.
+ *
+ * Buildx (0.13, Debian trixie's) gives a remote builder's first connection a fixed 20 s: on an
+ * emulated or loaded target, a daemon that is up (it answered before) can take longer to list its
+ * workers, and the bootstrap ends in `DeadlineExceeded`. A slow answer is not a dead one: the
+ * bootstrap is asked again (`buildx inspect --bootstrap`) until BOOTSTRAP_DEADLINE_MS, and only a
+ * deadline keeps it waiting; any other error, or the deadline passed, fails with the evidence.
  */
 export async function createBuilder(
   target: Target,
@@ -41,14 +47,29 @@ export async function createBuilder(
   logs: () => Promise<string>,
 ): Promise<void> {
   resources.builder(name);
-  const create = await target.exec(['docker', 'buildx', 'create', '--name', name, ...args, '--bootstrap'], {
+  const t0 = performance.now();
+  let attempt = await target.exec(['docker', 'buildx', 'create', '--name', name, ...args, '--bootstrap'], {
     reject: false,
     timeoutMs: 10 * 60_000,
   });
-  if (create.failed) {
+  const slowOnly = (r: CommandResult) =>
+    r.failed && DEADLINE.test(r.stderr) && !/ERROR: existing instance/.test(r.stderr);
+  let tries = 1;
+  while (slowOnly(attempt) && performance.now() - t0 < BOOTSTRAP_DEADLINE_MS) {
+    tries++;
+    attempt = await target.exec(['docker', 'buildx', 'inspect', '--bootstrap', name], {
+      reject: false,
+      timeoutMs: 10 * 60_000,
+    });
+  }
+  if (attempt.failed) {
     const log = await logs().catch(() => '(no daemon log)');
-    throw new CommandError(create, {
-      context: `docker buildx create --bootstrap; the daemon's log (tail):\n${tailLines(log, 30)}`,
+    throw new CommandError(attempt, {
+      context: `docker buildx create --bootstrap (${tries} attempt(s) in ${formatDuration(performance.now() - t0)}; a deadline is asked again for up to ${formatDuration(BOOTSTRAP_DEADLINE_MS)}); the daemon's log (tail):\n${tailLines(log, 30)}`,
     });
   }
 }
+
+/** How long a builder whose bootstrap only hits Buildx's own 20 s deadline is asked again. */
+export const BOOTSTRAP_DEADLINE_MS = 5 * 60_000;
+const DEADLINE = /DeadlineExceeded|context deadline exceeded/;
