@@ -30,8 +30,8 @@ export function buildxOn(
 }
 
 /**
- * `docker buildx create --name <name> <args> --bootstrap`. The builder is registered for removal
- * before it exists; a failed bootstrap throws with `logs()` (the daemon's) attached.
+ * `docker buildx create --name <name> <args>`, then `docker buildx inspect --bootstrap`. The builder is
+ * registered for removal before it exists; a failed bootstrap throws with `logs()` (the daemon's) attached.
  *
  * Buildx (0.13, Debian trixie's) gives a remote builder's first connection a fixed 20 s: on an
  * emulated or loaded target, a daemon that is up (it answered before) can take longer to list its
@@ -47,25 +47,25 @@ export async function createBuilder(
   logs: () => Promise<string>,
 ): Promise<void> {
   resources.builder(name);
+  // Created first, bootstrapped after: a failed `create --bootstrap` removes the builder it made.
+  await target.exec(['docker', 'buildx', 'create', '--name', name, ...args], { timeoutMs: 5 * 60_000 });
   const t0 = performance.now();
-  let attempt = await target.exec(['docker', 'buildx', 'create', '--name', name, ...args, '--bootstrap'], {
-    reject: false,
-    timeoutMs: 10 * 60_000,
-  });
-  const slowOnly = (r: CommandResult) =>
-    r.failed && DEADLINE.test(r.stderr) && !/ERROR: existing instance/.test(r.stderr);
-  let tries = 1;
-  while (slowOnly(attempt) && performance.now() - t0 < BOOTSTRAP_DEADLINE_MS) {
-    tries++;
-    attempt = await target.exec(['docker', 'buildx', 'inspect', '--bootstrap', name], {
+  const bootstrap = () =>
+    target.exec(['docker', 'buildx', 'inspect', '--bootstrap', name], {
       reject: false,
       timeoutMs: 10 * 60_000,
     });
+  let attempt = await bootstrap();
+  const slowOnly = (r: CommandResult) => r.failed && DEADLINE.test(r.stderr);
+  let tries = 1;
+  while (slowOnly(attempt) && performance.now() - t0 < BOOTSTRAP_DEADLINE_MS) {
+    tries++;
+    attempt = await bootstrap();
   }
   if (attempt.failed) {
     const log = await logs().catch(() => '(no daemon log)');
     throw new CommandError(attempt, {
-      context: `docker buildx create --bootstrap (${tries} attempt(s) in ${formatDuration(performance.now() - t0)}; a deadline is asked again for up to ${formatDuration(BOOTSTRAP_DEADLINE_MS)}); the daemon's log (tail):\n${tailLines(log, 30)}`,
+      context: `docker buildx inspect --bootstrap (${tries} attempt(s) in ${formatDuration(performance.now() - t0)}; a deadline is asked again for up to ${formatDuration(BOOTSTRAP_DEADLINE_MS)}); the daemon's log (tail):\n${tailLines(log, 30)}`,
     });
   }
 }
