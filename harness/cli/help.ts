@@ -6,7 +6,7 @@ export const HELP = `buildkit-acceptance: prove BuildKit on a riscv64 host (a bo
 
 Usage:
   buildkit-acceptance run [--target T] [--phase P]... [--grep PATTERN] [--report-dir DIR] [options]
-  buildkit-acceptance test [vitest args]    every project: the suite's own tests, then the phases
+  buildkit-acceptance test [vitest args]    the self tests while the lab starts, then every phase (with args: one vitest run)
   buildkit-acceptance doctor [--target T]   preflight: reach the target and print its facts
   buildkit-acceptance janitor [--target T] [--run ID]   remove what earlier runs left behind
   buildkit-acceptance lab up|down|status|destroy
