@@ -116,13 +116,16 @@ export class Lab {
       const provision = new Provisioner(this.layout, this.progress);
       await provision.prepareHost();
       const hostKeyPub = await provision.ensureKeys();
-      // The amd64 and arm64 trees (for the registry's stand-ins) are made while the VM disk is built.
+      // The amd64 and arm64 trees (for the registry's stand-ins) are made while the VM disk is built, and
+      // the VM boots as soon as its disk is made. The host's services (the registry serves those trees)
+      // start once they are (nothing in the VM needs them before a test runs). A failure of either fails
+      // the start, after both have settled.
       const { others } = await provision.ensureBaseRootfs();
       const vmKey = this.layout.vmKey(hostKeyPub);
-      await Promise.all([provision.ensureVmImage(vmKey), others]);
-      // The host's services start while the VM boots or resumes (nothing in the VM needs them before
-      // a test runs); a failure of either fails the start, after both have settled.
-      const started = await Promise.allSettled([this.services(vmKey), this.vm.boot(vmKey)]);
+      const started = await Promise.allSettled([
+        others.then(() => this.services(vmKey)),
+        provision.ensureVmImage(vmKey).then(() => this.vm.boot(vmKey)),
+      ]);
       for (const r of started) if (r.status === 'rejected') throw r.reason;
       return this.endpoint();
     } finally {
