@@ -20,9 +20,12 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
   const removed: string[] = [];
   const failed: string[] = [];
+  // A failure keeps its stderr's last lines: Buildx says why before its summary line.
+  const why = (stderr: string) => stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+  const attempt = async (argv: string[]) => target.exec(argv, { reject: false, timeoutMs: 120_000 });
   const run = async (what: string, argv: string[]) => {
-    const r = await target.exec(argv, { reject: false, timeoutMs: 120_000 });
-    if (r.failed) failed.push(`${what}: ${r.stderr.trim().split('\n').pop()}`);
+    const r = await attempt(argv);
+    if (r.failed) failed.push(`${what}: ${why(r.stderr)}`);
     else removed.push(what);
   };
   const list = async (argv: string[]) => {
@@ -53,12 +56,26 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
       list(['docker', 'images', '-q', '--filter', `label=${label}`]),
     ]);
     containerdWorker = containerdWorkers.length > 0;
+    // A builder whose container an interrupted teardown was removing fails to go: asked again once its
+    // containers are gone.
+    const again: string[] = [];
     for (const b of builders) {
-      if (b.startsWith(prefix)) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
+      if (!b.startsWith(prefix)) continue;
+      if ((await attempt(['docker', 'buildx', 'rm', '--force', b])).failed) again.push(b);
+      else removed.push(`buildx builder ${b}`);
     }
-    for (const id of await list(['docker', 'ps', '-aq', '--filter', `label=${label}`])) {
+    // Buildx names its docker-container nodes (and their state volumes) after the builder; no label.
+    const buildxNode = `name=buildx_buildkit_${prefix}`;
+    const [labelled, nodes, nodeVolumes] = await Promise.all([
+      list(['docker', 'ps', '-aq', '--filter', `label=${label}`]),
+      again.length ? list(['docker', 'ps', '-aq', '--filter', buildxNode]) : [],
+      again.length ? list(['docker', 'volume', 'ls', '-q', '--filter', buildxNode]) : [],
+    ]);
+    for (const id of new Set([...labelled, ...nodes])) {
       await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
     }
+    volumes.push(...nodeVolumes.filter((v) => !volumes.includes(v)));
+    for (const b of again) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
     for (const v of volumes) await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
     for (const n of networks) await run(`network ${n}`, ['docker', 'network', 'rm', n]);
     for (const i of new Set(images)) await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
