@@ -1,7 +1,7 @@
 /**
  * What a runner must grant for every phase to run, each checked from the target's facts, and for each
  * missing one the command that fixes it: within the runner's sudo (apt-get, systemctl) where it can be,
- * else named as an administrator's one-time step. `doctor` prints them; the README lists the same table.
+ * else named as an administrator's one-time step. `doctor` prints them; the README's front page lists the same table.
  */
 import type { TargetFacts } from './facts.ts';
 import { type Feature, missingFeature } from './sandbox/features.ts';

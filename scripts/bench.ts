@@ -1,5 +1,5 @@
 /**
- * Benchmarks (numbers for the README's performance section, never asserted in tests):
+ * Benchmarks (numbers for docs/performance.md, never asserted in tests):
  *   npm run bench                 warm `lab up`, `lab down`, and SSH command latency side by side
  *   npm run bench -- --cold       also cold provisioning into an empty, temporary lab cache
  * Writes out/bench.json and prints a Markdown table with the machine it ran on.
