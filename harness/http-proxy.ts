@@ -33,7 +33,14 @@ export class HttpProxy implements AsyncDisposable {
     private readonly origin: Server,
   ) {}
 
-  static async start(binary = '/usr/bin/tinyproxy'): Promise<HttpProxy> {
+  /**
+   * `listen`: where the proxy listens (127.0.0.1 by default); `allow`: who may use it besides 127.0.0.1
+   * (a CIDR, such as the Docker bridge's subnet when builders reach it at the bridge's gateway).
+   */
+  static async start(
+    binary = '/usr/bin/tinyproxy',
+    { listen = '127.0.0.1', allow = [] as string[] } = {},
+  ): Promise<HttpProxy> {
     const dir = await localTempDir('http-proxy');
     const requests: OriginRequest[] = [];
     const origin = createServer((req, res) => {
@@ -48,12 +55,13 @@ export class HttpProxy implements AsyncDisposable {
       conf,
       [
         `Port ${port}`,
-        'Listen 127.0.0.1',
+        `Listen ${listen}`,
         'Timeout 60',
         `LogFile "${logFile}"`,
         'LogLevel Info',
         'MaxClients 20',
         'Allow 127.0.0.1',
+        ...allow.map((a) => `Allow ${a}`),
         'ViaProxyName "bka-proxy"',
         '',
       ].join('\n'),
@@ -72,7 +80,7 @@ export class HttpProxy implements AsyncDisposable {
         pollUntil(async () => ((await proxy.log()).includes('Accepting connections') ? true : undefined), {
           timeoutMs: 15_000,
           intervalMs: 200,
-          what: `tinyproxy to accept connections on 127.0.0.1:${port}`,
+          what: `tinyproxy to accept connections on ${listen}:${port}`,
         }),
       ]);
     } catch (e) {

@@ -1,16 +1,17 @@
 /**
  * Phase 3a (#209, part): HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN steps (warm-metal's feature;
  * BuildKit's testProxyEnv). A real proxy (tinyproxy) runs on the machine driving the suite with an
- * origin server behind it; the lab's VM reaches both at 10.0.2.2. The builder is the image under test
- * as a Buildx docker-container builder (`worker=buildx-docker-container`).
+ * origin server behind it: the lab's VM reaches it at 10.0.2.2, a board running its own suite at its
+ * Docker bridge's gateway (harness/proxy-route.ts). The builder is the image under test as a Buildx
+ * docker-container builder (`worker=buildx-docker-container`).
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import { HttpProxy } from '../../harness/http-proxy.ts';
-import { GUEST_HOST_ADDR } from '../../harness/lab/layout.ts';
 import { usePhase } from '../../harness/phase-context.ts';
+import { proxyRoute, TINYPROXY } from '../../harness/proxy-route.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
@@ -20,18 +21,18 @@ import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/proxy/Dockerfile', import.meta.url));
 const ctx = usePhase();
-/** Only the lab routes an address of the target to this machine (10.0.2.2); elsewhere the check skips. */
-const unreachable =
-  ctx.origin === 'lab'
-    ? undefined
-    : `a ${ctx.origin} target has no route to a proxy on the machine running the suite`;
+/** The lab's VM reaches the proxy at 10.0.2.2, a board's builders at its Docker bridge's gateway. */
+const route = await proxyRoute(ctx.origin, ctx.target);
+const unreachable = 'unreachable' in route ? route.unreachable : undefined;
+/** Where the builders reach the proxy (only read by checks that run, so with a route). */
+const proxyHost = 'address' in route ? route.address : '';
 let proxy: HttpProxy;
 let worker: BuildxContainerWorker;
 let dir: string;
 
 beforeAll(async () => {
-  if (unreachable) return;
-  proxy = await HttpProxy.start();
+  if ('unreachable' in route) return;
+  proxy = await HttpProxy.start(TINYPROXY, { listen: route.listen, allow: route.allow });
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('proxy');
   await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`);
@@ -61,8 +62,8 @@ async function build(name: string, env: ProxyValues) {
 
 let first: ReturnType<typeof build> | undefined;
 const proxied = () => ({
-  HTTP_PROXY: `http://${GUEST_HOST_ADDR}:${proxy.port}`,
-  HTTPS_PROXY: `http://${GUEST_HOST_ADDR}:${proxy.port}`,
+  HTTP_PROXY: `http://${proxyHost}:${proxy.port}`,
+  HTTPS_PROXY: `http://${proxyHost}:${proxy.port}`,
   NO_PROXY: `bka-${ctx.resources.runId}.invalid`,
 });
 /** The first build through the proxy (once, whichever check asks first). */
@@ -110,8 +111,8 @@ describe('worker=buildx-docker-container', { tags: [SERVES.extended] }, () => {
       const before = proxy.requests.length;
       // A proxy that does not exist: a RUN step that ran again would fail to connect.
       const again = await build('changed', {
-        HTTP_PROXY: `http://${GUEST_HOST_ADDR}:9`,
-        HTTPS_PROXY: `http://${GUEST_HOST_ADDR}:9`,
+        HTTP_PROXY: `http://${proxyHost}:9`,
+        HTTPS_PROXY: `http://${proxyHost}:9`,
         NO_PROXY: 'changed.invalid',
       });
       expect(`${again.result.stderr}`, `no CACHED RUN step:\n${formatEvidence(again.result, 40)}`).toMatch(
