@@ -8,6 +8,8 @@ export interface TargetFacts {
   kernel: string;
   distro: string;
   cpuModel: string;
+  /** The RISC-V `isa` line of /proc/cpuinfo (the extensions its harts implement), '' elsewhere. */
+  isa: string;
   cpuCount: number;
   memoryMiB: number;
   user: string;
@@ -72,6 +74,7 @@ p arch "$(uname -m)"
 p kernel "$(uname -r)"
 p distro "$( . /etc/os-release 2>/dev/null; echo "$PRETTY_NAME")"
 p cpumodel "$(grep -m1 -E '^(model name|uarch|isa)' /proc/cpuinfo | sed 's/^[^:]*:[[:space:]]*//')"
+p isa "$(grep -m1 '^isa' /proc/cpuinfo | sed 's/^[^:]*:[[:space:]]*//')"
 p cpus "$(nproc 2>/dev/null)"
 p memkb "$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
 p user "$(id -un)"
@@ -150,6 +153,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     kernel: kv.get('kernel') ?? '',
     distro: kv.get('distro') ?? '',
     cpuModel: kv.get('cpumodel') ?? '',
+    isa: kv.get('isa') ?? '',
     cpuCount: Number(kv.get('cpus') || 0),
     memoryMiB: Math.round(Number(kv.get('memkb') || 0) / 1024),
     user: kv.get('user') ?? '',
@@ -194,6 +198,7 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.kernel': f.kernel,
     'target.distro': f.distro,
     'target.cpu': `${f.cpuCount} x ${f.cpuModel || 'unknown'}`,
+    ...(f.isa ? { 'target.isa': f.isa } : {}),
     'target.memory': `${f.memoryMiB} MiB`,
     'target.user': `${f.user} (uid ${f.uid}; groups ${f.groups.join(',')})`,
     'target.docker': `${f.docker ?? 'absent'} (server ${f.dockerServer ?? 'unreachable'})`,

@@ -1,5 +1,6 @@
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { benchNote } from '../../harness/bench-note.ts';
@@ -8,6 +9,7 @@ import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
+import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../helpers/go-buildinfo.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
@@ -71,6 +73,34 @@ describe('release binaries', { tags: [SERVES['#207']] }, () => {
       if (bins.expectedRevision)
         expect(parsed!.revision, `revision injected: '${line}'`).toBe(bins.expectedRevision);
       else expect(parsed!.revision).not.toBe('');
+    });
+  }
+});
+
+describe('build facts', { tags: [SERVES['#207']] }, () => {
+  for (const name of ['buildkitd', 'buildctl']) {
+    test(`${name}'s Go build facts are as the build was asked, and its RISC-V profile runs on the target's CPU`, async ({
+      annotate,
+      skip,
+    }) => {
+      const file = join(bins.localBinDir, name);
+      const r = await execa('go', ['version', '-m', file], { reject: false });
+      if ((r as { code?: string }).code === 'ENOENT')
+        skip('needs go: `go version -m` on the machine running the suite reads the build facts');
+      const info = parseGoBuildInfo(r.stdout);
+      expect(info, `go version -m ${file} (exit ${r.exitCode}): ${r.stderr.trim()}`).toBeDefined();
+      const s = info!.settings;
+      const profile = s.GORISCV64 ?? 'rva20u64';
+      await annotate(
+        `${name}: ${info!.goVersion}, ${info!.path}, CGO_ENABLED=${s.CGO_ENABLED}, -trimpath=${s['-trimpath'] ?? 'false'}, GOOS/GOARCH=${s.GOOS}/${s.GOARCH}, GORISCV64=${profile}; target isa ${ctx.facts.isa || 'unknown'}`,
+      );
+      // The build script's contract (static, -trimpath, the Go it recorded); given binaries: the platform.
+      const asked = bins.manifest
+        ? { goarch: 'riscv64', goVersion: bins.manifest.goVersion, trimpath: true, cgo: false }
+        : { goarch: 'riscv64', cgo: false };
+      expect(buildInfoProblems(info!, asked), `the build facts of ${bins.source}`).toEqual([]);
+      expect(ctx.facts.isa, "the target's /proc/cpuinfo has no isa line").not.toBe('');
+      expect(riscvProfileProblem(profile, ctx.facts.isa)).toBeUndefined();
     });
   }
 });
