@@ -6,12 +6,15 @@ import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-
 import { benchNote } from '../../harness/bench-note.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
+import { requireFeature } from '../../harness/sandbox/features.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { seccompProbe } from '../../harness/seccomp-probe.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../helpers/go-buildinfo.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
+import { defaultProfileProblems, parseProbe, unconfinedProblem } from '../../helpers/seccomp-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
@@ -231,6 +234,26 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
       });
     });
 
+    test('a RUN step runs under a seccomp profile that knows riscv64: riscv_flush_icache allowed, keyctl denied', async ({
+      annotate,
+      skip,
+    }) => {
+      const probe = await seccompProbe();
+      if ('missing' in probe) skip(probe.missing);
+      await withWorkerLogs(started(), async () => {
+        const dir = `${fixturesDir}/seccomp`;
+        await ctx.target.upload(join(FIXTURES, 'seccomp', 'Dockerfile'), `${dir}/Dockerfile`);
+        await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`);
+        await ctx.target.exec(['chmod', '+x', `${dir}/seccomp-probe`]);
+        const out = `${fixturesDir}/seccomp.oci.tar`;
+        await build('seccomp', out);
+        const image = await ociImage(ctx.target, out);
+        const printed = await topLayerFile(ctx.target, out, image, 'seccomp.txt');
+        await annotate(`RUN step: ${printed.trim().replace(/\n/g, '; ')}`);
+        expect(defaultProfileProblems(parseProbe(printed), 'a RUN step of buildkitd')).toEqual([]);
+      });
+    });
+
     test('a second build of the same fixture is served from cache, and is faster', async ({ annotate }) => {
       await withWorkerLogs(started(), async () => {
         expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
@@ -247,5 +270,63 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
         expect(r.durationMs).toBeLessThan(firstRunMs);
       });
     });
+  });
+});
+
+describe("the target's container runtime", { tags: [SERVES.extended] }, () => {
+  test("docker run's default seccomp profile knows riscv64 and is in force; unconfined, keyctl goes through", async ({
+    annotate,
+    skip,
+  }) => {
+    requireFeature(skip, ctx.facts, 'docker-group');
+    const probe = await seccompProbe();
+    if ('missing' in probe) skip(probe.missing);
+    const dir = await ctx.resources.tempDir('seccomp');
+    await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`);
+    await ctx.target.exec(['chmod', '+x', `${dir}/seccomp-probe`]);
+    const run = (...opts: string[]) =>
+      ctx.target.exec(
+        [
+          'docker',
+          'run',
+          '--rm',
+          ...ctx.resources.labelFlags,
+          ...opts,
+          '-v',
+          `${dir}:/p:ro`,
+          'busybox:1.37',
+          '/p/seccomp-probe',
+        ],
+        { context: `running the seccomp probe with docker run ${opts.join(' ')}`, timeoutMs: 10 * 60_000 },
+      );
+    const confined = await run();
+    const unconfined = await run('--security-opt', 'seccomp=unconfined');
+    await annotate(
+      `docker ${ctx.facts.dockerServer ?? '?'}: default profile: ${confined.stdout.trim().replace(/\n/g, '; ')}; unconfined: ${unconfined.stdout.trim().replace(/\n/g, '; ')}`,
+    );
+    expect(unconfinedProblem(parseProbe(unconfined.stdout))).toBeUndefined();
+    expect(
+      defaultProfileProblems(
+        parseProbe(confined.stdout),
+        `docker run (Docker ${ctx.facts.dockerServer ?? '?'})`,
+      ),
+    ).toEqual([]);
+  });
+
+  test('runc on the target is built with seccomp: its --version names libseccomp', async ({
+    annotate,
+    skip,
+  }) => {
+    // Where Debian and Docker's packages put it, also when the user's PATH has no sbin.
+    const r = await ctx.target.exec(['sh', '-c', 'PATH="$PATH:/usr/sbin:/sbin" exec runc --version'], {
+      reject: false,
+    });
+    if ((r.exitCode === 127 || /not found/.test(r.stderr)) && !r.stdout)
+      skip('needs runc: no runc on the target PATH');
+    await annotate(r.stdout.trim().replace(/\n/g, '; '));
+    expect(
+      r.stdout,
+      `runc --version on ${ctx.facts.host}: a runc without libseccomp enforces no profile`,
+    ).toMatch(/^libseccomp: \d+\.\d+/m);
   });
 });
