@@ -1,3 +1,4 @@
+import { KERNEL_CONFIG_PROBE, type KernelConfig, parseKernelConfig } from '../helpers/kernel-config.ts';
 import { ENGINE_PROBE, type EngineAnswer, parseEngineProbe } from './docker-engine.ts';
 import type { Target } from './target.ts';
 
@@ -8,6 +9,8 @@ export interface TargetFacts {
   kernel: string;
   distro: string;
   cpuModel: string;
+  /** The kernel options containers need that its configuration lacks (helpers/kernel-config.ts). */
+  kernelConfig: KernelConfig;
   /** The RISC-V `isa` line of /proc/cpuinfo (the extensions its harts implement), '' elsewhere. */
   isa: string;
   cpuCount: number;
@@ -97,6 +100,10 @@ p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')" &
 p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
 p go "$(go version 2>/dev/null | awk '{print $3}')" &
+kconfig() {
+${KERNEL_CONFIG_PROBE}
+}
+p kconfig "$(kconfig)" &
 ${ROOTLESS_PROBE}
 p rootless "$(rootless)" &
 systemd() {
@@ -154,6 +161,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     distro: kv.get('distro') ?? '',
     cpuModel: kv.get('cpumodel') ?? '',
     isa: kv.get('isa') ?? '',
+    kernelConfig: parseKernelConfig(kv.get('kconfig') ?? ''),
     cpuCount: Number(kv.get('cpus') || 0),
     memoryMiB: Math.round(Number(kv.get('memkb') || 0) / 1024),
     user: kv.get('user') ?? '',
@@ -199,6 +207,11 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.distro': f.distro,
     'target.cpu': `${f.cpuCount} x ${f.cpuModel || 'unknown'}`,
     ...(f.isa ? { 'target.isa': f.isa } : {}),
+    'target.kernel-config': !f.kernelConfig.source
+      ? 'unreadable (no /proc/config.gz or /boot/config-<release>)'
+      : f.kernelConfig.missing.length
+        ? `${f.kernelConfig.source}: missing ${f.kernelConfig.missing.map((m) => m.option).join(', ')}`
+        : `${f.kernelConfig.source}: every option containers need`,
     'target.memory': `${f.memoryMiB} MiB`,
     'target.user': `${f.user} (uid ${f.uid}; groups ${f.groups.join(',')})`,
     'target.docker': `${f.docker ?? 'absent'} (server ${f.dockerServer ?? 'unreachable'})`,

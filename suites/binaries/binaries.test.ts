@@ -12,6 +12,7 @@ import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { seccompProbe } from '../../harness/seccomp-probe.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../helpers/go-buildinfo.ts';
+import { describeMissing } from '../../helpers/kernel-config.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
 import { defaultProfileProblems, parseProbe, unconfinedProblem } from '../../helpers/seccomp-evidence.ts';
@@ -311,6 +312,16 @@ describe("the target's container runtime", { tags: [SERVES.extended] }, () => {
         `docker run (Docker ${ctx.facts.dockerServer ?? '?'})`,
       ),
     ).toEqual([]);
+  });
+
+  test('the kernel has every option containers need, built in or as a module', async ({ annotate, skip }) => {
+    const config = ctx.facts.kernelConfig;
+    if (!config.source)
+      skip(
+        'needs kernel-config: neither /proc/config.gz nor /boot/config-<release> is readable on the target',
+      );
+    await annotate(`read from ${config.source} (kernel ${ctx.facts.kernel})`);
+    expect(describeMissing(config), `kernel ${ctx.facts.kernel} on ${ctx.facts.host}`).toEqual([]);
   });
 
   test('runc on the target is built with seccomp: its --version names libseccomp', async ({
