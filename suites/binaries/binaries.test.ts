@@ -4,12 +4,12 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { benchNote } from '../../harness/bench-note.ts';
+import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { seccompProbe } from '../../harness/seccomp-probe.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../helpers/go-buildinfo.ts';
 import { describeMissing } from '../../helpers/kernel-config.ts';
@@ -239,7 +239,7 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
       annotate,
       skip,
     }) => {
-      const probe = await seccompProbe();
+      const probe = await goFixture('seccomp/probe', 'riscv64');
       if ('missing' in probe) skip(probe.missing);
       await withWorkerLogs(started(), async () => {
         const dir = `${fixturesDir}/seccomp`;
@@ -280,7 +280,7 @@ describe("the target's container runtime", { tags: [SERVES.extended] }, () => {
     skip,
   }) => {
     requireFeature(skip, ctx.facts, 'docker-group');
-    const probe = await seccompProbe();
+    const probe = await goFixture('seccomp/probe', 'riscv64');
     if ('missing' in probe) skip(probe.missing);
     const dir = await ctx.resources.tempDir('seccomp');
     await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`);

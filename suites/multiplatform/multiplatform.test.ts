@@ -4,13 +4,16 @@
  * steps go through the target's binfmt_misc entries, each checked (enabled, F flag) before it is used,
  * and skipped with the reason when missing.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-test.ts';
 import { benchNote } from '../../harness/bench-note.ts';
 import type { CommandResult } from '../../harness/command-result.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
+import { goFixture, hostGoarch } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
@@ -43,6 +46,47 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
 });
+
+let work: Promise<{ native: string; nativeChild: string; dynamic: string } | { missing: string }> | undefined;
+/**
+ * The work program built for amd64, arm64 and this machine, uploaded beside its Dockerfile; what a native
+ * run prints (run here, on the machine running the suite), and what `seq 1 20000 | sha256sum` prints.
+ */
+async function emulationWork(skip: (note: string) => void) {
+  work ??= (async () => {
+    const built = await Promise.all(
+      ['amd64', 'arm64', hostGoarch()].map((a) => goFixture('emulation/work', a)),
+    );
+    const missing = built.find((b) => 'missing' in b);
+    if (missing && 'missing' in missing) return { missing: missing.missing };
+    const [amd64, arm64, host] = built.map((b) => (b as { file: string }).file);
+    await ctx.target.upload(join(FIXTURES, 'work', 'Dockerfile'), `${dir}/work/Dockerfile`);
+    for (const [goarch, file] of [
+      ['amd64', amd64!],
+      ['arm64', arm64!],
+    ] as const) {
+      await ctx.target.upload(file, `${dir}/work/emulation-work-${goarch}`);
+      await ctx.target.exec(['chmod', '+x', `${dir}/work/emulation-work-${goarch}`]);
+    }
+    const native = (await execa(host!, [])).stdout;
+    const nativeChild = (await execa(host!, ['child', '1'])).stdout.trim();
+    const seq = Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join('');
+    const dynamic = `${createHash('sha256').update(seq).digest('hex')}  -\n`;
+    return { native: `${native}\n`, nativeChild, dynamic };
+  })();
+  const w = await work;
+  if ('missing' in w) skip(w.missing);
+  return w as { native: string; nativeChild: string; dynamic: string };
+}
+
+/** The binfmt_misc entry that runs a platform's programs, and its emulator's version, for a failure. */
+async function emulatorOf(goarch: string): Promise<string> {
+  const name = goarch === 'amd64' ? 'qemu-x86_64' : 'qemu-aarch64';
+  const entry = ctx.facts.binfmt.find((b) => b.name === name);
+  if (!entry) return `no binfmt_misc entry ${name}`;
+  const v = await ctx.target.exec([entry.interpreter, '--version'], { reject: false });
+  return `${name} -> ${entry.interpreter} [${entry.flags}] (${v.stdout.split('\n')[0]?.trim() || `--version: exit ${v.exitCode}`})`;
+}
 
 function needsEmulation(skip: (note: string) => void) {
   for (const p of ['linux/amd64', 'linux/arm64'] as const) requireFeature(skip, ctx.facts, `binfmt:${p}`);
@@ -149,6 +193,60 @@ describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
       expect(run.stdout.trim(), `docker run --platform ${platform}`).toBe(machine);
     }
     await annotate(seen.join('; '));
+  });
+
+  test('each emulator runs a program of its platform on the target itself, printing what a native run prints', async ({
+    skip,
+    annotate,
+  }) => {
+    needsEmulation(skip);
+    const work = await emulationWork(skip);
+    const seen: string[] = [];
+    for (const goarch of ['amd64', 'arm64']) {
+      const file = `${dir}/work/emulation-work-${goarch}`;
+      const r = await ctx.target.exec([file, 'child', '1'], { reject: false, timeoutMs: 10 * 60_000 });
+      seen.push(`${goarch}: ${r.stdout.trim() || `exit ${r.exitCode}`}`);
+      expect(r.stdout.trim(), `${goarch} through ${await emulatorOf(goarch)}:\n${formatEvidence(r)}`).toBe(
+        work.nativeChild,
+      );
+    }
+    await annotate(seen.join('; '));
+  });
+
+  test('emulated RUN steps do real work as a native run does: compute, fork and exec, threads, and a dynamically linked program', async ({
+    skip,
+    annotate,
+  }) => {
+    needsEmulation(skip);
+    const work = await emulationWork(skip);
+    await withWorkerLogs(worker, async () => {
+      const out = `${dir}/work-out`;
+      const build = await worker.buildx(
+        [
+          ...['build', '--progress', 'plain', '--platform', 'linux/amd64,linux/arm64'],
+          ...['--output', `type=local,dest=${out}`, `${dir}/work`],
+        ],
+        { timeoutMs: 30 * 60_000, context: 'the emulated work build', reject: false },
+      );
+      if (build.failed) {
+        const emulators = [await emulatorOf('amd64'), await emulatorOf('arm64')].join('; ');
+        expect.fail(`the emulated work build failed (${emulators}):\n${formatEvidence(build, 60)}`);
+      }
+      await benchNote(annotate, 'emulated real work, amd64 and arm64', build.durationMs);
+      for (const [p, machine] of [
+        ['linux/amd64', 'x86_64'],
+        ['linux/arm64', 'aarch64'],
+      ] as const) {
+        const read = async (f: string) =>
+          (await ctx.target.exec(['cat', `${out}/${p.replace('/', '_')}/${f}`])).stdout;
+        expect((await read('machine.txt')).trim(), `uname -m in the ${p} RUN step`).toBe(machine);
+        expect(await read('work.txt'), `the work program under ${p}'s emulator`).toBe(work.native);
+        expect(await read('dyn.txt'), `seq | sha256sum (dynamically linked) under ${p}'s emulator`).toBe(
+          work.dynamic,
+        );
+      }
+      await annotate(`both platforms printed the native results: ${work.native.trim().replace(/\n/g, '; ')}`);
+    });
   });
 
   test('FROM --platform=$BUILDPLATFORM runs natively once per target, with its TARGETPLATFORM and TARGETARCH', async ({
