@@ -47,6 +47,18 @@ function runVitest(args: string[], env: Record<string, string>, nice = 0): Promi
   });
 }
 
+/** A vitest run and the verdict it reported, as one exit code. */
+async function runAndVerdict(
+  args: string[],
+  env: Record<string, string>,
+  reportDir: string,
+  runId: string,
+  nice = 0,
+): Promise<number> {
+  const code = await runVitest(args, env, nice);
+  return Math.max(code, reportedExitCode(reportDir, runId));
+}
+
 /** The verdict the reporter wrote for this run: a run that ran nothing, or lacks a phase it asked for, fails. */
 function reportedExitCode(reportDir: string, runId: string): number {
   try {
@@ -154,9 +166,11 @@ export async function testCommand(args: string[]): Promise<number> {
   };
   if (args.length > 0) {
     await startLabWhileBuilding(config, lab);
-    const code = Math.max(
-      await runVitest(args, { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' }),
-      reportedExitCode(config.reportDir, runId),
+    const code = await runAndVerdict(
+      args,
+      { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' },
+      config.reportDir,
+      runId,
     );
     await stopLab();
     return code;
@@ -168,9 +182,12 @@ export async function testCommand(args: string[]): Promise<number> {
   );
   const selfDir = join(config.reportDir, 'self');
   // Behind the lab's start (nice 10): a fresh lab is the critical path; self finishes well before it.
-  const selfCode = Math.max(
-    await runVitest(['--project', 'self'], { BKA_RUN_ID: runId, BKA_REPORT_DIR: selfDir }, 10),
-    reportedExitCode(selfDir, runId),
+  const selfCode = await runAndVerdict(
+    ['--project', 'self'],
+    { BKA_RUN_ID: runId, BKA_REPORT_DIR: selfDir },
+    selfDir,
+    runId,
+    10,
   );
   if (selfCode === 130) {
     // Interrupted: not waiting minutes for the lab's start; what it started, `lab down` stops.
