@@ -33,6 +33,11 @@ export function servesOf(t: TestResult, phase: string): string {
   return owner ? `#${owner.issue}` : 'extended';
 }
 
+/** A phase's checks that serve `tag` (`#209`, `extended`). */
+function serving(phase: { name: string; tests: TestResult[] }, tag: string): TestResult[] {
+  return phase.tests.filter((t) => servesOf(t, phase.name) === tag);
+}
+
 /**
  * One board's verdict on one issue: its phases ran, and every check serving it (by its declared issue,
  * in whichever phase) ran and passed. A skip among them is never green; `extended` checks do not count.
@@ -43,20 +48,20 @@ function issueVerdict(board: string, results: RunResults, issue: number, phases:
     if (!phase) return { state: 'not-green', why: `${board}: phase ${name} did not run` };
     if (phase.notImplemented) return { state: 'not-green', why: `${board}: phase ${name} holds no checks` };
   }
-  const serving = results.phases.flatMap((p) => p.tests.filter((t) => servesOf(t, p.name) === `#${issue}`));
-  const failed = serving.find((t) => t.state === 'failed');
+  const checks = results.phases.flatMap((p) => serving(p, `#${issue}`));
+  const failed = checks.find((t) => t.state === 'failed');
   if (failed)
     return {
       state: 'red',
       evidence: `${board} › ${failed.name}: ${failed.message ?? 'failed'}\n\n${(failed.details ?? '').split('\n').slice(0, 40).join('\n')}`,
     };
-  const skipped = serving.filter((t) => t.state === 'skipped');
+  const skipped = checks.filter((t) => t.state === 'skipped');
   if (skipped.length > 0)
     return {
       state: 'not-green',
       why: `${board}: ${skipped.length} check(s) serving #${issue} skipped (${skipped[0]!.name}: ${skipped[0]!.skipReason ?? 'no reason given'})`,
     };
-  if (serving.length === 0) return { state: 'not-green', why: `${board}: no check serving #${issue} ran` };
+  if (checks.length === 0) return { state: 'not-green', why: `${board}: no check serving #${issue} ran` };
   return { state: 'green' };
 }
 
@@ -109,18 +114,16 @@ function evidenceComment(
       if (p[k]) lines.push(`- ${label}: \`${p[k]}\``);
     for (const name of phases) {
       const phase = results.phases.find((x) => x.name === name)!;
-      const serving = phase.tests.filter((t) => servesOf(t, name) === `#${issue}`);
-      const c = counts(serving);
+      const c = counts(serving(phase, `#${issue}`));
       lines.push(
         `- ${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of the checks serving #${issue}, in ${formatDuration(phase.durationMs)}`,
       );
     }
     // Checks beyond the issue's acceptance, in its phases: listed with their states, never hidden.
-    const extended = phases.flatMap((name) =>
-      (results.phases.find((x) => x.name === name)?.tests ?? []).filter(
-        (t) => servesOf(t, name) === 'extended',
-      ),
-    );
+    const extended = phases.flatMap((name) => {
+      const phase = results.phases.find((x) => x.name === name);
+      return phase ? serving(phase, 'extended') : [];
+    });
     if (extended.length > 0) {
       lines.push('- extended (beyond the acceptance; they close nothing):');
       for (const t of extended)
