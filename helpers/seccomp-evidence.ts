@@ -37,11 +37,3 @@ export function defaultProfileProblems(answers: ProbeAnswers, where: string): st
     );
   return problems;
 }
-
-/** The control: unconfined, keyctl must not be EPERM, or the probe cannot tell a profile in force here. */
-export function unconfinedProblem(answers: ProbeAnswers): string | undefined {
-  const keyctl = answers.keyctl;
-  return keyctl === undefined || EPERM.test(keyctl)
-    ? `unconfined, keyctl answered ${keyctl ?? 'nothing'}: the probe cannot tell a profile in force from none on this target`
-    : undefined;
-}

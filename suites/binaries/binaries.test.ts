@@ -7,7 +7,6 @@ import { benchNote } from '../../harness/bench-note.ts';
 import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
-import { requireFeature } from '../../harness/sandbox/features.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
@@ -15,7 +14,7 @@ import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../
 import { describeMissing } from '../../helpers/kernel-config.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files.ts';
-import { defaultProfileProblems, parseProbe, unconfinedProblem } from '../../helpers/seccomp-evidence.ts';
+import { defaultProfileProblems, parseProbe } from '../../helpers/seccomp-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
@@ -275,45 +274,6 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
 });
 
 describe("the target's container runtime", { tags: [SERVES.extended] }, () => {
-  test("docker run's default seccomp profile knows riscv64 and is in force; unconfined, keyctl goes through", async ({
-    annotate,
-    skip,
-  }) => {
-    requireFeature(skip, ctx.facts, 'docker-group');
-    const probe = await goFixture('seccomp/probe', 'riscv64');
-    if ('missing' in probe) skip(probe.missing);
-    const dir = await ctx.resources.tempDir('seccomp');
-    await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`);
-    await ctx.target.exec(['chmod', '+x', `${dir}/seccomp-probe`]);
-    const run = (...opts: string[]) =>
-      ctx.target.exec(
-        [
-          'docker',
-          'run',
-          '--rm',
-          ...ctx.resources.labelFlags,
-          ...opts,
-          '-v',
-          `${dir}:/p:ro`,
-          'busybox:1.37',
-          '/p/seccomp-probe',
-        ],
-        { context: `running the seccomp probe with docker run ${opts.join(' ')}`, timeoutMs: 10 * 60_000 },
-      );
-    const confined = await run();
-    const unconfined = await run('--security-opt', 'seccomp=unconfined');
-    await annotate(
-      `docker ${ctx.facts.dockerServer ?? '?'}: default profile: ${confined.stdout.trim().replace(/\n/g, '; ')}; unconfined: ${unconfined.stdout.trim().replace(/\n/g, '; ')}`,
-    );
-    expect(unconfinedProblem(parseProbe(unconfined.stdout))).toBeUndefined();
-    expect(
-      defaultProfileProblems(
-        parseProbe(confined.stdout),
-        `docker run (Docker ${ctx.facts.dockerServer ?? '?'})`,
-      ),
-    ).toEqual([]);
-  });
-
   test('the kernel has every option containers need, built in or as a module', async ({ annotate, skip }) => {
     const config = ctx.facts.kernelConfig;
     if (!config.source)
