@@ -4,7 +4,8 @@ import { bridgeOf } from '../../helpers/docker-bridge.ts';
 
 describe("Docker's default bridge", () => {
   test('the IPv4 subnet and gateway, also when an IPv6 entry comes first', () => {
-    expect(bridgeOf('172.17.0.0/16 172.17.0.1\n')).toEqual({
+    // The lab's Docker 26.1.5, as `docker network inspect bridge --format BRIDGE_FORMAT` printed it.
+    expect(bridgeOf('172.17.0.0/16 172.17.0.1\n\n')).toEqual({
       subnet: '172.17.0.0/16',
       gateway: '172.17.0.1',
     });
