@@ -273,6 +273,10 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       CGO_ENABLED: '0',
       GOOS: 'linux',
       GOARCH: goarch,
+      // The RISC-V profile every rv64gc board runs (Go's default), pinned: a GORISCV64 left in the
+      // builder's environment (rva22u64, rva23u64) would make binaries an rv64gc board cannot run,
+      // under the same cache key. The binaries phase checks the profile against the target's CPU.
+      ...(goarch === 'riscv64' ? { GORISCV64: 'rva20u64' } : {}),
       GOFLAGS: '-mod=mod -modcacherw',
     };
     for (const cmd of ['buildctl', 'buildkitd']) {
