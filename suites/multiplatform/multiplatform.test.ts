@@ -84,7 +84,18 @@ async function emulatorOf(goarch: string): Promise<string> {
   const name = goarch === 'amd64' ? 'qemu-x86_64' : 'qemu-aarch64';
   const entry = ctx.facts.binfmt.find((b) => b.name === name);
   if (!entry) return `no binfmt_misc entry ${name}`;
-  const v = await ctx.target.exec([entry.interpreter, '--version'], { reject: false });
+  // Debian's binfmt wrappers (qemu-binfmt/*-binfmt-P) do not answer --version; the emulator on PATH does.
+  const v = await ctx.target.exec(
+    [
+      'sh',
+      '-c',
+      '"$1" --version 2>/dev/null || "$2" --version 2>/dev/null || "$2-static" --version',
+      'sh',
+      entry.interpreter,
+      name,
+    ],
+    { reject: false },
+  );
   return `${name} -> ${entry.interpreter} [${entry.flags}] (${v.stdout.split('\n')[0]?.trim() || `--version: exit ${v.exitCode}`})`;
 }
 
