@@ -14,18 +14,30 @@ const store = globalThis as unknown as Record<symbol, Map<string, Promise<GoFixt
 
 export type GoFixture = { file: string } | { missing: string };
 
-/** `source`: a directory under fixtures/ (e.g. `seccomp/probe`); `goarch`: amd64, arm64, riscv64. */
-export function goFixture(source: string, goarch: string): Promise<GoFixture> {
+/**
+ * `source`: a directory under fixtures/ (e.g. `seccomp/probe`); `goarch`: amd64, arm64, riscv64, or
+ * none for this machine's own (as Go sees it), to run here.
+ */
+export function goFixture(source: string, goarch?: string): Promise<GoFixture> {
   store[KEY] ??= new Map();
   const built = store[KEY];
-  const key = `${source}:${goarch}`;
+  const key = `${source}:${goarch ?? 'host'}`;
   let p = built.get(key);
   if (!p) {
     p = (async () => {
-      const out = join(await localTempDir('go-fixture'), `${source.replace(/\W+/g, '-')}-${goarch}`);
+      const out = join(
+        await localTempDir('go-fixture'),
+        `${source.replace(/\W+/g, '-')}-${goarch ?? 'host'}`,
+      );
       const r = await execa('go', ['build', '-trimpath', '-o', out, '.'], {
         cwd: join(FIXTURES, source),
-        env: { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goarch, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+        env: {
+          CGO_ENABLED: '0',
+          GOOS: 'linux',
+          ...(goarch ? { GOARCH: goarch } : {}),
+          GOFLAGS: '-mod=mod',
+          GOTOOLCHAIN: 'local',
+        },
         reject: false,
         all: true,
         timeout: 10 * 60_000,
@@ -35,18 +47,12 @@ export function goFixture(source: string, goarch: string): Promise<GoFixture> {
           missing: `needs go: the machine running the suite builds fixtures/${source} (apt-get install golang-go)`,
         };
       if (r.failed)
-        throw new Error(`building fixtures/${source} for ${goarch} failed (exit ${r.exitCode}):\n${r.all}`);
+        throw new Error(
+          `building fixtures/${source} for ${goarch ?? 'this machine'} failed (exit ${r.exitCode}):\n${r.all}`,
+        );
       return { file: out };
     })();
     built.set(key, p);
   }
   return p;
-}
-
-/** The GOARCH of the machine running the suite. */
-export function hostGoarch(): string {
-  return (
-    ({ x64: 'amd64', arm64: 'arm64', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ??
-    process.arch
-  );
 }

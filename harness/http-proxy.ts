@@ -19,6 +19,9 @@ export interface OriginRequest {
   headers: IncomingHttpHeaders;
 }
 
+/** Debian's tinyproxy, which scripts/setup.sh installs. */
+export const TINYPROXY = '/usr/bin/tinyproxy';
+
 export class HttpProxy implements AsyncDisposable {
   private stopped: Promise<void> | undefined;
 
@@ -38,7 +41,7 @@ export class HttpProxy implements AsyncDisposable {
    * (a CIDR, such as the Docker bridge's subnet when builders reach it at the bridge's gateway).
    */
   static async start(
-    binary = '/usr/bin/tinyproxy',
+    binary = TINYPROXY,
     { listen = '127.0.0.1', allow = [] as string[] } = {},
   ): Promise<HttpProxy> {
     const dir = await localTempDir('http-proxy');

@@ -8,10 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import { BRIDGE_FORMAT, bridgeOf } from '../helpers/docker-bridge.ts';
+import { TINYPROXY } from './http-proxy.ts';
 import { GUEST_HOST_ADDR } from './lab/layout.ts';
 import type { Target } from './target.ts';
-
-export const TINYPROXY = '/usr/bin/tinyproxy';
 
 export type ProxyRoute = { address: string; listen: string; allow: string[] } | { unreachable: string };
 

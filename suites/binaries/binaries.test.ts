@@ -243,8 +243,7 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
       await withWorkerLogs(started(), async () => {
         const dir = `${fixturesDir}/seccomp`;
         await ctx.target.upload(join(FIXTURES, 'seccomp', 'Dockerfile'), `${dir}/Dockerfile`);
-        await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`);
-        await ctx.target.exec(['chmod', '+x', `${dir}/seccomp-probe`]);
+        await ctx.target.upload((probe as { file: string }).file, `${dir}/seccomp-probe`, 0o755);
         const out = `${fixturesDir}/seccomp.oci.tar`;
         await build('seccomp', out);
         const image = await ociImage(ctx.target, out);

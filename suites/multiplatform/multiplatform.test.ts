@@ -13,7 +13,7 @@ import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-tes
 import { benchNote } from '../../harness/bench-note.ts';
 import type { CommandResult } from '../../harness/command-result.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
-import { goFixture, hostGoarch } from '../../harness/go-fixture.ts';
+import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
@@ -54,9 +54,11 @@ let work: Promise<{ native: string; nativeChild: string; dynamic: string } | { m
  */
 async function emulationWork(skip: (note: string) => void) {
   work ??= (async () => {
-    const built = await Promise.all(
-      ['amd64', 'arm64', hostGoarch()].map((a) => goFixture('emulation/work', a)),
-    );
+    const built = await Promise.all([
+      goFixture('emulation/work', 'amd64'),
+      goFixture('emulation/work', 'arm64'),
+      goFixture('emulation/work'),
+    ]);
     const missing = built.find((b) => 'missing' in b);
     if (missing && 'missing' in missing) return { missing: missing.missing };
     const [amd64, arm64, host] = built.map((b) => (b as { file: string }).file);
@@ -65,8 +67,7 @@ async function emulationWork(skip: (note: string) => void) {
       ['amd64', amd64!],
       ['arm64', arm64!],
     ] as const) {
-      await ctx.target.upload(file, `${dir}/work/emulation-work-${goarch}`);
-      await ctx.target.exec(['chmod', '+x', `${dir}/work/emulation-work-${goarch}`]);
+      await ctx.target.upload(file, `${dir}/work/emulation-work-${goarch}`, 0o755);
     }
     const native = (await execa(host!, [])).stdout;
     const nativeChild = (await execa(host!, ['child', '1'])).stdout.trim();
