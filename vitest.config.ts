@@ -3,7 +3,24 @@ import { PHASES } from './harness/config.ts';
 import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
 
 /**
- * One project per phase, run in order after the suite's own tests. Phase projects share one worker (one SSH
+ * Which phases run side by side (same number), after the suite's own tests. Under TCG a phase leaves the
+ * guest's CPUs partly idle (the container image's apt step runs on one of its two), so: binaries beside
+ * the container image (its build is the first thing container does) and release-tracking (host-only);
+ * rootless beside buildx (its daemon runs the release binaries as the user); multiplatform last and alone (emulated
+ * builds use every CPU, and the lab makes its amd64/arm64 base images meanwhile). A check never counts on
+ * another phase's containers: each filters what it touches by its own names or the image it runs.
+ */
+const PHASE_GROUP: Record<(typeof PHASES)[number], number> = {
+  binaries: 3,
+  container: 3,
+  'release-tracking': 3,
+  buildx: 4,
+  rootless: 4,
+  multiplatform: 5,
+};
+
+/**
+ * One project per phase, after the suite's own tests. Phase projects share one worker (one SSH
  * connection for the run), run files one at a time, and have long timeouts: they drive real daemons.
  */
 export default defineConfig({
@@ -28,7 +45,7 @@ export default defineConfig({
           sequence: { groupOrder: i + 1 },
         },
       })),
-      ...PHASES.map((name, i) => ({
+      ...PHASES.map((name) => ({
         extends: true as const,
         test: {
           name,
@@ -41,7 +58,7 @@ export default defineConfig({
           isolate: false,
           maxWorkers: 1,
           fileParallelism: false,
-          sequence: { groupOrder: i + 3 },
+          sequence: { groupOrder: PHASE_GROUP[name] },
         },
       })),
     ],

@@ -14,6 +14,7 @@ import { say } from './cli/say.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
 import { janitor } from './janitor.ts';
+import { allBasesSettled } from './lab/lab.ts';
 import { removeLeftLocalTempDirs } from './local-temp.ts';
 import { openTarget, planTarget } from './session.ts';
 
@@ -108,5 +109,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && /buildkit-acceptance(\.mjs)?$|cli\.ts$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  // A lab start may have left the other platforms' base images being made: finished (or recorded as
+  // failed) before the process ends, so that the next start need not make them again.
+  main(process.argv.slice(2))
+    .then(async (code) => {
+      // Interrupted: not waiting minutes; the trees are killed with this process, and made next time.
+      if (code !== 130) await allBasesSettled();
+      return code;
+    })
+    .then((code) => process.exit(code));
 }

@@ -18,6 +18,8 @@ declare module 'vitest' {
     facts: TargetFacts;
     buildMode: string;
     origin: 'local' | 'ssh' | 'lab';
+    /** The phase (project) a test file belongs to: what its resources are named by. */
+    phase: string;
   }
 }
 
@@ -85,6 +87,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('facts', session.facts);
   project.provide('buildMode', session.plan.buildMode);
   project.provide('origin', session.plan.origin);
+  project.provide('phase', project.name);
   return async () => {
     session.users--;
     if (session.users > 0) return;

@@ -38,7 +38,7 @@ function sharedTarget(): { target: Target; config: Config } {
 
 export function usePhase(): PhaseContext {
   const { target, config } = sharedTarget();
-  const resources = new ResourceTracker(target);
+  const resources = new ResourceTracker(target, undefined, inject('phase'));
   afterAll(async () => {
     const failures = await resources.cleanup();
     if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join('\n')}`);

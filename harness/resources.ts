@@ -39,9 +39,14 @@ const issued = new Map<string, number>();
 export class ResourceTracker implements AsyncDisposable {
   private readonly stack: Registered[] = [];
 
+  /**
+   * `scope`: what names this tracker's resources besides the run (a phase: phases of a run may run side
+   * by side, each in its own process, and a name must not meet another phase's).
+   */
   constructor(
     readonly target: Target,
     readonly runId = currentRunId(),
+    readonly scope?: string,
   ) {
     live.add(this);
     installInterruptCleanup();
@@ -56,8 +61,9 @@ export class ResourceTracker implements AsyncDisposable {
     return ['--label', `${RUN_LABEL}=${this.runId}`];
   }
 
-  /** A name of this run for a `kind` of resource, unique in this process (`kind`, then `kind-2`, ...). */
-  name(kind: string): string {
+  /** A name of this run (and scope) for a `kind` of resource, unique in this process (`kind`, `kind-2`, ...). */
+  name(what: string): string {
+    const kind = this.scope ? `${this.scope}-${what}` : what;
     const key = `${this.runId}/${kind}`;
     const n = (issued.get(key) ?? 0) + 1;
     issued.set(key, n);

@@ -17,6 +17,15 @@ export async function labCommand(
   switch (sub) {
     case 'up': {
       const ep = await lab.up();
+      // `lab up` returns with the whole lab made: the other platforms' base images included.
+      await lab.basesSettled();
+      const bases = await lab.basesStatus();
+      if (bases) {
+        process.stderr.write(
+          `lab: up, but its base images for ${bases.platforms.join(', ')} ${'error' in bases ? `failed: ${bases.error}` : 'are still being made'}\n`,
+        );
+        return EXIT.failed;
+      }
       process.stdout.write(
         `lab: up; ssh -i ${ep.identityFile} -p ${ep.port} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.user}@${ep.host}\n`,
       );

@@ -10,6 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
+import { errorMessage } from '../errors.ts';
 import { LocalTarget } from '../local-target.ts';
 import type { SshTarget } from '../ssh-target.ts';
 import type { BusyboxSources } from './busybox.ts';
@@ -17,13 +18,23 @@ import { type DebianIndex, readDebianIndex } from './debian-index.ts';
 import { LabDebianMirror } from './debian-mirror-service.ts';
 import { type LabEndpoint, LabLayout, sshArgs } from './layout.ts';
 import { acquireLock } from './lock.ts';
+import { alive } from './processes.ts';
 import { Progress } from './progress.ts';
 import { Provisioner } from './provision.ts';
 import { type LabState, LabVm } from './qemu.ts';
-import { LabRegistry } from './registry.ts';
+import { type BasesStatus, LabRegistry } from './registry.ts';
 
 export { BASE_PLATFORMS, LAB_USER, type LabEndpoint, VM_PACKAGES } from './layout.ts';
 export type { LabState } from './qemu.ts';
+export type { BasesStatus } from './registry.ts';
+
+/** Base-image work a lab start of this process left running, by lab cache (any Lab object may wait). */
+const PENDING = new Map<string, Promise<void>>();
+
+/** Every lab's pending base-image work of this process: the CLI waits for it before it exits. */
+export function allBasesSettled(): Promise<void> {
+  return Promise.all(PENDING.values()).then(() => undefined);
+}
 
 export class Lab {
   readonly progress: Progress;
@@ -96,14 +107,22 @@ export class Lab {
     await this.registry.ensureBusybox(await this.busyboxSources());
   }
 
-  /** Idempotent: provisions what the cache lacks, boots the VM, waits for SSH and Docker. */
+  /**
+   * Idempotent: provisions what the cache lacks, boots the VM, waits for SSH and Docker. Returns once
+   * the VM, the Debian mirror and the registry (with riscv64 base images) serve; the other platforms'
+   * base trees, when missing, are still being made then (minutes on a fresh machine) and pushed when
+   * they are: `basesSettled()` waits for that, and only the phases that build for those platforms
+   * wait for them (see harness/base-images.ts).
+   */
   async up(): Promise<LabEndpoint> {
     await mkdir(this.layout.instanceDir, { recursive: true });
     const release = await acquireLock(join(this.layout.instanceDir, 'lock'));
     try {
+      const provision = new Provisioner(this.layout, this.progress);
       const state = await this.vm.running();
       if (state && (await this.vm.ready(15_000))) {
         await this.services(state.vmKey);
+        this.finishBases(await provision.ensureBaseRootfs());
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -113,20 +132,21 @@ export class Lab {
       } else if (await this.vm.readState()) {
         this.progress.say('the lab VM had died (no qemu process); starting it again');
       }
-      const provision = new Provisioner(this.layout, this.progress);
       await provision.prepareHost();
       const hostKeyPub = await provision.ensureKeys();
-      // The amd64 and arm64 trees (for the registry's stand-ins) are made while the VM disk is built, and
-      // the VM boots as soon as its disk is made. The host's services (the registry serves those trees)
-      // start once they are (nothing in the VM needs them before a test runs). A failure of either fails
-      // the start, after both have settled.
-      const { others } = await provision.ensureBaseRootfs();
+      // The VM disk starts from the riscv64 tree; the amd64 and arm64 trees are made meanwhile and after.
+      const bases = await provision.ensureBaseRootfs();
       const vmKey = this.layout.vmKey(hostKeyPub);
-      const started = await Promise.allSettled([
-        others.then(() => this.services(vmKey)),
-        provision.ensureVmImage(vmKey).then(() => this.vm.boot(vmKey)),
-      ]);
-      for (const r of started) if (r.status === 'rejected') throw r.reason;
+      try {
+        // The services start beside the boot: the Debian mirror pins the VM disk's apt index.
+        await provision.ensureVmImage(vmKey);
+        await Promise.all([this.vm.boot(vmKey), this.services(vmKey)]);
+      } catch (err) {
+        // Not left running unowned: the trees' failure (if any) is the lesser news.
+        await bases.others.catch(() => undefined);
+        throw err;
+      }
+      this.finishBases(bases);
       return this.endpoint();
     } finally {
       await release();
@@ -134,10 +154,54 @@ export class Lab {
   }
 
   /**
+   * Pushes the other platforms' base images once their trees are made, recording meanwhile that they
+   * are being made (or why they failed) where `basesStatus()` reads it, from this process or another.
+   */
+  private finishBases({ others, pending }: { others: Promise<void>; pending: string[] }): void {
+    if (pending.length === 0) return;
+    const platforms = pending.map((a) => `linux/${a}`);
+    const dir = this.config.dir;
+    const work = (async () => {
+      await this.registry.recordBases({
+        state: 'making',
+        platforms,
+        since: new Date().toISOString(),
+        pid: process.pid,
+      });
+      try {
+        await others;
+        await this.registry.ensure();
+        await this.registry.recordBases(undefined);
+      } catch (err) {
+        await this.registry.recordBases({ state: 'failed', platforms, error: errorMessage(err) });
+      }
+    })();
+    PENDING.set(dir, work);
+    void work.finally(() => {
+      if (PENDING.get(dir) === work) PENDING.delete(dir);
+    });
+  }
+
+  /** Waits for the base images a start left being made (never rejects: a failure is in basesStatus). */
+  basesSettled(): Promise<void> {
+    return PENDING.get(this.config.dir) ?? Promise.resolve();
+  }
+
+  /** How the background work on the base images stands; undefined when none is pending or failed. */
+  async basesStatus(): Promise<BasesStatus | undefined> {
+    const status = await this.registry.basesStatus();
+    // A start that was killed while making them left 'making' behind: the next start makes them again.
+    if (status?.state === 'making' && !alive(status.pid))
+      return { state: 'failed', platforms: status.platforms, error: 'the lab start making them has exited' };
+    return status;
+  }
+
+  /**
    * Shuts the guest down cleanly (systemctl poweroff; with warm starts on, hibernates it instead), then
    * makes sure no qemu or lab service is left.
    */
   async down(): Promise<void> {
+    await this.basesSettled();
     const state = await this.vm.readState();
     if (state && !(await this.vm.hibernate(state))) await this.vm.stop(state, true);
     await this.registry.stop();

@@ -8,9 +8,23 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { debianMirrorSyncHint } from '../errors.ts';
+import { killProcessGroup } from '../process-tree.ts';
 import { recordedDebianIndex } from './debian-index.ts';
 import { BASE_PLATFORMS, GUEST_HOST_ADDR, type LabLayout, SCRIPTS, VM_PACKAGES } from './layout.ts';
 import type { Progress } from './progress.ts';
+
+/** Process groups of background steps still running: killed when this process exits, however it exits. */
+const BACKGROUND = new Set<number>();
+let exitHookInstalled = false;
+
+function killedOnExit(pid: number): void {
+  BACKGROUND.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const group of BACKGROUND) killProcessGroup(group, 'SIGKILL');
+  });
+}
 
 export class Provisioner {
   constructor(
@@ -22,10 +36,31 @@ export class Provisioner {
     return this.layout.config;
   }
 
-  private async run(label: string, argv: string[]): Promise<void> {
+  /**
+   * A step's script. `background`: what the lab's start does not wait for runs in a session of its own
+   * whose autogroup is at nice 19, so it takes only the CPU the VM leaves idle (qemu runs in its own
+   * session, and sessions share the CPU equally whatever their processes' nice). It is killed, whole,
+   * when this process exits.
+   */
+  private async run(label: string, argv: string[], background = false): Promise<void> {
     const log = this.layout.p('logs', `${label.replace(/[^a-z0-9]+/gi, '-')}.log`);
     await mkdir(dirname(log), { recursive: true });
-    const r = await execa(argv[0]!, argv.slice(1), { reject: false, all: true, timeout: 45 * 60_000 });
+    const child = background
+      ? execa(
+          'bash',
+          [
+            '-c',
+            'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"',
+            'lab-background',
+            ...argv,
+          ],
+          { reject: false, all: true, timeout: 45 * 60_000, detached: true },
+        )
+      : execa(argv[0]!, argv.slice(1), { reject: false, all: true, timeout: 45 * 60_000 });
+    const pid = background ? child.pid : undefined;
+    if (pid) killedOnExit(pid);
+    const r = await child;
+    if (pid) BACKGROUND.delete(pid);
     await writeFile(log, r.all ?? '');
     if (r.failed) {
       const tail = (r.all ?? '').trim().split('\n').slice(-25).join('\n');
@@ -66,10 +101,10 @@ export class Provisioner {
    * Makes the riscv64 tree first (the VM disk starts from it) and returns with the other platforms' trees
    * still being made (`others`), so that the VM disk is built meanwhile.
    */
-  async ensureBaseRootfs(): Promise<{ others: Promise<void> }> {
+  async ensureBaseRootfs(): Promise<{ others: Promise<void>; pending: string[] }> {
     await mkdir(this.layout.p('images', this.layout.imagesKey), { recursive: true });
     const missing = BASE_PLATFORMS.filter((pl) => !existsSync(this.layout.baseTar(pl.debArch)));
-    if (missing.length === 0) return { others: Promise.resolve() };
+    if (missing.length === 0) return { others: Promise.resolve(), pending: [] };
     const index = await this.progress.step(
       `checking Debian ${this.config.suite}'s index on ${this.config.mirror}`,
       () =>
@@ -82,28 +117,33 @@ export class Provisioner {
     this.progress.say(`Debian index: ${index.reason}`);
     // riscv64 first: the VM image starts from it.
     const [first, ...rest] = missing.sort((a) => (a.debArch === 'riscv64' ? -1 : 1));
-    // The other platforms' trees are made beside the VM disk, at the same priority: measured on a fresh
-    // 2-core machine, making them at nice 19 let the VM boot 1 min earlier but finished them 5 min later
-    // (the registry serves them, so the lab's start waits for them).
-    const make = (debArch: string) =>
-      this.progress.step(`debootstrap minbase ${this.config.suite}/${debArch}`, () =>
-        this.run(`minbase-${debArch}`, [
-          'bash',
-          join(SCRIPTS, 'minbase-rootfs.sh'),
-          debArch,
-          index.name,
-          this.config.suite,
-          this.config.mirror,
-          this.layout.baseTar(debArch),
-        ]),
+    // The other platforms' trees are made in the background, with what the VM disk's build and then the VM
+    // leave idle: the lab's start does not wait for them (measured on a fresh 2-core machine, they finished
+    // 5 min after the VM was ready); only the checks that build for those platforms do (base-images.ts).
+    const make = (debArch: string, background: boolean) =>
+      this.progress.step(
+        `debootstrap minbase ${this.config.suite}/${debArch}${background ? ' (in the background, at the lowest priority)' : ''}`,
+        () =>
+          this.run(
+            `minbase-${debArch}`,
+            [
+              'bash',
+              join(SCRIPTS, 'minbase-rootfs.sh'),
+              debArch,
+              index.name,
+              this.config.suite,
+              this.config.mirror,
+              this.layout.baseTar(debArch),
+            ],
+            background,
+          ),
       );
-    if (first?.debArch === 'riscv64') await make(first.debArch);
-    const others = Promise.all(
-      (first?.debArch === 'riscv64' ? rest : missing).map((pl) => make(pl.debArch)),
-    ).then(() => undefined);
-    // Awaited by the caller once the VM disk is made; never an unhandled rejection meanwhile.
+    if (first?.debArch === 'riscv64') await make(first.debArch, false);
+    const later = first?.debArch === 'riscv64' ? rest : missing;
+    const others = Promise.all(later.map((pl) => make(pl.debArch, true))).then(() => undefined);
+    // Awaited by the caller (in the background); never an unhandled rejection meanwhile.
     others.catch(() => undefined);
-    return { others };
+    return { others, pending: later.map((pl) => pl.debArch) };
   }
 
   async ensureVmImage(vmKey: string): Promise<void> {

@@ -3,7 +3,7 @@
  * and the `busybox` one (busybox.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
@@ -11,6 +11,11 @@ import { answers, startDetached, stopDetached } from './detached.ts';
 import { BASE_PLATFORMS, type LabLayout } from './layout.ts';
 import { type PlatformRootfs, pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import type { Progress } from './progress.ts';
+
+/** The other platforms' base trees, made after the lab's start returned: still being made, or failed. */
+export type BasesStatus =
+  | { state: 'making'; platforms: string[]; since: string; pid: number }
+  | { state: 'failed'; platforms: string[]; error: string };
 
 export class LabRegistry {
   constructor(
@@ -54,20 +59,44 @@ export class LabRegistry {
     }
     const marker = join(storage, `pushed-${suite}-slim`);
     if (existsSync(marker)) return;
-    await this.progress.step(`pushing debian:${suite}-slim (riscv64, amd64, arm64) to the lab registry`, () =>
-      pushMultiPlatformImage(
-        this.addr,
-        'library/debian',
-        `${suite}-slim`,
-        BASE_PLATFORMS.map((pl) => ({
-          os: 'linux' as const,
-          architecture: pl.architecture,
-          ...('variant' in pl ? { variant: pl.variant } : {}),
-          tarPath: this.layout.baseTar(pl.debArch),
-        })),
-      ),
+    // What is made so far: riscv64 first (the VM disk starts from it), the other platforms once their
+    // trees are (the lab then pushes again). Only the whole set is marked done.
+    const made = BASE_PLATFORMS.filter((pl) => existsSync(this.layout.baseTar(pl.debArch)));
+    await this.progress.step(
+      `pushing debian:${suite}-slim (${made.map((pl) => pl.debArch).join(', ')}) to the lab registry`,
+      () =>
+        pushMultiPlatformImage(
+          this.addr,
+          'library/debian',
+          `${suite}-slim`,
+          made.map((pl) => ({
+            os: 'linux' as const,
+            architecture: pl.architecture,
+            ...('variant' in pl ? { variant: pl.variant } : {}),
+            tarPath: this.layout.baseTar(pl.debArch),
+          })),
+        ),
     );
-    await writeFile(marker, new Date().toISOString());
+    if (made.length === BASE_PLATFORMS.length) await writeFile(marker, new Date().toISOString());
+  }
+
+  /** Where a lab start says how its background work on the base images stands (see basesStatus). */
+  private get basesFile(): string {
+    return this.layout.p('registry', this.layout.imagesKey, 'bases-status.json');
+  }
+
+  async recordBases(status: BasesStatus | undefined): Promise<void> {
+    if (status) await writeFile(this.basesFile, `${JSON.stringify(status)}\n`);
+    else await rm(this.basesFile, { force: true });
+  }
+
+  /** The base images' background work as the last lab start recorded it (undefined: nothing pending). */
+  async basesStatus(): Promise<BasesStatus | undefined> {
+    try {
+      return JSON.parse(await readFile(this.basesFile, 'utf8')) as BasesStatus;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

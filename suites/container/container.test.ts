@@ -573,9 +573,13 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
       digests.push(pushed!);
     }
     // An empty local store: no container of this run holds the image, and the image itself is gone.
+    // Only this run's containers of this image: another phase of the run may be running beside this one.
     const imageId = (await docker(['image', 'inspect', '-f', '{{.Id}}', image.ref])).stdout.trim();
     const holders = (
-      await docker(['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.resources.runId}`])
+      await docker([
+        ...['ps', '-aq', '--filter', `label=${RUN_LABEL}=${ctx.resources.runId}`],
+        ...['--filter', `ancestor=${imageId}`],
+      ])
     ).stdout
       .split('\n')
       .filter(Boolean);

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
+import { servedSmallBase } from '../../harness/base-images.ts';
 import { benchNote } from '../../harness/bench-note.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts';
@@ -20,7 +21,6 @@ import {
 import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import { smallBase } from '../../helpers/small-base.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));
@@ -93,7 +93,7 @@ describe(`worker=${nativeNodeName(ctx)}`, { tags: [SERVES.extended] }, () => {
   }) => {
     needsNode(skip);
     await withWorkerLogs(riscv, async () => {
-      const base = await smallBase(ctx.target, ctx.config.registryMirror, ['linux/riscv64', 'linux/amd64']);
+      const base = await servedSmallBase(ctx, ['linux/riscv64', 'linux/amd64']);
       const r = await ctx.target.exec(
         [
           ...['docker', 'buildx', 'build', '--builder', builder, '--progress', 'plain', '--no-cache'],

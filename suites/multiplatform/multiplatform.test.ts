@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type ImageUnderTest, imageUnderTest } from '../../build/image-under-test.ts';
+import { awaitBaseImage, servedSmallBase } from '../../harness/base-images.ts';
 import { benchNote } from '../../harness/bench-note.ts';
 import type { CommandResult } from '../../harness/command-result.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
@@ -22,7 +23,7 @@ import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
-import { smallBase } from '../../helpers/small-base.ts';
+import { FALLBACK_BASE } from '../../helpers/small-base.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/multiplatform/', import.meta.url));
@@ -62,6 +63,8 @@ async function emulationWork(skip: (note: string) => void) {
     const missing = built.find((b) => 'missing' in b);
     if (missing && 'missing' in missing) return { missing: missing.missing };
     const [amd64, arm64, host] = built.map((b) => (b as { file: string }).file);
+    // Its Dockerfile builds FROM the debian stand-in for amd64 and arm64.
+    await awaitBaseImage(ctx, FALLBACK_BASE, ['linux/amd64', 'linux/arm64']);
     await ctx.target.upload(join(FIXTURES, 'work', 'Dockerfile'), `${dir}/work/Dockerfile`);
     for (const [goarch, file] of [
       ['amd64', amd64!],
@@ -113,7 +116,7 @@ async function seedBase(): Promise<{ base: string; note: string }> {
     { reject: false },
   );
   if (!r.failed) return { base: 'alpine', note: `FROM alpine, through the mirror ${mirror}` };
-  const small = await smallBase(ctx.target, mirror, ASKED);
+  const small = await servedSmallBase(ctx, ASKED);
   return { base: small.base, note: `alpine substituted (the mirror has none): ${small.note}` };
 }
 

@@ -3,19 +3,12 @@
  * docker-registry on this machine): a platform missing from the index, an entry whose image is for
  * another architecture than the index says, a platform listed twice, and a single-platform image.
  */
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type PlatformRootfs, pushMultiPlatformImage } from '../../harness/lab/oci-push.ts';
-import { freeLoopbackPort } from '../../harness/local-port.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
-import { killTree, trackProcessGroup } from '../../harness/process-tree.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
-import { pollUntil } from '../../helpers/poll.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
+import { type LocalRegistry, startLocalRegistry } from './fixtures/local-registry.ts';
 import { needsTools, testNeeding } from './fixtures/needs.ts';
 
 const missing = needsTools(
@@ -25,59 +18,19 @@ const missing = needsTools(
 const test = testNeeding(missing);
 
 const ASKED = ['linux/riscv64', 'linux/amd64', 'linux/arm64'];
-let registry: string;
-let tar: string;
-let pid = -1;
-let untrack: () => void = () => {};
+let local: LocalRegistry | undefined;
 
 beforeAll(async () => {
-  if (missing) return;
-  const dir = await localTempDir('self-registry');
-  await writeFile(join(dir, 'hello.txt'), 'hello\n');
-  tar = join(dir, 'rootfs.tar');
-  await execa('tar', ['-cf', tar, '-C', dir, 'hello.txt']);
-  const port = await freeLoopbackPort();
-  registry = `127.0.0.1:${port}`;
-  await writeFile(
-    join(dir, 'config.yml'),
-    `version: 0.1\nlog: { level: warn }\nstorage: { filesystem: { rootdirectory: ${dir}/storage } }\nhttp: { addr: "${registry}" }\n`,
-  );
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  pid = child.pid ?? -1;
-  untrack = trackProcessGroup(child);
-  await pollUntil(
-    async () => ((await fetch(`http://${registry}/v2/`).catch(() => undefined))?.ok ? true : undefined),
-    {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-      what: `docker-registry on ${registry}`,
-    },
-  );
+  if (!missing) local = await startLocalRegistry();
 });
 
-afterAll(() => {
-  if (pid > 0) killTree(pid);
-  untrack();
-});
+afterAll(() => local?.stop());
 
-const rootfs = (
-  architecture: string,
-  variant?: string,
-  claimed?: PlatformRootfs['claimed'],
-): PlatformRootfs => ({
-  os: 'linux',
-  architecture,
-  ...(variant ? { variant } : {}),
-  tarPath: tar,
-  ...(claimed ? { claimed } : {}),
-});
+const rootfs = (...args: Parameters<LocalRegistry['rootfs']>): PlatformRootfs => local!.rootfs(...args);
 
 async function problemsOf(tag: string, platforms: PlatformRootfs[]): Promise<string[]> {
-  await pushMultiPlatformImage(registry, 'bka/index', tag, platforms);
-  return indexProblems(await pushedImage(new LocalTarget(), `${registry}/bka/index:${tag}`, true), ASKED);
+  await pushMultiPlatformImage(local!.addr, 'bka/index', tag, platforms);
+  return indexProblems(await pushedImage(new LocalTarget(), `${local!.addr}/bka/index:${tag}`, true), ASKED);
 }
 
 describe('the pushed-index check', () => {

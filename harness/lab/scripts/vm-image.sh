@@ -42,10 +42,32 @@ path-exclude=/usr/share/doc/*
 path-include=/usr/share/doc/*/copyright
 path-exclude=/usr/share/locale/*
 CFG
+# The host's own certificate authorities (a board has its own trust store): TLS from the VM to the
+# package registries goes through this machine's network. Placed before the packages, so that
+# ca-certificates' own postinst adds them (one rehash, ~30 s under qemu-user); npm uses the system bundle.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  echo 'cafile=/etc/ssl/certs/ca-certificates.crt' > "$root/etc/npmrc"
+fi
+# One initramfs, made once every package is in: the kernel's hook and each later trigger would make it
+# again (~1 min each under qemu-user), so update-initramfs is a no-op meanwhile (diverted, restored below).
+in_root dpkg-divert --local --quiet --rename --divert /usr/sbin/update-initramfs.lab-build --add /usr/sbin/update-initramfs
+printf '#!/bin/sh\nexit 0\n' > "$root/usr/sbin/update-initramfs"; chmod +x "$root/usr/sbin/update-initramfs"
 in_root apt-get update -qq
 in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" > "$work/apt.log" 2>&1 || {
   tail -n 40 "$work/apt.log" >&2; echo "lab: installing the VM's packages failed" >&2; exit 1; }
 rm -f "$root/usr/sbin/policy-rc.d"
+rm -f "$root/usr/sbin/update-initramfs"
+in_root dpkg-divert --local --quiet --rename --remove /usr/sbin/update-initramfs
+kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
+in_root update-initramfs -c -k "$kver" >"$work/initramfs.log" 2>&1 || {
+  tail -n 20 "$work/initramfs.log" >&2; echo "lab: making the initramfs failed" >&2; exit 1; }
+# Each host CA is in the bundle (ca-certificates' postinst took them); else they are added now.
+for c in "$root"/usr/local/share/ca-certificates/*.crt; do
+  [ -e "$c" ] || continue
+  grep -qF "$(sed -n 2p "$c")" "$root/etc/ssl/certs/ca-certificates.crt" || { in_root update-ca-certificates >/dev/null; break; }
+done
 
 # Identity, disk, network.
 echo lab-riscv64 > "$root/etc/hostname"
@@ -65,14 +87,6 @@ in_root journalctl --update-catalog
 in_root systemd-sysusers
 in_root systemd-hwdb update
 in_root /usr/lib/systemd/systemd-update-done
-
-# The host's own certificate authorities (a board has its own trust store): TLS from the VM to the
-# package registries goes through this machine's network. npm is pointed at the system bundle.
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-  in_root update-ca-certificates >/dev/null
-  echo 'cafile=/etc/ssl/certs/ca-certificates.crt' > "$root/etc/npmrc"
-fi
 
 # The runner's kind of user: docker group, sudo only for package and service tools.
 in_root useradd -m -u 1000 -s /bin/bash -G docker runner
@@ -112,7 +126,6 @@ for f in "$root"/usr/lib/binfmt.d/qemu-*.conf; do
 done
 
 # Kernel and initrd for qemu's -kernel/-initrd.
-kver=$(ls "$root/lib/modules" | sort -V | tail -n 1)
 mkdir -p "$out.partial"
 cp "$root/boot/vmlinux-$kver" "$out.partial/vmlinux" 2>/dev/null || cp "$root/boot/vmlinuz-$kver" "$out.partial/vmlinux"
 cp "$root/boot/initrd.img-$kver" "$out.partial/initrd.img"
