@@ -89,17 +89,21 @@ describe('lab', () => {
     }
   });
 
-  test(`the registry serves debian:trixie-slim for riscv64, amd64 and arm64, and busybox:${BUSYBOX_TAG} for riscv64 (amd64 and arm64 too once verified upstream)`, async () => {
-    // The other platforms' trees may still be made when up() returns: the start says when they are.
-    await lab.basesSettled();
-    expect(await lab.basesStatus()).toBeUndefined();
-    const platforms = await lab.registryPlatforms();
-    expect(platforms).toEqual(expect.arrayContaining(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']));
-    // riscv64 always (the lab's pinned mirror); amd64 and arm64 when the upstream index verified.
-    const busybox = await lab.registryPlatforms(BUSYBOX_REPOSITORY, BUSYBOX_TAG);
-    expect(busybox).toContain('linux/riscv64');
-    for (const p of busybox) expect(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']).toContain(p);
-  }, 30 * 60_000);
+  test(
+    `the registry serves debian:trixie-slim for riscv64, amd64 and arm64, and busybox:${BUSYBOX_TAG} for riscv64 (amd64 and arm64 too once verified upstream)`,
+    async () => {
+      // The other platforms' trees may still be made when up() returns: the start says when they are.
+      await lab.basesSettled();
+      expect(await lab.basesStatus()).toBeUndefined();
+      const platforms = await lab.registryPlatforms();
+      expect(platforms).toEqual(expect.arrayContaining(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']));
+      // riscv64 always (the lab's pinned mirror); amd64 and arm64 when the upstream index verified.
+      const busybox = await lab.registryPlatforms(BUSYBOX_REPOSITORY, BUSYBOX_TAG);
+      expect(busybox).toContain('linux/riscv64');
+      for (const p of busybox) expect(['linux/riscv64', 'linux/amd64', 'linux/arm64/v8']).toContain(p);
+    },
+    30 * 60_000,
+  );
 
   test("apt in a riscv64 container verifies and installs from the lab's Debian mirror", async ({
     annotate,
