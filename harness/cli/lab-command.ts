@@ -49,6 +49,11 @@ export async function labCommand(
       process.stdout.write(`cache      ${config.lab.dir}: ${await lab.cacheSize()}\n`);
       const index = await lab.debianIndex();
       if (index) process.stdout.write(`index      ${index.mirror} dists/${index.name}: ${index.reason}\n`);
+      const bases = await lab.basesStatus();
+      if (bases)
+        process.stdout.write(
+          `bases      ${bases.platforms.join(', ')}: ${'error' in bases ? `failed: ${bases.error}` : `being made since ${bases.since}`}\n`,
+        );
       if (state) {
         const ep = await lab.endpoint();
         process.stdout.write(
