@@ -1,27 +1,46 @@
+import { readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { PHASES } from './harness/config.ts';
 import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
 
 /**
- * Which phases run side by side (same number), after the suite's own tests. Under TCG a phase leaves the
- * guest's CPUs partly idle (the container image's apt step runs on one of its two), so: binaries beside
- * the container image (its build is the first thing container does) and release-tracking (host-only);
- * rootless beside buildx (its daemon runs the release binaries as the user); multiplatform last and alone (emulated
- * builds use every CPU, and the lab makes its amd64/arm64 base images meanwhile). A check never counts on
- * another phase's containers: each filters what it touches by its own names or the image it runs.
+ * Which phases run side by side (same group), after the suite's own tests; groups run one after another.
+ * Under TCG a phase leaves the guest's CPUs partly idle (the container image's apt step runs on one of
+ * its two), so binaries, release-tracking (host-only) and rootless run beside container; buildx, then
+ * multiplatform (emulated builds use every CPU, and the lab makes its amd64/arm64 base images until
+ * then), each alone. vitest gives a group one worker count (a project's `maxWorkers`): a group of several
+ * phases gets one worker per phase, so each of its phases must be one test file (two files of a phase
+ * side by side would meet on the target); one with several files runs alone, its files in order. A
+ * check never counts on what another phase holds on the target: what it lists or removes it filters by
+ * its own names (which carry the phase) or the image it runs.
  */
 const PHASE_GROUP: Record<(typeof PHASES)[number], number> = {
   binaries: 3,
   container: 3,
   'release-tracking': 3,
+  rootless: 3,
   buildx: 4,
-  rootless: 4,
   multiplatform: 5,
 };
 
+const testFiles = (phase: string) =>
+  readdirSync(new URL(`./suites/${phase}/`, import.meta.url)).filter((f) => f.endsWith('.test.ts'));
+
+/** One worker per phase of the group; a phase beside others must be one file (see above). */
+function groupWorkers(phase: (typeof PHASES)[number]): number {
+  const members = PHASES.filter((p) => PHASE_GROUP[p] === PHASE_GROUP[phase]);
+  if (members.length === 1) return 1;
+  for (const p of members)
+    if (testFiles(p).length !== 1)
+      throw new Error(
+        `vitest.config.ts: phase ${p} runs beside ${members.filter((m) => m !== p).join(', ')} but has ${testFiles(p).length} test files; give it a group of its own (PHASE_GROUP)`,
+      );
+  return members.length;
+}
+
 /**
- * One project per phase, after the suite's own tests. Phase projects share one worker (one SSH
- * connection for the run), run files one at a time, and have long timeouts: they drive real daemons.
+ * One project per phase, after the suite's own tests. A phase runs in one worker (one SSH connection),
+ * its files one at a time, with long timeouts: they drive real daemons.
  */
 export default defineConfig({
   test: {
@@ -56,8 +75,7 @@ export default defineConfig({
           hookTimeout: 45 * 60_000,
           pool: 'forks' as const,
           isolate: false,
-          maxWorkers: 1,
-          fileParallelism: false,
+          maxWorkers: groupWorkers(name),
           sequence: { groupOrder: PHASE_GROUP[name] },
         },
       })),

@@ -75,7 +75,14 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
       await run(`container ${id}`, ['docker', 'rm', '-f', '-v', id]);
     }
     volumes.push(...nodeVolumes.filter((v) => !volumes.includes(v)));
-    for (const b of again) await run(`buildx builder ${b}`, ['docker', 'buildx', 'rm', '--force', b]);
+    for (const b of again) {
+      const r = await attempt(['docker', 'buildx', 'rm', '--force', b]);
+      // Gone meanwhile (an interrupted test's own teardown removed it after the listing): nothing left.
+      if (!r.failed) removed.push(`buildx builder ${b}`);
+      else if (r.stderr.includes(`no builder "${b}" found`))
+        removed.push(`buildx builder ${b} (gone already)`);
+      else failed.push(`buildx builder ${b}: ${why(r.stderr)}`);
+    }
     for (const v of volumes) await run(`volume ${v}`, ['docker', 'volume', 'rm', '-f', v]);
     for (const n of networks) await run(`network ${n}`, ['docker', 'network', 'rm', n]);
     for (const i of new Set(images)) await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
