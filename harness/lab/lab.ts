@@ -122,7 +122,9 @@ export class Lab {
       const state = await this.vm.running();
       if (state && (await this.vm.ready(15_000))) {
         await this.services(state.vmKey);
-        this.finishBases(await provision.ensureBaseRootfs());
+        // What the cache lacks is made, unless a start (of this process or another) is making it now.
+        if (!(await this.basesBeingMade()))
+          this.finishBases(await provision.ensureBaseRootfs(), Promise.resolve(true));
         this.progress.say(`already running (qemu pid ${state.qemuPid}), SSH on 127.0.0.1:${state.sshPort}`);
         return this.endpoint();
       }
@@ -135,18 +137,21 @@ export class Lab {
       await provision.prepareHost();
       const hostKeyPub = await provision.ensureKeys();
       // The VM disk starts from the riscv64 tree; the amd64 and arm64 trees are made meanwhile and after.
-      const bases = await provision.ensureBaseRootfs();
-      const vmKey = this.layout.vmKey(hostKeyPub);
+      // Recorded as being made from now on (this process waits for them before it exits); pushed once
+      // the registry this start runs is up (never two starts of it at once).
+      let servicesUp: (up: boolean) => void = () => {};
+      const registryUp = new Promise<boolean>((resolve) => {
+        servicesUp = resolve;
+      });
+      this.finishBases(await provision.ensureBaseRootfs(), registryUp);
       try {
-        // The services start beside the boot: the Debian mirror pins the VM disk's apt index.
+        const vmKey = this.layout.vmKey(hostKeyPub);
         await provision.ensureVmImage(vmKey);
-        await Promise.all([this.vm.boot(vmKey), this.services(vmKey)]);
-      } catch (err) {
-        // Not left running unowned: the trees' failure (if any) is the lesser news.
-        await bases.others.catch(() => undefined);
-        throw err;
+        // The services start beside the boot: the Debian mirror pins the VM disk's apt index.
+        await Promise.all([this.vm.boot(vmKey), this.services(vmKey).then(() => servicesUp(true))]);
+      } finally {
+        servicesUp(false);
       }
-      this.finishBases(bases);
       return this.endpoint();
     } finally {
       await release();
@@ -157,8 +162,16 @@ export class Lab {
    * Pushes the other platforms' base images once their trees are made, recording meanwhile that they
    * are being made (or why they failed) where `basesStatus()` reads it, from this process or another.
    */
-  private finishBases({ others, pending }: { others: Promise<void>; pending: string[] }): void {
-    if (pending.length === 0) return;
+  private finishBases(
+    { others, pending }: { others: Promise<void>; pending: string[] },
+    registryUp: Promise<boolean>,
+  ): void {
+    // Nothing missing: the registry has just been given every platform (services), so an earlier
+    // start's record of a failure is stale.
+    if (pending.length === 0) {
+      void this.registry.recordBases(undefined).catch(() => undefined);
+      return;
+    }
     const platforms = pending.map((a) => `linux/${a}`);
     const dir = this.config.dir;
     const work = (async () => {
@@ -170,7 +183,8 @@ export class Lab {
       });
       try {
         await others;
-        await this.registry.ensure();
+        // A start that failed pushes nothing: the trees are kept, and the next start pushes them.
+        if (await registryUp) await this.registry.ensure();
         await this.registry.recordBases(undefined);
       } catch (err) {
         await this.registry.recordBases({ state: 'failed', platforms, error: errorMessage(err) });
@@ -180,6 +194,12 @@ export class Lab {
     void work.finally(() => {
       if (PENDING.get(dir) === work) PENDING.delete(dir);
     });
+  }
+
+  /** Whether a lab start, of this process or another that is alive, is making the base images now. */
+  private async basesBeingMade(): Promise<boolean> {
+    if (PENDING.has(this.config.dir)) return true;
+    return (await this.basesStatus())?.state === 'making';
   }
 
   /** Waits for the base images a start left being made (never rejects: a failure is in basesStatus). */
