@@ -22,7 +22,8 @@ function killedOnExit(pid: number): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const group of BACKGROUND) killProcessGroup(group, 'SIGKILL');
+    // SIGTERM: the scripts' traps unmount what debootstrap mounted and remove their work dirs.
+    for (const group of BACKGROUND) killProcessGroup(group, 'SIGTERM');
   });
 }
 

@@ -11,9 +11,12 @@ work=$(mktemp -d "${out}.work.XXXXXX")
 root=$work/root
 cleanup() {
   for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m" || true; done
-  rm -rf "$work"
+  # Never into a mount that is still there (the host's /dev is bound in the tree).
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
+# Killed (the lab's start interrupted): still the EXIT trap.
+trap 'exit 143' TERM INT HUP
 mkdir -p "$root"
 tar --numeric-owner -C "$root" -xf "$minbase"
 
