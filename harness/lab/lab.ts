@@ -175,19 +175,26 @@ export class Lab {
     const platforms = pending.map((a) => `linux/${a}`);
     const dir = this.config.dir;
     const work = (async () => {
-      await this.registry.recordBases({
-        state: 'making',
-        platforms,
-        since: new Date().toISOString(),
-        pid: process.pid,
-      });
       try {
+        await this.registry.recordBases({
+          state: 'making',
+          platforms,
+          since: new Date().toISOString(),
+          pid: process.pid,
+        });
         await others;
         // A start that failed pushes nothing: the trees are kept, and the next start pushes them.
         if (await registryUp) await this.registry.ensure();
         await this.registry.recordBases(undefined);
       } catch (err) {
-        await this.registry.recordBases({ state: 'failed', platforms, error: errorMessage(err) });
+        // Never an unhandled rejection: the failure is what the checks that need them will say.
+        await this.registry
+          .recordBases({ state: 'failed', platforms, error: errorMessage(err) })
+          .catch((e: unknown) =>
+            this.progress.say(
+              `base images for ${platforms.join(', ')}: ${errorMessage(err)} (${errorMessage(e)})`,
+            ),
+          );
       }
     })();
     PENDING.set(dir, work);

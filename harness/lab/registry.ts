@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
 import { answers, startDetached, stopDetached } from './detached.ts';
@@ -86,8 +86,11 @@ export class LabRegistry {
   }
 
   async recordBases(status: BasesStatus | undefined): Promise<void> {
-    if (status) await writeFile(this.basesFile, `${JSON.stringify(status)}\n`);
-    else await rm(this.basesFile, { force: true });
+    if (status) {
+      // Before the registry's first start on a fresh machine, its directory is not there yet.
+      await mkdir(dirname(this.basesFile), { recursive: true });
+      await writeFile(this.basesFile, `${JSON.stringify(status)}\n`);
+    } else await rm(this.basesFile, { force: true });
   }
 
   /** The base images' background work as the last lab start recorded it (undefined: nothing pending). */
