@@ -9,7 +9,7 @@ import { buildImageCommand } from './cli/build-commands.ts';
 import { doctor } from './cli/doctor.ts';
 import { EXIT, HELP } from './cli/help.ts';
 import { labCommand } from './cli/lab-command.ts';
-import { run, testCommand } from './cli/run.ts';
+import { laterBuildsSettled, run, testCommand } from './cli/run.ts';
 import { say } from './cli/say.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
@@ -109,12 +109,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && /buildkit-acceptance(\.mjs)?$|cli\.ts$/.test(process.argv[1])) {
-  // A lab start may have left the other platforms' base images being made: finished (or recorded as
-  // failed) before the process ends, so that the next start need not make them again.
+  // A lab start may have left the other platforms' base images being made, and the amd64 binaries
+  // building: finished (or recorded as failed) before the process ends, so that the next run has them.
   main(process.argv.slice(2))
     .then(async (code) => {
       // Interrupted: not waiting minutes; the trees are killed with this process, and made next time.
-      if (code !== 130) await allBasesSettled();
+      if (code !== 130) await Promise.all([allBasesSettled(), laterBuildsSettled()]);
       return code;
     })
     .then((code) => process.exit(code));
