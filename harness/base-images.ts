@@ -5,21 +5,12 @@
  * phases run); another mirror may be mid-sync. So a check that builds FROM it for those platforms waits,
  * with a deadline, saying what it waits for; a lab start that failed to make them fails it at once.
  */
-import { pushedImage } from '../helpers/registry-http.ts';
-import { FALLBACK_BASE, smallBase } from '../helpers/small-base.ts';
+import { FALLBACK_BASE, missingPlatforms, smallBase } from '../helpers/small-base.ts';
 import { formatDuration } from './command-result.ts';
 import { errorMessage } from './errors.ts';
 import { Lab } from './lab/lab.ts';
 import { sleep } from './lab/processes.ts';
 import type { PhaseContext } from './phase-context.ts';
-
-/** Served for every platform, or why not: 'missing' lists what the mirror lacks. */
-async function missingPlatforms(ctx: Ctx, ref: string, platforms: readonly string[]) {
-  const served = await pushedImage(ctx.target, ref, true)
-    .then((p) => p.platforms)
-    .catch(() => [] as string[]);
-  return platforms.filter((p) => !served.some((s) => s === p || s.startsWith(`${p}/`)));
-}
 
 type Ctx = Pick<PhaseContext, 'target' | 'config' | 'origin'>;
 
@@ -38,7 +29,7 @@ export async function awaitBaseImage(
   const t0 = performance.now();
   let said = 0;
   for (;;) {
-    const missing = await missingPlatforms(ctx, ref, platforms);
+    const missing = await missingPlatforms(ctx.target, ref, platforms);
     if (missing.length === 0) {
       if (said > 0) log(`base image: ${ref} now serves ${platforms.join(', ')}`);
       return;

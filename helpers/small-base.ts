@@ -16,14 +16,23 @@ export async function smallBase(
   platforms: readonly string[],
 ): Promise<{ base: string; note: string }> {
   if (!mirror) return { base: SMALL_BASE, note: `FROM ${SMALL_BASE}` };
-  const served = await pushedImage(target, `${mirror}/library/${SMALL_BASE}`, true)
-    .then((p) => p.platforms)
-    .catch(() => [] as string[]);
-  const missing = platforms.filter((p) => !served.some((s) => s === p || s.startsWith(`${p}/`)));
+  const missing = await missingPlatforms(target, `${mirror}/library/${SMALL_BASE}`, platforms);
   if (missing.length === 0)
     return { base: SMALL_BASE, note: `FROM ${SMALL_BASE}, through the mirror ${mirror}` };
   return {
     base: FALLBACK_BASE,
     note: `FROM ${FALLBACK_BASE}: the registry mirror ${mirror} serves ${SMALL_BASE} without ${missing.join(', ')}`,
   };
+}
+
+/** The platforms asked for that an image in a registry does not serve (all of them when it cannot be read). */
+export async function missingPlatforms(
+  target: Target,
+  ref: string,
+  platforms: readonly string[],
+): Promise<string[]> {
+  const served = await pushedImage(target, ref, true)
+    .then((p) => p.platforms)
+    .catch(() => [] as string[]);
+  return platforms.filter((p) => !served.some((s) => s === p || s.startsWith(`${p}/`)));
 }
