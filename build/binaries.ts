@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/config.ts';
 import { errorMessage } from '../harness/errors.ts';
+import { lowestPriority } from '../harness/process-tree.ts';
 
 export const MODULE = 'github.com/moby/buildkit';
 
@@ -71,12 +72,8 @@ async function go(
   timeoutMs = 45 * 60_000,
   background = false,
 ) {
-  // In the background: a session of its own (so a scheduling autogroup of its own) at the lowest weight,
-  // and nice 19 within it. With autogroups on (Debian's default), nice alone does not yield to a process
-  // of another session, such as the lab's daemonized qemu.
-  const [file, argv] = background
-    ? ['sh', ['-c', 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 go "$@"', 'sh', ...args]]
-    : ['go', args];
+  // In the background: the lowest CPU weight, in a session of its own (see lowestPriority).
+  const [file, argv] = background ? lowestPriority(['go', ...args]) : ['go', args];
   const r = await execa(file, argv, {
     detached: background,
     cwd,

@@ -38,3 +38,12 @@ export function killAllTracked(signal: NodeJS.Signals = 'SIGKILL'): void {
   for (const pid of live) killProcessGroup(pid, signal);
   live.clear();
 }
+
+/**
+ * argv that runs `argv` at the lowest CPU weight: spawn it `detached` (a session, so a scheduling
+ * autogroup, of its own), whose autogroup is set to nice 19, and nice 19 within it. With autogroups on
+ * (Debian's default) nice alone does not yield to a process of another session, such as the lab's qemu.
+ */
+export function lowestPriority(argv: readonly string[]): [string, string[]] {
+  return ['sh', ['-c', 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"', 'sh', ...argv]];
+}

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { debianMirrorSyncHint } from '../errors.ts';
-import { killProcessGroup } from '../process-tree.ts';
+import { killProcessGroup, lowestPriority } from '../process-tree.ts';
 import { recordedDebianIndex } from './debian-index.ts';
 import { BASE_PLATFORMS, GUEST_HOST_ADDR, type LabLayout, SCRIPTS, VM_PACKAGES } from './layout.ts';
 import type { Progress } from './progress.ts';
@@ -46,18 +46,8 @@ export class Provisioner {
   private async run(label: string, argv: string[], background = false): Promise<void> {
     const log = this.layout.p('logs', `${label.replace(/[^a-z0-9]+/gi, '-')}.log`);
     await mkdir(dirname(log), { recursive: true });
-    const child = background
-      ? execa(
-          'bash',
-          [
-            '-c',
-            'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"',
-            'lab-background',
-            ...argv,
-          ],
-          { reject: false, all: true, timeout: 45 * 60_000, detached: true },
-        )
-      : execa(argv[0]!, argv.slice(1), { reject: false, all: true, timeout: 45 * 60_000 });
+    const [file, args] = background ? lowestPriority(argv) : [argv[0]!, argv.slice(1)];
+    const child = execa(file, args, { reject: false, all: true, timeout: 45 * 60_000, detached: background });
     const pid = background ? child.pid : undefined;
     if (pid) killedOnExit(pid);
     const r = await child;
