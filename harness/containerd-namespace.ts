@@ -1,20 +1,44 @@
 /**
- * One shell function, `rmns NAMESPACE`, that empties a containerd namespace (images, leases, content;
- * containerd collects snapshots once nothing refers to them) and removes it, retrying while the
- * collection runs. Exit 1 when it is still there. Run as root with `ctr` on PATH: the containerd
- * worker's stop() and the janitor's sweep both use it.
+ * One shell function, `rmns NAMESPACE [SECONDS]`, that empties a containerd namespace and removes it: tasks,
+ * containers, images, leases and content, then each snapshotter's snapshots, leaves first. containerd
+ * would collect unreferenced snapshots itself, but its collector runs when it chooses (after a slow
+ * collection it waits up to fifty times as long), and a snapshot labelled as a root it never takes:
+ * waiting for it made the namespace's removal fail at random. Retries for 30 s (or its second argument's
+ * seconds); then exit 1, saying on
+ * stderr what the namespace still holds and containerd's last refusal. Run as root with `ctr` on PATH
+ * (CONTAINERD_ADDRESS picks another containerd): the containerd worker's stop() and the janitor's
+ * sweep both use it.
  */
 export const REMOVE_NAMESPACE_SH = [
   'rmns() {',
   '  c="ctr -n $1"',
-  '  $c images ls -q | xargs -r $c images rm >/dev/null',
-  '  $c leases ls -q | xargs -r $c leases rm >/dev/null',
-  '  $c content ls -q | xargs -r $c content rm >/dev/null',
-  '  for i in $(seq 1 30); do',
+  '  snapshotters=$(ctr plugins ls | awk \'$1 == "io.containerd.snapshotter.v1" && $NF == "ok" { print $2 }\')',
+  '  $c tasks ls -q 2>/dev/null | xargs -r -n1 $c tasks rm -f >/dev/null 2>&1',
+  '  for kind in containers images leases content; do',
+  '    $c $kind ls -q 2>/dev/null | xargs -r $c $kind rm >/dev/null 2>&1',
+  '  done',
+  '  tries=30; [ -z "$2" ] || tries=$2',
+  '  for i in $(seq 1 "$tries"); do',
   '    ctr namespaces ls -q | grep -qx "$1" || return 0',
-  '    ctr namespaces rm "$1" >/dev/null 2>&1 && return 0',
+  '    refused=$(ctr namespaces rm "$1" 2>&1) && return 0',
+  '    for s in $snapshotters; do',
+  '      # A parent goes once its children have: passes until one removes nothing.',
+  '      while keys=$($c snapshots --snapshotter "$s" ls 2>/dev/null | awk \'NR > 1 { print $1 }\') && [ -n "$keys" ]; do',
+  '        echo "$keys" | xargs -n1 $c snapshots --snapshotter "$s" rm >/dev/null 2>&1',
+  '        [ "$($c snapshots --snapshotter "$s" ls 2>/dev/null | awk \'NR > 1\' | wc -l)" -lt "$(echo "$keys" | wc -l)" ] || break',
+  '      done',
+  '    done',
   '    sleep 1',
   '  done',
+  '  held=""',
+  '  for kind in containers images leases content; do',
+  '    n=$($c $kind ls -q 2>/dev/null | wc -l); [ "$n" = 0 ] || held="$held $n $kind,"',
+  '  done',
+  '  for s in $snapshotters; do',
+  '    n=$($c snapshots --snapshotter "$s" ls 2>/dev/null | awk \'NR > 1\' | wc -l)',
+  '    [ "$n" = 0 ] || held="$held $n $s snapshots,"',
+  '  done',
+  '  echo "containerd namespace $1 still holds:$(echo "$held" | sed \'s/,$//\'); containerd said: $refused" >&2',
   '  return 1',
   '}',
 ].join('\n');

@@ -1,6 +1,7 @@
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { type Config, loadConfig } from './config.ts';
 import type { TargetFacts } from './facts.ts';
+import { cleanUpAfterFile } from './file-cleanup.ts';
 import { ResourceTracker } from './resources.ts';
 import { openTarget } from './session.ts';
 import type { Target } from './target.ts';
@@ -8,7 +9,8 @@ import type { Target } from './target.ts';
 /**
  * What a phase test file gets: the target (one connection per worker, shared by every file it runs),
  * the config, the target facts, and a resource tracker whose cleanup runs after the file, also on
- * failure. A test body does not know whether the target is the lab, a board or this machine.
+ * failure, also when one of the file's afterAll hooks throws (file-cleanup.ts). A test body does not
+ * know whether the target is the lab, a board or this machine.
  */
 export interface PhaseContext {
   target: Target;
@@ -39,10 +41,7 @@ function sharedTarget(): { target: Target; config: Config } {
 export function usePhase(): PhaseContext {
   const { target, config } = sharedTarget();
   const resources = new ResourceTracker(target, undefined, inject('phase'));
-  afterAll(async () => {
-    const failures = await resources.cleanup();
-    if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join('\n')}`);
-  }, 300_000);
+  cleanUpAfterFile(resources);
   return {
     target,
     config,
