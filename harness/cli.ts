@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { AUTOMATION_COMMANDS, automationCommand } from '../automation/commands.ts';
 import { parseArgs } from './cli/args.ts';
-import { buildImageCommand } from './cli/build-commands.ts';
+import { buildDebCommand, buildImageCommand } from './cli/build-commands.ts';
 import { doctor } from './cli/doctor.ts';
 import { EXIT, HELP } from './cli/help.ts';
 import { labCommand } from './cli/lab-command.ts';
@@ -77,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'build-image':
         return await buildImageCommand(config, parsed.push === true);
+      case 'build-deb':
+        return await buildDebCommand(config, parsed.out, parsed.debRevision);
       case 'rehearse-board': {
         const { rehearseBoard } = await import('./cli/rehearse-board.ts');
         return await rehearseBoard(config, {
@@ -87,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       default:
         throw new ConfigError(
-          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab, build-binaries, build-image, rehearse-board; see --help)`,
+          `usage: unknown command '${parsed.command}' (run, test, doctor, janitor, lab, build-binaries, build-image, build-deb, rehearse-board; see --help)`,
         );
     }
   } catch (err) {

@@ -52,6 +52,8 @@ export interface Config {
   buildkitRef: string;
   binaries: string | undefined;
   image: string | undefined;
+  /** A Debian package (.deb on this machine) to check instead of building one from the binaries. */
+  deb: string | undefined;
   imageRepository: string;
   /** This project's GitHub repository (the image's source label), when it can be known. */
   projectRepository?: ProjectRepository;
@@ -112,6 +114,7 @@ const FIELDS = {
   buildkitRef: { env: 'BKA_BUILDKIT_REF', flag: '--buildkit-ref' },
   binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
   image: { env: 'BKA_IMAGE', flag: '--image' },
+  deb: { env: 'BKA_DEB', flag: '--deb' },
   imageRepository: { env: 'BKA_IMAGE_REPOSITORY', flag: '--image-repository' },
   buildkitdFlags: { env: 'BKA_BUILDKITD_FLAGS', flag: '--buildkitd-flags' },
   amd64Node: { env: 'BKA_AMD64_NODE', flag: '--amd64-node' },
@@ -354,6 +357,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     buildkitRef,
     binaries: str('binaries', get('binaries')),
     image: str('image', get('image')),
+    deb: str('deb', get('deb')),
     imageRepository,
     projectRepository: project,
     buildkitdFlags: (str('buildkitdFlags', get('buildkitdFlags')) ?? '').split(/\s+/).filter(Boolean),

@@ -3,7 +3,7 @@
 # says (`npm ci`); Debian packages when apt-get is there, as root or through `sudo -n apt-get` (the most a
 # runner user's sudo grants), and only what the suite uses.
 # - Not riscv64 (a lab host, CI): a real sshd and dockerd for the suite's own tests, chromium for the HTML
-#   report's, tinyproxy, and the lab's host packages (qemu-system-riscv64, debootstrap, binfmt_misc).
+#   report's, tinyproxy, lintian for the Debian package, and the lab's host packages (qemu-system-riscv64, debootstrap, binfmt_misc).
 # - riscv64 (the board): never Docker, containerd or runc (the board's own engine is never changed); only
 #   the tools the checks and self tests call. A step that cannot work there says so in one line.
 set -euo pipefail
@@ -16,7 +16,7 @@ if [ "$arch" = riscv64 ]; then
   # runc and buildx are the board's (doctor checks them); self tests that need a lab host's tool skip.
   want=(git ca-certificates uidmap rootlesskit slirp4netns dbus-user-session tinyproxy)
 else
-  want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck chromium tinyproxy)
+  want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck chromium tinyproxy lintian)
 fi
 
 apt=()

@@ -15,6 +15,8 @@ export interface Parsed {
   noVersionInjection?: boolean;
   grep?: string;
   push?: boolean;
+  /** build-deb: the Debian revision. */
+  debRevision?: string;
   /** rehearse-board: the SSH run's results.json to compare with. */
   compare?: string;
   passthrough: string[];
@@ -62,6 +64,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--no-version-injection') parsed.noVersionInjection = true;
     else if (name === '--grep') parsed.grep = takeValue();
     else if (name === '--push') parsed.push = true;
+    else if (name === '--deb-revision') parsed.debRevision = takeValue();
     else if (name === '--compare') parsed.compare = takeValue();
     else if (BOOLEAN_FLAGS.has(name))
       (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;

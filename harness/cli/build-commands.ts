@@ -47,3 +47,25 @@ export async function buildImageCommand(config: Config, push: boolean): Promise<
     await target.close();
   }
 }
+
+/**
+ * The Debian package's build script as a command: buildkit_<version>_<arch>.deb from phase 1's output
+ * (given with --binaries, else built for riscv64 now), into --out (default out/deb).
+ */
+export async function buildDebCommand(
+  config: Config,
+  outDir: string | undefined,
+  revision?: string,
+): Promise<number> {
+  const { buildBinaries } = await import('../../build/binaries.ts');
+  const { buildDeb } = await import('../../build/deb.ts');
+  const binariesDir =
+    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
+  if (!existsSync(join(binariesDir, 'manifest.json')))
+    throw new ConfigError(
+      `--binaries ${binariesDir}: build-deb needs phase 1's output directory (manifest.json and bin/)`,
+    );
+  const out = await buildDeb({ binariesDir, outDir: outDir ?? 'out/deb', revision });
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return EXIT.ok;
+}

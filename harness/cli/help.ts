@@ -13,6 +13,8 @@ Usage:
   buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
   buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
+  buildkit-acceptance build-deb [--binaries DIR] [--out DIR] [--deb-revision N]
+                                   buildkit_<version>_<arch>.deb from phase 1's output (and its .sha256)
   buildkit-acceptance rehearse-board [--phase P]... [--binaries DIR] [--compare results.json]
                                    the nightly's steps inside the lab VM as its runner, target local
   buildkit-acceptance track [--repo OWNER/NAME] [--upstream moby/buildkit] [--ref BRANCH] [--dry-run]
@@ -39,6 +41,7 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --buildkit-ref REF              BuildKit release to build and check (BKA_BUILDKIT_REF)
   --binaries DIR|ARCHIVE          validate these binaries instead of building them
   --image REF                     validate this image instead of building it
+  --deb FILE                      check this Debian package instead of building one (BKA_DEB)
   --image-repository REPO         where build-image tags and pushes (BKA_IMAGE_REPOSITORY)
   --push                          build-image: push every tag it made
   --buildkitd-flags "FLAGS"       extra flags for every buildkitd the suite starts (BKA_BUILDKITD_FLAGS)
