@@ -225,15 +225,23 @@ export class Lab {
 
   /**
    * Shuts the guest down cleanly (systemctl poweroff; with warm starts on, hibernates it instead), then
-   * makes sure no qemu or lab service is left.
+   * makes sure no qemu or lab service is left. Holds the lab's lock, as `up` does.
    */
   async down(): Promise<void> {
     await this.basesSettled();
-    const state = await this.vm.readState();
-    if (state && !(await this.vm.hibernate(state))) await this.vm.stop(state, true);
-    await this.registry.stop();
-    await this.debianMirror.stop();
-    await this.vm.forget();
+    // Under the start's lock: a start in another process meanwhile would find qemu not answering (it is
+    // being hibernated), kill it and resume a state still being written; it waits for this instead.
+    await mkdir(this.layout.instanceDir, { recursive: true });
+    const release = await acquireLock(join(this.layout.instanceDir, 'lock'));
+    try {
+      const state = await this.vm.readState();
+      if (state && !(await this.vm.hibernate(state))) await this.vm.stop(state, true);
+      await this.registry.stop();
+      await this.debianMirror.stop();
+      await this.vm.forget();
+    } finally {
+      await release();
+    }
   }
 
   /** Forgets a hibernated VM state: the next `up` boots (measured by the bench). */
