@@ -36,6 +36,8 @@ export interface TargetFacts {
   containerdProblem: string | undefined;
   /** Why the user cannot install a systemd service (no systemd, no sudo for systemctl), or undefined. */
   systemdProblem: string | undefined;
+  /** Why the user cannot install, upgrade and remove a package (no dpkg, no sudo for apt-get/dpkg), or undefined. */
+  aptProblem?: string | undefined;
   go: string | undefined;
 }
 
@@ -111,6 +113,12 @@ systemd() {
   [ "$(id -u)" = 0 ] || sudo -n -l systemctl >/dev/null 2>&1 || echo "$(id -un) may not run systemctl through sudo without a password"
 }
 p systemd "$(systemd)" &
+apt() {
+  command -v dpkg >/dev/null || { echo "no dpkg: not a Debian system"; return; }
+  [ "$(id -u)" = 0 ] && return
+  for c in apt-get dpkg; do sudo -n -l "$c" >/dev/null 2>&1 || { echo "$(id -un) may not run $c through sudo without a password"; return; }; done
+}
+p apt "$(apt)" &
 containerdsock() {
   [ -d /run/containerd ] || { echo "no /run/containerd: containerd does not run as a system service (a Docker with its own embedded containerd shares none)"; return; }
   [ "$(id -u)" = 0 ] && return
@@ -185,6 +193,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     unprivilegedUserns: clone !== '0' && maxNs !== '0' && apparmor !== '1',
     rootlessProblem: opt('rootless'),
     systemdProblem: opt('systemd'),
+    aptProblem: opt('apt'),
     containerdProblem: opt('containerd_socket'),
     go: opt('go'),
   };
@@ -226,6 +235,7 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.rootless': f.rootlessProblem ?? 'ready',
     'target.containerd-socket': f.containerdProblem ?? 'reachable',
     'target.systemd': f.systemdProblem ?? 'ready',
+    'target.apt': f.aptProblem ?? 'ready',
     'target.go': f.go ?? 'absent',
   };
 }

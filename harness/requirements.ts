@@ -32,6 +32,11 @@ export const REQUIREMENTS: readonly Requirement[] = [
     fix: (u) => `an administrator, once: allow ${u} 'sudo -n systemctl' (sudoers NOPASSWD)`,
   },
   {
+    need: 'the binaries phase installs, upgrades and removes the Debian package',
+    feature: 'apt-packages',
+    fix: (u) => `an administrator, once: allow ${u} 'sudo -n apt-get' and 'sudo -n dpkg' (sudoers NOPASSWD)`,
+  },
+  {
     need: 'the buildx containerd-worker check reaches containerd',
     feature: 'containerd',
     fix: () => 'sudo apt-get install containerd (a system containerd on /run/containerd/containerd.sock)',

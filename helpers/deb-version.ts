@@ -55,3 +55,9 @@ export function debianArch(goarch: string): string {
   if (!a) throw new Error(`no Debian architecture for GOARCH ${goarch}`);
   return a;
 }
+
+/** The upstream part of a Debian version (`0.33.1` of `0.33.1-1`). */
+export function debianUpstream(version: string): string {
+  const i = version.lastIndexOf('-');
+  return i < 0 ? version : version.slice(0, i);
+}

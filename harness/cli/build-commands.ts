@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { ResourceTracker } from '../resources.ts';
@@ -65,7 +65,7 @@ export async function buildDebCommand(
     throw new ConfigError(
       `--binaries ${binariesDir}: build-deb needs phase 1's output directory (manifest.json and bin/)`,
     );
-  const out = await buildDeb({ binariesDir, outDir: outDir ?? 'out/deb', revision });
+  const out = await buildDeb({ binariesDir, outDir: resolve(outDir ?? 'out/deb'), revision });
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return EXIT.ok;
 }

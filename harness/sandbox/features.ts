@@ -17,6 +17,7 @@ export const FEATURES = [
   'unprivileged-userns',
   'rootless',
   'systemd',
+  'apt-packages',
   'containerd',
   'registry-push',
 ] as const;
@@ -47,6 +48,8 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
       return facts.rootlessProblem;
     case 'systemd':
       return facts.systemdProblem;
+    case 'apt-packages':
+      return facts.aptProblem;
     case 'containerd':
       return facts.containerdProblem;
     case 'registry-push':

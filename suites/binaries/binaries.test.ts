@@ -17,6 +17,7 @@ import { sha256SumsProblems, tarballProblems } from '../../helpers/release-files
 import { defaultProfileProblems, parseProbe } from '../../helpers/seccomp-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
+import { debianPackageChecks } from './debian-package.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/binaries/', import.meta.url));
 const ctx = usePhase();
@@ -300,3 +301,5 @@ describe("the target's container runtime", { tags: [SERVES.extended] }, () => {
     ).toMatch(/^libseccomp: \d+\.\d+/m);
   });
 });
+
+debianPackageChecks(ctx, () => bins);
