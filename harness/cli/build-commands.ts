@@ -7,20 +7,24 @@ import { openTarget, planTarget, preflight } from '../session.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
 
+/** Phase 1's output directory: --binaries, else the riscv64 build of the ref (made now, or cached). */
+async function phase1Output(config: Config, command: string, holds: string): Promise<string> {
+  const { buildBinaries } = await import('../../build/binaries.ts');
+  const dir =
+    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
+  if (!existsSync(join(dir, 'manifest.json')))
+    throw new ConfigError(`--binaries ${dir}: ${command} needs phase 1's output directory (${holds})`);
+  return dir;
+}
+
 /**
  * Phase 2's build script as a command: builds the image on the target from phase 1's output (given with
  * --binaries, else built for riscv64 now), tags it by the convention, and pushes when asked.
  */
 export async function buildImageCommand(config: Config, push: boolean): Promise<number> {
-  const { buildBinaries } = await import('../../build/binaries.ts');
   const { buildImage } = await import('../../build/image.ts');
   const { repositoryFor } = await import('../../build/image-under-test.ts');
-  const binariesDir =
-    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
-  if (!existsSync(join(binariesDir, 'manifest.json')))
-    throw new ConfigError(
-      `--binaries ${binariesDir}: build-image needs phase 1's output directory (manifest.json and the release tarball)`,
-    );
+  const binariesDir = await phase1Output(config, 'build-image', 'manifest.json and the release tarball');
   const plan = await planTarget(config);
   const target = openTarget(plan.config, say);
   const resources = new ResourceTracker(target);
@@ -57,14 +61,8 @@ export async function buildDebCommand(
   outDir: string | undefined,
   revision?: string,
 ): Promise<number> {
-  const { buildBinaries } = await import('../../build/binaries.ts');
   const { buildDeb } = await import('../../build/deb.ts');
-  const binariesDir =
-    config.binaries ?? (await buildBinaries({ ref: config.buildkitRef, goarch: 'riscv64', log: say })).dir;
-  if (!existsSync(join(binariesDir, 'manifest.json')))
-    throw new ConfigError(
-      `--binaries ${binariesDir}: build-deb needs phase 1's output directory (manifest.json and bin/)`,
-    );
+  const binariesDir = await phase1Output(config, 'build-deb', 'manifest.json and bin/');
   const out = await buildDeb({ binariesDir, outDir: resolve(outDir ?? 'out/deb'), revision });
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return EXIT.ok;

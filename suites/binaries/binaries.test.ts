@@ -9,6 +9,7 @@ import { usePhase } from '../../harness/phase-context.ts';
 import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
 import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { dockerfileBuild } from '../../helpers/buildctl-args.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { buildInfoProblems, parseGoBuildInfo, riscvProfileProblem } from '../../helpers/go-buildinfo.ts';
 import { describeMissing } from '../../helpers/kernel-config.ts';
@@ -184,22 +185,10 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
 
     async function build(fixture: string, dest: string) {
       const dir = `${fixturesDir}/${fixture}`;
-      return started().buildctl(
-        [
-          'build',
-          '--progress',
-          'plain',
-          '--frontend',
-          'dockerfile.v0',
-          '--local',
-          `context=${dir}`,
-          '--local',
-          `dockerfile=${dir}`,
-          '--output',
-          `type=oci,dest=${dest}`,
-        ],
-        { context: `building the ${fixture} fixture with buildctl`, timeoutMs: 15 * 60_000 },
-      );
+      return started().buildctl(dockerfileBuild(dir, `type=oci,dest=${dest}`), {
+        context: `building the ${fixture} fixture with buildctl`,
+        timeoutMs: 15 * 60_000,
+      });
     }
 
     test('builds FROM scratch + COPY into an OCI tarball whose config says riscv64', async ({ annotate }) => {

@@ -15,6 +15,7 @@ import { type DebUnderTest, debUnderTest } from '../../build/deb-under-test.ts';
 import type { PhaseContext } from '../../harness/phase-context.ts';
 import { missingFeature } from '../../harness/sandbox/features.ts';
 import type { ExecOptions } from '../../harness/target.ts';
+import { dockerfileBuild } from '../../helpers/buildctl-args.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { SMALL_BASE } from '../../helpers/small-base.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
@@ -112,26 +113,7 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       const out = `${dir}/${name}.oci.tar`;
       const r = await asRoot(
         ['/run/buildkit:/run/buildkit', '/usr/bin/buildctl:/usr/bin/buildctl:ro', `${dir}:${dir}`],
-        [
-          ...[
-            'buildctl',
-            '--addr',
-            `unix://${SOCKET}`,
-            'build',
-            '--progress',
-            'plain',
-            '--frontend',
-            'dockerfile.v0',
-          ],
-          ...[
-            '--local',
-            `context=${dir}/run`,
-            '--local',
-            `dockerfile=${dir}/run`,
-            '--output',
-            `type=oci,dest=${out}`,
-          ],
-        ],
+        ['buildctl', '--addr', `unix://${SOCKET}`, ...dockerfileBuild(`${dir}/run`, `type=oci,dest=${out}`)],
         { context: `building the run fixture through ${SOCKET}`, timeoutMs: 15 * 60_000 },
       );
       const image = await ociImage(ctx.target, out);

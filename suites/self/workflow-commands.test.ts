@@ -6,7 +6,7 @@ import { parseArgs } from '../../harness/cli.ts';
 /**
  * Every command line of the suite's CLI in the three workflows is one the CLI accepts: a renamed command
  * or flag fails here, not on the runner. (track and close-issues also run for real in the
- * release-tracking phase; run, build-binaries and build-image in the phases and the self tests.)
+ * release-tracking phase; run, build-binaries, build-image and build-deb in the phases and the self tests.)
  */
 describe('the workflows', () => {
   const steps = cliSteps();
@@ -25,7 +25,7 @@ describe('the workflows', () => {
         expect(() => parseFlags(command, rest)).not.toThrow();
       else {
         const parsed = parseArgs(argv);
-        expect(['run', 'doctor', 'janitor', 'build-binaries', 'build-image']).toContain(parsed.command);
+        expect(['run', 'doctor', 'janitor', 'build-binaries', 'build-image', 'build-deb']).toContain(parsed.command);
       }
     });
   }
