@@ -113,7 +113,17 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       const out = `${dir}/${name}.oci.tar`;
       const r = await asRoot(
         ['/run/buildkit:/run/buildkit', '/usr/bin/buildctl:/usr/bin/buildctl:ro', `${dir}:${dir}`],
-        ['buildctl', '--addr', `unix://${SOCKET}`, ...dockerfileBuild(`${dir}/run`, `type=oci,dest=${out}`)],
+        [
+          'sh',
+          '-c',
+          // The first connection starts buildkitd (socket activation); on a slow target it may take longer
+          // than gRPC's 20 s connect deadline to answer, so the client waits for it (--wait, 3 min), as a
+          // script would, and then builds.
+          'buildctl --addr "$1" --wait --timeout 180 debug workers >/dev/null && exec buildctl --addr "$@"',
+          'sh',
+          `unix://${SOCKET}`,
+          ...dockerfileBuild(`${dir}/run`, `type=oci,dest=${out}`),
+        ],
         { context: `building the run fixture through ${SOCKET}`, timeoutMs: 15 * 60_000 },
       );
       const image = await ociImage(ctx.target, out);

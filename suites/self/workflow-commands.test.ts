@@ -25,7 +25,9 @@ describe('the workflows', () => {
         expect(() => parseFlags(command, rest)).not.toThrow();
       else {
         const parsed = parseArgs(argv);
-        expect(['run', 'doctor', 'janitor', 'build-binaries', 'build-image', 'build-deb']).toContain(parsed.command);
+        expect(['run', 'doctor', 'janitor', 'build-binaries', 'build-image', 'build-deb']).toContain(
+          parsed.command,
+        );
       }
     });
   }
