@@ -5,7 +5,7 @@
  * carry comes from the BuildKit version asked for, never from the package.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { localTempDir } from '../harness/local-temp.ts';
@@ -17,27 +17,44 @@ export interface DebUnderTest {
   /** The package (local path), and its newer build. */
   file: string;
   newer: string;
-  /** Its Version field, and the newer build's. */
-  version: string;
+  /** The newer build's Version field. */
   newerVersion: string;
   /** The Debian version the package must carry, from the BuildKit version asked for. */
   expectedUpstream: string;
   source: string;
 }
 
-async function field(file: string, name: string): Promise<string> {
-  return (await execa('dpkg-deb', ['--field', file, name])).stdout.trim();
+/**
+ * A copy of a package with `edit` applied to its unpacked tree (DEBIAN/ included), built again (gzip:
+ * a package made only to be checked), at `out`.
+ */
+export async function repackDeb(
+  file: string,
+  out: string,
+  edit: (tree: string) => Promise<void>,
+): Promise<void> {
+  const tree = `${out}.tree`;
+  await execa('dpkg-deb', ['--raw-extract', file, tree]);
+  try {
+    await edit(tree);
+    await execa('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', tree, out]);
+  } finally {
+    await rm(tree, { recursive: true, force: true });
+  }
 }
 
 /** The same package with its version raised (`<version>+bka1`): what an upgrade to a newer build installs. */
 async function newerBuild(file: string, dir: string): Promise<{ file: string; version: string }> {
-  const tree = join(dir, 'newer-tree');
-  await execa('dpkg-deb', ['--raw-extract', file, tree]);
-  const control = await readFile(join(tree, 'DEBIAN', 'control'), 'utf8');
-  const version = `${await field(file, 'Version')}+bka1`;
-  await writeFile(join(tree, 'DEBIAN', 'control'), control.replace(/^Version: .*$/m, `Version: ${version}`));
+  let version = '';
+  const staged = join(dir, 'newer.deb');
+  await repackDeb(file, staged, async (tree) => {
+    const control = join(tree, 'DEBIAN', 'control');
+    const text = await readFile(control, 'utf8');
+    version = `${/^Version: (.*)$/m.exec(text)?.[1]?.trim()}+bka1`;
+    await writeFile(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
+  });
   const out = join(dir, basename(file).replace(/_([^_]+)_([^_]+)\.deb$/, `_${version}_$2.deb`));
-  await execa('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', tree, out]);
+  await rename(staged, out);
   return { file: out, version };
 }
 
@@ -79,7 +96,6 @@ export async function debUnderTest(
   return {
     file,
     newer: newer.file,
-    version: await field(file, 'Version'),
     newerVersion: newer.version,
     expectedUpstream: debianUpstream(debianVersion(bins.expectedVersion)),
     source,

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -137,7 +137,7 @@ export async function buildDeb(o: DebOptions): Promise<DebOutput> {
     const sums: string[] = [];
     for (const f of files) {
       const data = await readFile(join(stage, f));
-      bytes += (await stat(join(stage, f))).size;
+      bytes += data.length;
       sums.push(`${createHash('md5').update(data).digest('hex')}  ${f}`);
     }
     await writeFile(join(stage, 'DEBIAN/md5sums'), `${sums.join('\n')}\n`);
