@@ -2,8 +2,11 @@
  * Phase 1's Debian package on the target (#210: packages), as the runner's user with its sudo (apt-get,
  * dpkg, systemctl): installed with `sudo apt-get install ./buildkit_*.deb` (its dependencies from the
  * target's own APT sources; no recommends, and never a removal: `--no-remove`), socket activation, a
- * build through the packaged daemon, an edited conffile across an upgrade, remove, purge. Whatever the
- * install added is purged at cleanup, registered before it runs. Root-only files (the conffile, the
+ * build through the packaged daemon, an edited conffile across an upgrade, remove, purge. The upgrade,
+ * remove and purge go through dpkg itself (`sudo dpkg -i`, `--remove`, `--purge`): they need no
+ * dependency resolution, dpkg runs the same maintainer scripts apt-get would have it run, and each apt-get
+ * call costs ~15 s more of reading the archive's index on a riscv64 board. Whatever the install added is
+ * purged at cleanup, registered before it runs. Root-only files (the conffile, the
  * daemon's socket) are reached the way a docker-group user can: a run-owned container of the small base.
  * Registered by binaries.test.ts (a phase beside others is one test file).
  */
@@ -26,6 +29,8 @@ const APT = ['sudo', '-n', 'apt-get', '-y', '-q'];
 /** An install never removes a package (the board's Docker stays as it is) and pulls no recommends. */
 const INSTALL = [...APT, '--no-install-recommends', '--no-remove', 'install'];
 const CONF = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+/** dpkg as the runner's sudo allows it; an edited conffile is kept without asking (as CONF does for apt). */
+const DPKG = ['sudo', '-n', 'dpkg', '--force-confdef', '--force-confold'];
 
 /** Why these checks cannot run on this target (the features they need, then a package already there). */
 async function unfit(ctx: PhaseContext): Promise<string | undefined> {
@@ -230,8 +235,8 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       gate(skip);
       expect(installed, 'not installed (see the install check)').toBe(true);
       const name = deb.newer.split('/').pop();
-      await ctx.target.exec([...INSTALL, ...CONF, `${dir}/${name}`], {
-        context: `upgrading to ${name}`,
+      await ctx.target.exec([...DPKG, '-i', `${dir}/${name}`], {
+        context: `upgrading to ${name} (sudo dpkg -i)`,
         timeoutMs: 15 * 60_000,
       });
       expect((await status()).version, 'the newer build is installed').toBe(deb.newerVersion);
@@ -243,13 +248,13 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       expect(arch).toBe('riscv64');
     });
 
-    test('apt-get remove stops and disables the units and keeps the state; purge removes the state and the conffile', async ({
+    test('dpkg --remove stops and disables the units and keeps the state; --purge removes the state and the conffile', async ({
       skip,
     }) => {
       gate(skip);
       expect(installed, 'not installed (see the install check)').toBe(true);
-      await ctx.target.exec([...APT, 'remove', 'buildkit'], {
-        context: 'sudo apt-get remove buildkit',
+      await ctx.target.exec([...DPKG, '--remove', 'buildkit'], {
+        context: 'sudo dpkg --remove buildkit',
         timeoutMs: 10 * 60_000,
       });
       for (const unit of ['buildkit.socket', 'buildkit.service'])
@@ -264,8 +269,8 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
         { reject: false },
       );
       expect(kept.exitCode, 'remove keeps /var/lib/buildkit and the conffile').toBe(0);
-      await ctx.target.exec([...APT, 'purge', 'buildkit'], {
-        context: 'sudo apt-get purge buildkit',
+      await ctx.target.exec([...DPKG, '--purge', 'buildkit'], {
+        context: 'sudo dpkg --purge buildkit',
         timeoutMs: 10 * 60_000,
       });
       const gone = await ctx.target.exec(
