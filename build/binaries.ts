@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/config.ts';
@@ -32,6 +32,13 @@ export interface BuildOptions {
   fresh?: boolean;
   /** false builds without upstream's -X version flags: the self tests' broken fixture, never a release. */
   versionInjection?: boolean;
+  /**
+   * Dependencies replaced by local directories (module path -> directory), through a go.mod of the
+   * build's own (`go build -modfile`; the source stays as fetched). Only the self tests' broken builds use
+   * it (a dependency as it was before a fix), never a release; what the directories hold is part of the
+   * cache key.
+   */
+  replace?: Record<string, string>;
   /** Compile at the lowest CPU priority (nice 19): a build made ahead of need, beside other work. */
   background?: boolean;
   log?: (line: string) => void;
@@ -115,6 +122,11 @@ interface Source {
 export async function resolveRef(ref: string): Promise<{ version: string; revision: string }> {
   const src = await fetchModule(ref);
   return { version: src.version, revision: src.revision };
+}
+
+/** The (read-only) directory of BuildKit's source at `ref`, fetched through the Go module proxy. */
+export async function sourceDir(ref: string): Promise<string> {
+  return (await fetchModule(ref)).dir;
 }
 
 /** Fetches the module at `ref` through the Go module proxy and returns its (read-only) directory. */
@@ -232,6 +244,32 @@ async function chooseToolchain(
   return { env: { GOTOOLCHAIN: asked }, goVersion: asked };
 }
 
+/** A digest of what replaces which module: each path and every file under its directory (12 hex digits). */
+async function replacementDigest(replace: Record<string, string>): Promise<string> {
+  const h = createHash('sha256');
+  for (const [module, dir] of Object.entries(replace).sort()) {
+    h.update(`${module}\0`);
+    for (const f of (await readdir(dir, { recursive: true })).sort()) {
+      const path = join(dir, f);
+      if ((await stat(path)).isFile())
+        h.update(`${f}\0`)
+          .update(await readFile(path))
+          .update('\0');
+    }
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
+/** A copy of the source's go.mod and go.sum, in `dir`, with `replace` directives added; its path. */
+async function modfileWith(srcDir: string, replace: Record<string, string>, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const mod = join(dir, 'replaced.mod');
+  const lines = Object.entries(replace).map(([m, d]) => `replace ${m} => ${resolve(d)}`);
+  await writeFile(mod, `${await readFile(join(srcDir, 'go.mod'), 'utf8')}\n${lines.join('\n')}\n`);
+  await writeFile(join(dir, 'replaced.sum'), await readFile(join(srcDir, 'go.sum')));
+  return mod;
+}
+
 export async function buildBinaries(options: BuildOptions): Promise<BuildOutput> {
   const log = options.log ?? (() => {});
   const src = options.source ? await checkout(options.source) : await fetchModule(options.ref ?? 'latest');
@@ -240,7 +278,8 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
   const goarch = options.goarch ?? hostArch;
   const mode = goarch === hostArch ? 'native' : 'cross-compiled';
   const outRoot = options.outDir ?? join(defaultCacheDir(), 'binaries');
-  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}${options.versionInjection === false ? '-noversion' : ''}`;
+  const replaced = options.replace ? `-replaced${await replacementDigest(options.replace)}` : '';
+  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}${options.versionInjection === false ? '-noversion' : ''}${replaced}`;
   const dir = join(outRoot, key);
   const manifestPath = join(dir, 'manifest.json');
   if (!options.fresh && existsSync(manifestPath)) {
@@ -252,6 +291,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
   const partial = `${dir}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(join(partial, 'bin'), { recursive: true });
+  const modDir = `${partial}.mod`;
   try {
     const ldflags = [
       '-s',
@@ -276,6 +316,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       ...(goarch === 'riscv64' ? { GORISCV64: 'rva20u64' } : {}),
       GOFLAGS: '-mod=mod -modcacherw',
     };
+    const modfile = options.replace && (await modfileWith(src.dir, options.replace, modDir));
     for (const cmd of ['buildctl', 'buildkitd']) {
       log(`binaries: go build ./cmd/${cmd} (${src.version}, ${goVersion}, linux/${goarch}, ${mode})`);
       const t0 = performance.now();
@@ -284,6 +325,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
           'build',
           '-trimpath',
           '-buildvcs=false',
+          ...(modfile ? [`-modfile=${modfile}`] : []),
           '-ldflags',
           ldflags,
           '-o',
@@ -340,9 +382,11 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
     await writeFile(join(partial, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(partial, dir);
+    await rm(modDir, { recursive: true, force: true });
     return { dir, binDir: join(dir, 'bin'), tarball: join(dir, tarball), manifest, cached: false };
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
+    await rm(modDir, { recursive: true, force: true });
     throw err instanceof BuildError ? err : new BuildError(errorMessage(err));
   }
 }
