@@ -369,7 +369,10 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       ref: src.ref,
       version: src.version,
       revision: src.revision,
-      source: src.description,
+      // A build with replaced dependencies says so (only the self tests' broken builds have one).
+      source: options.replace
+        ? `${src.description}, with ${Object.keys(options.replace).join(', ')} replaced by a local copy`
+        : src.description,
       goVersion,
       goarch,
       hostArch,
