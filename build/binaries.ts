@@ -385,11 +385,11 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
     await writeFile(join(partial, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(partial, dir);
-    await rm(modDir, { recursive: true, force: true });
     return { dir, binDir: join(dir, 'bin'), tarball: join(dir, tarball), manifest, cached: false };
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
-    await rm(modDir, { recursive: true, force: true });
     throw err instanceof BuildError ? err : new BuildError(errorMessage(err));
+  } finally {
+    await rm(modDir, { recursive: true, force: true });
   }
 }
