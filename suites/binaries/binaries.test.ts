@@ -185,6 +185,8 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
 
     async function build(fixture: string, dest: string) {
       const dir = `${fixturesDir}/${fixture}`;
+      // The start check's wait, shared (memoized), so a build never depends on that check having run.
+      await started().ready();
       return started().buildctl(dockerfileBuild(dir, `type=oci,dest=${dest}`), {
         context: `building the ${fixture} fixture with buildctl`,
         timeoutMs: 15 * 60_000,
@@ -204,17 +206,17 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
       });
     });
 
-    let firstRunMs = 0;
+    let coldLayers: string[] = [];
     test('builds FROM busybox + RUN through runc, and the RUN step reports the target machine', async ({
       annotate,
     }) => {
       await withWorkerLogs(started(), async () => {
         const out = `${fixturesDir}/run.oci.tar`;
         const r = await build('run', out);
-        firstRunMs = r.durationMs;
         await annotate(`RUN build (cold): ${(r.durationMs / 1000).toFixed(1)}s`);
         await benchNote(annotate, 'build with a RUN step, cold', r.durationMs);
         const image = await ociImage(ctx.target, out);
+        coldLayers = image.manifest.layers.map((l) => l.digest);
         const { config } = image;
         expect(`${config.os}/${config.architecture}`).toBe('linux/riscv64');
         const arch = await topLayerFile(ctx.target, out, image, 'arch.txt');
@@ -244,20 +246,27 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
       });
     });
 
-    test('a second build of the same fixture is served from cache, and is faster', async ({ annotate }) => {
+    // Served from cache, shown by what BuildKit reports and exports, not by the clock: a warm build is
+    // not reliably faster on a busy board (the export's fixed cost dominates a step this small).
+    test('a second build of the same fixture is served from cache: its RUN step reported CACHED, its layers the same blobs', async ({
+      annotate,
+    }) => {
       await withWorkerLogs(started(), async () => {
-        expect(firstRunMs, 'the cold build did not run (see the previous check)').toBeGreaterThan(0);
-        const r = await build('run', `${fixturesDir}/run-again.oci.tar`);
-        await annotate(
-          `RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s, cold was ${(firstRunMs / 1000).toFixed(1)}s`,
-        );
+        expect(coldLayers, 'the cold build did not run (see the previous check)').not.toEqual([]);
+        const out = `${fixturesDir}/run-again.oci.tar`;
+        const r = await build('run', out);
+        await annotate(`RUN build (warm): ${(r.durationMs / 1000).toFixed(1)}s`);
         await benchNote(annotate, 'build with a RUN step, warm', r.durationMs);
-        const cached = cachedSteps(r.stderr);
         expect(
-          cached.run,
+          cachedSteps(r.stderr).run,
           `the RUN step was not reported CACHED; progress:\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`,
         ).toBe(true);
-        expect(r.durationMs).toBeLessThan(firstRunMs);
+        const warm = await ociImage(ctx.target, out);
+        const warmLayers = warm.manifest.layers.map((l) => l.digest);
+        expect(
+          warmLayers.join(' '),
+          `the warm build exported other layers than the cold one (${coldLayers.join(' ')}): its RUN step ran again`,
+        ).toBe(coldLayers.join(' '));
       });
     });
   });

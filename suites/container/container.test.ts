@@ -374,7 +374,7 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
     });
   });
 
-  test('docker stop makes buildkitd exit cleanly within 10 seconds (tini forwards SIGTERM)', async ({
+  test('docker stop makes buildkitd exit cleanly before the 10-second kill (tini forwards SIGTERM)', async ({
     annotate,
   }) => {
     const id = plain.getId();
@@ -386,7 +386,7 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
       await annotate(
         `docker stop took ${(stopMs / 1000).toFixed(1)}s; exit code ${State.ExitCode}, OOM-killed ${State.OOMKilled}`,
       );
-      expect(stopMs).toBeLessThan(10_000);
+      // Docker's own deadline is the clock here: a buildkitd that outlives it is SIGKILLed (137).
       expect(State.ExitCode, 'exit code 137 means it had to be killed').not.toBe(137);
       // buildkitd's graceful path: it logs "stopping server" on the first SIGTERM (and then exits 1,
       // as upstream does when its context is cancelled by a signal).
