@@ -47,6 +47,12 @@ export interface Config {
   phases: Phase[];
   /** Where `docker.io` images come from on the target (a pull-through mirror), e.g. `10.0.2.2:5311`. */
   registryMirror: string | undefined;
+  /**
+   * A plain-HTTP registry the push, export and cache checks use, reached under this one name by the
+   * target's builders (containers on Docker's bridge) and by its engine (which must trust it). Unset: each
+   * phase file that pushes starts a registry of its own on the target (harness/run-registry.ts).
+   */
+  pushRegistry: string | undefined;
   /** The Debian archive image builds on the target fetch packages from (replaces the base image's sources). */
   debianMirror: string | undefined;
   buildkitRef: string;
@@ -110,6 +116,7 @@ const FIELDS = {
   reportDir: { env: 'BKA_REPORT_DIR', flag: '--report-dir' },
   phase: { env: 'BKA_PHASES', flag: '--phase' },
   registryMirror: { env: 'BKA_REGISTRY_MIRROR', flag: '--registry-mirror' },
+  pushRegistry: { env: 'BKA_PUSH_REGISTRY', flag: '--push-registry' },
   debianMirror: { env: 'BKA_DEBIAN_MIRROR', flag: '--debian-mirror' },
   buildkitRef: { env: 'BKA_BUILDKIT_REF', flag: '--buildkit-ref' },
   binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
@@ -286,6 +293,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
 
+  const pushRaw = get('pushRegistry');
+  const pushRegistry = str('pushRegistry', pushRaw);
+  if (pushRegistry && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(pushRegistry)) {
+    fail('pushRegistry', pushRaw!.origin, "a registry host[:port] such as '127.0.0.1:5000'", pushRegistry);
+  }
+
   const debianMirrorRaw = get('debianMirror');
   const debianMirror = str('debianMirror', debianMirrorRaw)?.replace(/\/+$/, '');
   if (debianMirror && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(debianMirror)) {
@@ -353,6 +366,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? 'out/reports'),
     phases: phases as Phase[],
     registryMirror,
+    pushRegistry,
     debianMirror,
     buildkitRef,
     binaries: str('binaries', get('binaries')),

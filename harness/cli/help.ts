@@ -36,6 +36,9 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --connect-timeout SECONDS       SSH connect + auth limit (default 10)
   --docker-ready-timeout SECONDS  how long a slow (not refused) Docker engine is asked again (default 300)
   --registry-mirror HOST:PORT     pull docker.io images through this mirror on the target
+  --push-registry HOST:PORT       the registry push, export and cache checks use (BKA_PUSH_REGISTRY):
+                                  plain HTTP, reached under this name by the target's builders and engine;
+                                  default: a registry:3 container of the run's own on the target, removed after
   --debian-mirror URL             Debian archive the image build's apt-get uses (BKA_DEBIAN_MIRROR;
                                   default: the base image's sources; the lab's pinned mirror in the lab)
   --buildkit-ref REF              BuildKit release to build and check (BKA_BUILDKIT_REF)

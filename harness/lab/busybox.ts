@@ -22,14 +22,15 @@ const APPLETS = (
   'touch tr true uname uniq wc wget which whoami xargs yes'
 ).split(' ');
 
-interface Stanza {
+export interface Stanza {
   version: string;
   filename: string;
   sha256: string;
 }
 
-function busyboxStanza(packages: string): Stanza | undefined {
-  const stanza = packages.split(/\n\n+/).find((s) => /^Package: busybox-static$/m.test(s));
+/** The stanza of binary package `name` in a Packages index. */
+export function packageStanza(packages: string, name: string): Stanza | undefined {
+  const stanza = packages.split(/\n\n+/).find((s) => s.split('\n').includes(`Package: ${name}`));
   const field = (name: string) => stanza && new RegExp(`^${name}: (.+)$`, 'm').exec(stanza)?.[1]?.trim();
   const [version, filename, sha256] = [field('Version'), field('Filename'), field('SHA256')];
   return version && filename && sha256 ? { version, filename, sha256 } : undefined;
@@ -58,10 +59,21 @@ function checkedVersion(found: Stanza | undefined, where: string): Stanza {
   return found;
 }
 
-/** riscv64's busybox-static through the lab's Debian mirror (its pinned index; the pool checked against it). */
-async function pinnedDeb(mirror: string, suite: string): Promise<Buffer> {
+/**
+ * A riscv64 package through the lab's Debian mirror (its pinned index; the pool checked against it), its
+ * stanza checked by `check` (which throws when it is not the one wanted).
+ */
+export async function pinnedDeb(
+  mirror: string,
+  suite: string,
+  name: string,
+  check: (found: Stanza | undefined, where: string) => Stanza = (found, where) => {
+    if (!found) throw new Error(`lab: ${where} lists no ${name}`);
+    return found;
+  },
+): Promise<Buffer> {
   const index = `${mirror}/dists/${suite}/main/binary-riscv64/Packages`;
-  const found = checkedVersion(busyboxStanza((await get(index)).toString('utf8')), index);
+  const found = check(packageStanza((await get(index)).toString('utf8'), name), index);
   return verifiedDeb(`${mirror}/${found.filename}`, found);
 }
 
@@ -79,7 +91,7 @@ async function upstreamDeb(index: DebianIndex, arch: string): Promise<Buffer> {
   if (!want || sha !== want.sha256)
     throw new Error(`lab: ${base}/${path} does not match its InRelease (mirror mid-sync?)`);
   const text = (await execa('xz', ['-dc'], { input: xz, maxBuffer: 512 * 1024 * 1024 })).stdout;
-  const found = checkedVersion(busyboxStanza(text), `${base}/${path}`);
+  const found = checkedVersion(packageStanza(text, 'busybox-static'), `${base}/${path}`);
   return verifiedDeb(`${index.mirror.replace(/\/+$/, '')}/${found.filename}`, found);
 }
 
@@ -132,7 +144,8 @@ export interface BusyboxSources {
  */
 export async function busyboxRootfs(src: BusyboxSources, debArch: string, out: string): Promise<void> {
   if (existsSync(out)) return;
-  if (debArch === 'riscv64') return rootfsTar(await pinnedDeb(src.mirror, src.suite), out);
+  if (debArch === 'riscv64')
+    return rootfsTar(await pinnedDeb(src.mirror, src.suite, 'busybox-static', checkedVersion), out);
   if (!src.index) throw new Error('lab: no recorded Debian index to fetch busybox-static from');
   return rootfsTar(await upstreamDeb(src.index, debArch), out);
 }

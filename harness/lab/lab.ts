@@ -104,7 +104,9 @@ export class Lab {
   private async services(vmKey: string): Promise<void> {
     await this.registry.ensure();
     await this.debianMirror.ensure(vmKey);
-    await this.registry.ensureBusybox(await this.busyboxSources());
+    const sources = await this.busyboxSources();
+    await this.registry.ensureBusybox(sources);
+    await this.registry.ensureRegistryImage(sources);
   }
 
   /**

@@ -11,6 +11,7 @@ import { answers, startDetached, stopDetached } from './detached.ts';
 import { BASE_PLATFORMS, type LabLayout } from './layout.ts';
 import { type PlatformRootfs, pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import type { Progress } from './progress.ts';
+import { REGISTRY_CMD, REGISTRY_REPOSITORY, REGISTRY_TAG, registryRootfs } from './registry-image.ts';
 
 /** The other platforms' base trees, made after the lab's start returned: still being made, or failed. */
 export type BasesStatus =
@@ -139,6 +140,29 @@ export class LabRegistry {
     );
     if (missing.length === 0) await writeFile(marker, new Date().toISOString());
     else this.progress.say(`busybox:${BUSYBOX_TAG} is riscv64 only this time (${missing.join('; ')})`);
+  }
+
+  /** Pushes the `registry:3` stand-in (riscv64) that run-owned registries start on the lab's VM. */
+  async ensureRegistryImage(src: BusyboxSources): Promise<void> {
+    const marker = join(this.layout.p('registry', this.layout.imagesKey), `pushed-registry-${REGISTRY_TAG}`);
+    if (existsSync(marker)) return;
+    const tar = this.layout.p('images', this.layout.imagesKey, `registry-${REGISTRY_TAG}-riscv64.tar`);
+    await this.progress.step(
+      `pushing registry:${REGISTRY_TAG} (Debian's docker-registry) to the lab registry`,
+      async () => {
+        await registryRootfs(src.mirror, src.suite, tar);
+        await pushMultiPlatformImage(this.addr, REGISTRY_REPOSITORY, REGISTRY_TAG, [
+          {
+            os: 'linux',
+            architecture: 'riscv64',
+            tarPath: tar,
+            cmd: REGISTRY_CMD,
+            createdBy: 'docker-registry from Debian (buildkit-acceptance lab)',
+          },
+        ]);
+      },
+    );
+    await writeFile(marker, new Date().toISOString());
   }
 
   stop(): Promise<void> {

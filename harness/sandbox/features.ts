@@ -19,14 +19,13 @@ export const FEATURES = [
   'systemd',
   'apt-packages',
   'containerd',
-  'registry-push',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
 const BINFMT: Record<string, string> = { 'linux/amd64': 'qemu-x86_64', 'linux/arm64': 'qemu-aarch64' };
 
 /** Why the target lacks `feature`, or undefined when it has it. */
-export function missingFeature(facts: TargetFacts, feature: Feature, registry?: string): string | undefined {
+export function missingFeature(facts: TargetFacts, feature: Feature): string | undefined {
   switch (feature) {
     case 'root':
       return facts.uid === 0 ? undefined : `${facts.user} is not root (uid ${facts.uid})`;
@@ -52,8 +51,6 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
       return facts.aptProblem;
     case 'containerd':
       return facts.containerdProblem;
-    case 'registry-push':
-      return registry ? undefined : 'no registry to push to (give --registry-mirror or --image-repository)';
     default: {
       const platform = feature.slice('binfmt:'.length);
       const entry = facts.binfmt.find((b) => b.name === BINFMT[platform]);
@@ -70,12 +67,7 @@ export function missingFeature(facts: TargetFacts, feature: Feature, registry?: 
  * Skips the running check, with the feature and its reason (`needs <feature>: <why>`), unless the target
  * has it. The reports carry the feature as `skip-feature`.
  */
-export function requireFeature(
-  skip: (note: string) => void,
-  facts: TargetFacts,
-  feature: Feature,
-  registry?: string,
-): void {
-  const why = missingFeature(facts, feature, registry);
+export function requireFeature(skip: (note: string) => void, facts: TargetFacts, feature: Feature): void {
+  const why = missingFeature(facts, feature);
   if (why) skip(`needs ${feature}: ${why}`);
 }

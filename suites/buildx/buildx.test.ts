@@ -18,10 +18,10 @@ import { formatEvidence } from '../../harness/command-result.ts';
 import { ordered } from '../../harness/in-order.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { registerSecret } from '../../harness/redact.ts';
+import { pushRegistry } from '../../harness/run-registry.ts';
 import type { BuildxBuilder } from '../../harness/sandbox/buildx-builder.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
-import { requireFeature } from '../../harness/sandbox/features.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
@@ -136,12 +136,12 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
     if (kind !== 'remote-docker-container')
       step(
         'exports a riscv64 build to a registry, the local Docker store and an OCI tarball, each as built',
-        async ({ skip, annotate }) => {
-          requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+        async ({ annotate }) => {
           await withWorkerLogs(worker, async () => {
             const mark = `${PROBE}-export`;
             const want = `${mark} riscv64\n`;
-            const ref = `${ctx.config.registryMirror}/bka/buildx-export:${ctx.resources.runId}-${kind}`;
+            const registry = await pushRegistry(ctx);
+            const ref = `${registry.forBuilders}/bka/buildx-export:${ctx.resources.runId}-${kind}`;
             await build('export', [
               '--build-arg',
               `MARK=${mark}`,
@@ -149,7 +149,9 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
               `type=image,name=${ref},push=true,registry.insecure=true`,
             ]);
             const pushed = await pushedImage(ctx.target, ref, true);
-            await annotate(`pushed ${ref} ${pushed.digest} (${pushed.platforms.join(', ')})`);
+            await annotate(
+              `pushed ${ref} ${pushed.digest} (${pushed.platforms.join(', ')}); registry ${registry.how}`,
+            );
             expect(pushed.platforms).toEqual(['linux/riscv64']);
             const loaded = `bka-buildx-load:${ctx.resources.runId}-${kind}`;
             ctx.resources.image(loaded);
@@ -238,12 +240,11 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
       for (const store of ['a directory', 'the registry'] as const)
         step(
           `a cache exported to ${store} is imported after prune -af: the rebuilt random bytes are the same`,
-          async ({ annotate, skip }) => {
-            // Each store is its own check: one that cannot run skips with its reason, never passes shrunk.
-            if (store === 'the registry')
-              requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
+          async ({ annotate }) => {
+            // Each store is its own check, never one passing for both.
             await withWorkerLogs(worker, async () => {
-              const ref = `${ctx.config.registryMirror}/bka/buildx-cache:${ctx.resources.runId}-${kind}`;
+              const registry = store === 'the registry' ? (await pushRegistry(ctx)).forBuilders : '';
+              const ref = `${registry}/bka/buildx-cache:${ctx.resources.runId}-${kind}`;
               const [to, from, out] =
                 store === 'a directory'
                   ? [`type=local,dest=${dir}/cache,mode=max`, `type=local,src=${dir}/cache`, 'rand-dir']

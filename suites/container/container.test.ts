@@ -21,8 +21,8 @@ import { type DockerEndpoint, dockerFor } from '../../harness/docker-endpoint.ts
 import { usePhase } from '../../harness/phase-context.ts';
 import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
+import { pushRegistry } from '../../harness/run-registry.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
-import { requireFeature } from '../../harness/sandbox/features.ts';
 import { MTLS_LISTEN } from '../../harness/sandbox/image-daemon-worker.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
@@ -536,21 +536,26 @@ const docker = (args: string[], context?: string, timeoutMs = 10 * 60_000) =>
 describe('distribution', { tags: [SERVES['#208']] }, () => {
   test('every tag pulls back with no credentials (an empty Docker config) into an empty store, with the pushed digest', async ({
     annotate,
-    skip,
   }) => {
-    // A built image needs a registry this run may push to: the lab's, or one the user named.
+    // A built image is pushed where its tags name (the lab's registry, or a repository the user named);
+    // otherwise, as on a board by default, under the run's own registry (copies of its tags, put back after).
     const explicitRepository =
       ctx.config.imageRepository !== defaultImageRepository(ctx.config.projectRepository);
-    if (!ctx.config.image)
-      requireFeature(
-        skip,
-        ctx.facts,
-        'registry-push',
-        ctx.config.registryMirror ?? (explicitRepository ? ctx.config.imageRepository : undefined),
-      );
-    const digests: string[] = [];
     const repoOf = (tag: string) => tag.replace(/:[^:/]+$/, '');
-    for (const tag of image.tags) {
+    let tags = image.tags;
+    if (!ctx.config.image && !ctx.config.registryMirror && !explicitRepository) {
+      const registry = await pushRegistry(ctx);
+      tags = image.tags.map(
+        (t) => `${registry.forEngine}/bka/buildkit-riscv64:${t.slice(repoOf(t).length + 1)}`,
+      );
+      for (const [i, tag] of tags.entries()) {
+        ctx.resources.image(tag);
+        await docker(['tag', image.tags[i]!, tag]);
+      }
+      await annotate(`pushed to the run's own registry (${registry.how})`);
+    }
+    const digests: string[] = [];
+    for (const tag of tags) {
       if (ctx.config.image) {
         // Published already: the digest the registry served when the phase pulled it.
         const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag]))
@@ -590,7 +595,7 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
     expect(gone.failed, `image ${imageId} is still in the local store`).toBe(true);
     // No credentials at all: a Docker config directory that is empty.
     const emptyConfig = await ctx.resources.tempDir('docker-config');
-    for (const [i, tag] of image.tags.entries()) {
+    for (const [i, tag] of tags.entries()) {
       const pull = await ctx.target.exec(['env', `DOCKER_CONFIG=${emptyConfig}`, 'docker', 'pull', tag], {
         context: `pulling ${tag} with an empty Docker config`,
         timeoutMs: 20 * 60_000,
@@ -599,6 +604,8 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
       const repoDigests = (await docker(['image', 'inspect', '-f', '{{join .RepoDigests " "}}', tag])).stdout;
       expect(repoDigests).toContain(`${repoOf(tag)}@${digests[i]}`);
       await annotate(`${tag} -> ${digests[i]} (pulled with an empty DOCKER_CONFIG)`);
+      // The image under test under its own names again, for what runs after.
+      if (tag !== image.tags[i]) await docker(['tag', tag, image.tags[i]!]);
     }
   });
 });

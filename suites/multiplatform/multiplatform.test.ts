@@ -17,6 +17,7 @@ import { formatEvidence } from '../../harness/command-result.ts';
 import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
+import { engineRef, pushRegistry } from '../../harness/run-registry.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
@@ -120,12 +121,16 @@ async function seedBase(): Promise<{ base: string; note: string }> {
   return { base: small.base, note: `alpine substituted (the mirror has none): ${small.note}` };
 }
 
-let seed: Promise<{ ref: string; build: CommandResult; note: string }> | undefined;
-/** The seed's build for the three platforms, pushed as one manifest list (once, whichever check asks first). */
+let seed: Promise<{ ref: string; pullRef: string; build: CommandResult; note: string }> | undefined;
+/**
+ * The seed's build for the three platforms, pushed as one manifest list (once, whichever check asks
+ * first): `ref` as the builder pushed it, `pullRef` as the target's engine pulls it.
+ */
 function pushSeed() {
   seed ??= (async () => {
     const { base, note } = await seedBase();
-    const ref = `${ctx.config.registryMirror}/bka/multiplatform-seed:${ctx.resources.runId}`;
+    const registry = await pushRegistry(ctx);
+    const ref = `${registry.forBuilders}/bka/multiplatform-seed:${ctx.resources.runId}`;
     const build = await worker.buildx(
       [
         ...['build', '--progress', 'plain', '--platform', ASKED.join(','), '--build-arg', `BASE=${base}`],
@@ -133,7 +138,7 @@ function pushSeed() {
       ],
       { timeoutMs: 30 * 60_000, context: 'the seed build for three platforms' },
     );
-    return { ref, build, note };
+    return { ref, pullRef: engineRef(registry, ref), build, note: `${note}; registry ${registry.how}` };
   })();
   return seed;
 }
@@ -155,7 +160,6 @@ describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
     annotate,
   }) => {
     needsEmulation(skip);
-    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
     await withWorkerLogs(worker, async () => {
       const { ref, note, build } = await pushSeed();
       await benchNote(annotate, 'multi-platform build, 3 platforms, emulated', build.durationMs);
@@ -171,7 +175,6 @@ describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
     skip,
   }) => {
     needsEmulation(skip);
-    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
     const { build } = await pushSeed();
     const log = `${build.stdout}${build.stderr}`;
     for (const machine of Object.values(PLATFORMS))
@@ -185,8 +188,7 @@ describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
     annotate,
   }) => {
     needsEmulation(skip);
-    requireFeature(skip, ctx.facts, 'registry-push', ctx.config.registryMirror);
-    const { ref } = await pushSeed();
+    const { pullRef: ref } = await pushSeed();
     ctx.resources.image(ref);
     const seen: string[] = [];
     for (const [platform, machine] of Object.entries(PLATFORMS)) {
@@ -204,6 +206,11 @@ describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
         ],
         { timeoutMs: 10 * 60_000, context: `running the ${platform} variant` },
       );
+      // Each pull moves the tag to its variant (classic store), leaving the one before untagged: each is removed.
+      const id = await ctx.target.exec(['docker', 'image', 'inspect', '-f', '{{.Id}}', ref], {
+        reject: false,
+      });
+      if (!id.failed) ctx.resources.image(id.stdout.trim());
       seen.push(`${platform}: ${run.stdout.trim()}`);
       expect(run.stdout.trim(), `docker run --platform ${platform}`).toBe(machine);
     }

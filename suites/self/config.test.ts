@@ -5,6 +5,7 @@ import { main, parseArgs } from '../../harness/cli.ts';
 import { loadConfig, parseTarget } from '../../harness/config.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
+import { engineRef } from '../../harness/run-registry.ts';
 
 describe('configuration', () => {
   test('parses targets: local, lab, ssh with and without port, IPv6', () => {
@@ -38,6 +39,20 @@ describe('configuration', () => {
       /hostKeyFingerprint .* expected an OpenSSH fingerprint/,
     );
     expect(() => loadConfig({ env: { BKA_TARGET: 'ssh://u@h:70000' } })).toThrow(/a port from 1 to 65535/);
+  });
+
+  test('a push registry is a host[:port]; without one, the run starts its own on the target', () => {
+    expect(loadConfig({ env: {} }).pushRegistry).toBeUndefined();
+    expect(loadConfig({ env: { BKA_PUSH_REGISTRY: 'registry.lan:5000' } }).pushRegistry).toBe(
+      'registry.lan:5000',
+    );
+    expect(() => loadConfig({ env: { BKA_PUSH_REGISTRY: 'http://registry.lan:5000/x' } })).toThrow(
+      "config: pushRegistry (from BKA_PUSH_REGISTRY) expected a registry host[:port] such as '127.0.0.1:5000', got 'http://registry.lan:5000/x'",
+    );
+    const owned = { forBuilders: '172.17.0.3:5000', forEngine: '127.0.0.1:32782', how: 'run-owned' };
+    expect(engineRef(owned, '172.17.0.3:5000/bka/seed:run-1')).toBe('127.0.0.1:32782/bka/seed:run-1');
+    // Only its own name is rewritten: a registry whose address merely begins the same is not.
+    expect(engineRef(owned, '172.17.0.3:50000/bka/seed:run-1')).toBe('172.17.0.3:50000/bka/seed:run-1');
   });
 
   test('a native amd64 node is an endpoint Buildx reaches; a tcp:// one comes with its mTLS material', () => {
