@@ -41,6 +41,8 @@ let certs: string;
 let toml: string;
 
 beforeAll(async () => {
+  // The run's own registry starts beside the builders' bootstrap; its first use awaits it (and its error).
+  pushRegistry(ctx).catch(() => undefined);
   image = await imageUnderTest(ctx);
   fixtures = await ctx.resources.tempDir('buildx-phase');
   for (const f of ['export', 'secret', 'cache'])

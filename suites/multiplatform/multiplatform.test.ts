@@ -38,6 +38,8 @@ let worker: BuildxContainerWorker;
 let dir: string;
 
 beforeAll(async () => {
+  // The run's own registry starts beside the builder's bootstrap; its first use awaits it (and its error).
+  pushRegistry(ctx).catch(() => undefined);
   image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('multiplatform');
   for (const f of ['seed', 'cross'])
