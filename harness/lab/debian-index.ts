@@ -71,8 +71,12 @@ export async function verifiedRelease(signed: Buffer, keyring: string): Promise<
       { reject: false, all: true, timeout: 30_000 },
     );
     if (r.failed) {
-      const words = (r.all ?? '').trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
-      throw new Error(`its signature does not verify against ${keyring} (${words.replace(/^gpgv: /, '')})`);
+      // Every line gpgv said (the key it looked for, a keyring it could not read, the verdict last).
+      const lines = (r.all ?? '').trim().split('\n').filter(Boolean);
+      const words = lines.length
+        ? lines.map((l) => l.replace(/^gpgv: /, '')).join('; ')
+        : `exit ${r.exitCode}`;
+      throw new Error(`its signature does not verify against ${keyring} (${words})`);
     }
     return await readFile(join(dir, 'Release'), 'utf8');
   } finally {

@@ -77,6 +77,14 @@ beforeAll(async () => {
     keyring,
     (await execa('gpg', ['--homedir', archive, '--export'], { encoding: 'buffer' })).stdout,
   );
+  // The keyring holds the archive key before anything is verified against it (seen once on a fresh
+  // machine: every verification said "No public key"; this says where it went wrong).
+  const shown = await execa('gpg', ['--batch', '--show-keys', '--with-colons', keyring], {
+    reject: false,
+    all: true,
+  });
+  if (!/^uid:.*archive@lab\.invalid/m.test(shown.stdout))
+    throw new Error(`the exported archive keyring ${keyring} lacks the archive key:\n${shown.all}`);
   // trixie: 13.8's InRelease with 13.7's riscv64 Packages.xz, as seen on 2026-11-23.
   const old = packages('13.7');
   const fresh = packages('13.8');
