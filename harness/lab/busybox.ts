@@ -6,10 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEBIAN_ARCHIVE_KEYRING, type DebianIndex, releaseSha256, verifiedRelease } from './debian-index.ts';
+import { rootfsTar } from './rootfs-tar.ts';
 
 export const BUSYBOX_REPOSITORY = 'library/busybox';
 export const BUSYBOX_TAG = '1.37';
@@ -96,13 +97,10 @@ async function upstreamDeb(index: DebianIndex, arch: string): Promise<Buffer> {
 }
 
 /** The root filesystem of the stand-in around one busybox-static .deb, as an uncompressed tar at `out`. */
-async function rootfsTar(deb: Buffer, out: string): Promise<void> {
-  await mkdir(dirname(out), { recursive: true });
-  const work = await mkdtemp(`${out}.work-`);
-  try {
+function busyboxTar(deb: Buffer, out: string): Promise<void> {
+  return rootfsTar(out, async (root, work) => {
     await writeFile(join(work, 'busybox.deb'), deb);
     await execa('dpkg-deb', ['-x', join(work, 'busybox.deb'), join(work, 'deb')]);
-    const root = join(work, 'root');
     for (const d of ['bin', 'etc', 'root', 'tmp', 'var', 'home', 'usr/sbin'])
       await mkdir(join(root, d), { recursive: true });
     await chmod(join(root, 'tmp'), 0o1777);
@@ -113,20 +111,7 @@ async function rootfsTar(deb: Buffer, out: string): Promise<void> {
       'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n',
     );
     await writeFile(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-    await execa('tar', [
-      '--numeric-owner',
-      '--owner=0',
-      '--group=0',
-      '-C',
-      root,
-      '-cf',
-      `${out}.partial`,
-      '.',
-    ]);
-    await rename(`${out}.partial`, out);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 export interface BusyboxSources {
@@ -145,7 +130,7 @@ export interface BusyboxSources {
 export async function busyboxRootfs(src: BusyboxSources, debArch: string, out: string): Promise<void> {
   if (existsSync(out)) return;
   if (debArch === 'riscv64')
-    return rootfsTar(await pinnedDeb(src.mirror, src.suite, 'busybox-static', checkedVersion), out);
+    return busyboxTar(await pinnedDeb(src.mirror, src.suite, 'busybox-static', checkedVersion), out);
   if (!src.index) throw new Error('lab: no recorded Debian index to fetch busybox-static from');
-  return rootfsTar(await upstreamDeb(src.index, debArch), out);
+  return busyboxTar(await upstreamDeb(src.index, debArch), out);
 }

@@ -5,10 +5,11 @@
  * same configuration path and port. The lab VM reaches no Docker Hub; a board does.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { pinnedDeb } from './busybox.ts';
+import { rootfsTar } from './rootfs-tar.ts';
 
 export const REGISTRY_REPOSITORY = 'library/registry';
 export const REGISTRY_TAG = '3';
@@ -26,10 +27,7 @@ const CONFIG = [
 /** The stand-in's root filesystem as an uncompressed tar at `out`, made once into the lab cache. */
 export async function registryRootfs(mirror: string, suite: string, out: string): Promise<void> {
   if (existsSync(out)) return;
-  await mkdir(dirname(out), { recursive: true });
-  const work = await mkdtemp(`${out}.work-`);
-  try {
-    const root = join(work, 'root');
+  await rootfsTar(out, async (root, work) => {
     for (const pkg of ['docker-registry', 'libc6']) {
       await writeFile(join(work, `${pkg}.deb`), await pinnedDeb(mirror, suite, pkg));
       await execa('dpkg-deb', ['-x', join(work, `${pkg}.deb`), join(work, pkg)]);
@@ -44,18 +42,5 @@ export async function registryRootfs(mirror: string, suite: string, out: string)
     await symlink(`/${lib}/ld-linux-riscv64-lp64d.so.1`, join(root, 'lib/ld-linux-riscv64-lp64d.so.1'));
     await writeFile(join(root, 'etc/distribution/config.yml'), CONFIG);
     await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/false\n');
-    await execa('tar', [
-      '--numeric-owner',
-      '--owner=0',
-      '--group=0',
-      '-C',
-      root,
-      '-cf',
-      `${out}.partial`,
-      '.',
-    ]);
-    await rename(`${out}.partial`, out);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
