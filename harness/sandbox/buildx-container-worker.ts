@@ -3,14 +3,27 @@
  * under test, as users create it (`docker buildx create --driver docker-container --driver-opt image=...
  * --bootstrap`). Buildx pulls its driver image before it looks locally, so the image is given a tag of
  * this run's own that no registry holds. The builder is registered for removal before it is created.
+ *
+ * Buildx reaches this builder through the engine's socket (a hijacked `docker exec ... buildctl
+ * dial-stdio` stream). Under load the engine can close that stream while gRPC opens its connection
+ * (`error reading server preface: ... use of closed network connection`): the transport to the
+ * builder was lost, the daemon did not fail. Such a command is run again, up to DIAL_ATTEMPTS in all,
+ * only while the daemon's container kept running without a restart (a crashed daemon that Docker
+ * restarted fails with that evidence); if it still fails, every attempt's error is in the failure.
  */
+
+import { engineStreamLost } from '../../helpers/engine-stream.ts';
 import type { CommandResult } from '../command-result.ts';
+import { CommandError } from '../command-result.ts';
 import type { PhaseContext } from '../phase-context.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
-import { containerLogs, containerRunning, removeBuilder } from './container-state.ts';
+import { containerLogs, containerRunning, containerStart, removeBuilder } from './container-state.ts';
 import type { Feature } from './features.ts';
+
+/** Attempts of one Buildx command whose stream to the builder the engine dropped. */
+export const DIAL_ATTEMPTS = 3;
 
 export interface BuildxContainerOptions {
   target: Target;
@@ -29,6 +42,8 @@ export class BuildxContainerWorker implements BuildxBuilder {
   readonly name = 'buildx-docker-container';
   readonly driver = 'docker-container';
   private stopped: Promise<void> | undefined;
+  /** The daemon container's start once bootstrapped (`containerStart`): a later one means it restarted. */
+  private started = '';
 
   private constructor(
     private readonly target: Target,
@@ -90,12 +105,32 @@ export class BuildxContainerWorker implements BuildxBuilder {
       ],
       () => worker.logs(),
     );
+    worker.started = await containerStart(o.target, worker.container);
     return worker;
   }
 
-  /** `docker buildx <args> --builder <name>` on the target. */
-  buildx(args: string[], options?: ExecOptions): Promise<CommandResult> {
-    return buildxOn(this.target, this.builder, args, options);
+  /** `docker buildx <args> --builder <name>` on the target, run again when only the engine's stream dropped. */
+  async buildx(args: string[], options?: ExecOptions): Promise<CommandResult> {
+    const before = this.started;
+    const lost: string[] = [];
+    for (;;) {
+      const r = await buildxOn(this.target, this.builder, args, { ...options, reject: false });
+      const line = r.failed ? engineStreamLost(r.stderr) : undefined;
+      const now = line ? await containerStart(this.target, this.container) : before;
+      if (line && now === before && lost.length + 1 < DIAL_ATTEMPTS) {
+        lost.push(`attempt ${lost.length + 1}: ${line}`);
+        continue;
+      }
+      if (!r.failed || options?.reject === false) return r;
+      const context = [
+        options?.context,
+        lost.length ? `earlier attempts lost the engine's stream (${lost.join('; ')})` : '',
+        now === before
+          ? ''
+          : `the builder's container restarted since it was bootstrapped (${before} -> ${now})`,
+      ];
+      throw new CommandError(r, { context: context.filter(Boolean).join('; ') || undefined });
+    }
   }
 
   /** buildctl inside the builder's container (the image's own), against its own socket. */

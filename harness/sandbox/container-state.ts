@@ -13,6 +13,15 @@ export async function containerRunning(target: Target, container: string): Promi
   return r.stdout.trim() === 'true';
 }
 
+/** The container's start, as Docker records it (`State.StartedAt`, with its restart count): it changes when its process restarts. */
+export async function containerStart(target: Target, container: string): Promise<string> {
+  const r = await target.exec(
+    ['docker', 'inspect', '-f', '{{.State.StartedAt}} restarts={{.RestartCount}}', container],
+    { reject: false },
+  );
+  return r.failed ? `(not inspectable: ${r.stderr.trim()})` : r.stdout.trim();
+}
+
 /** `docker buildx rm --force` (idempotent: a builder already gone is not an error here). */
 export async function removeBuilder(target: Target, builder: string): Promise<void> {
   await target.exec(['docker', 'buildx', 'rm', '--force', builder], { reject: false, timeoutMs: 120_000 });
