@@ -124,7 +124,12 @@ export async function buildDeb(o: DebOptions): Promise<DebOutput> {
       await chmod(join(stage, to), mode);
     }
     const doc = join(stage, 'usr/share/doc/buildkit');
-    const gz = await execa('gzip', ['-9n'], { input: changelog(version, m, epoch), encoding: 'buffer' });
+    // Binary output: execa strips a final newline byte unless told not to, also from a buffer.
+    const gz = await execa('gzip', ['-9n'], {
+      input: changelog(version, m, epoch),
+      encoding: 'buffer',
+      stripFinalNewline: false,
+    });
     await writeFile(join(doc, 'changelog.Debian.gz'), gz.stdout);
     await writeFile(join(stage, 'DEBIAN/conffiles'), `${CONFFILE}\n`);
     const files = (
