@@ -13,8 +13,7 @@
  */
 
 import { engineStreamLost } from '../../helpers/engine-stream.ts';
-import type { CommandResult } from '../command-result.ts';
-import { CommandError } from '../command-result.ts';
+import { CommandError, type CommandResult } from '../command-result.ts';
 import type { PhaseContext } from '../phase-context.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';

@@ -75,7 +75,7 @@ beforeAll(async () => {
   keyring = join(dir, 'archive-keyring.gpg');
   // gpg writes the file itself: read from its stdout, execa strips a final newline byte, also from a
   // buffer, and 1 exported key in 256 ends in one (the cause of this file's rare "No public key").
-  await execa('gpg', ['--homedir', archive, '--batch', '--yes', '--output', keyring, '--export']);
+  await gpg(archive, ['--output', keyring, '--export']);
   // The keyring holds the archive key before anything is verified against it (seen once on a fresh
   // machine: every verification said "No public key"; this says where it went wrong).
   const shown = await execa('gpg', ['--batch', '--show-keys', '--with-colons', keyring], {

@@ -72,7 +72,8 @@ describe("the lab's Debian mirror", () => {
 
   afterAll(async () => {
     await mirror?.close();
-    await new Promise((r) => upstream?.close(r));
+    // Also when the setup failed before the server existed: never a promise nothing settles.
+    if (upstream) await new Promise((r) => upstream.close(r));
   });
 
   test('serves the pinned index by name and by hash, and nothing else under dists/', async () => {

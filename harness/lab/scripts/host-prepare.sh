@@ -31,7 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 qemu_major() { qemu-system-riscv64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
-if [ "$(qemu_major)" -lt "$QEMU_MAJOR" ] 2>/dev/null || [ -z "$(qemu_major)" ]; then
+major=$(qemu_major)
+if [ "${major:-0}" -lt "$QEMU_MAJOR" ]; then
   # shellcheck source=/dev/null
   . /etc/os-release
   from=()
