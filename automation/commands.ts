@@ -6,51 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../harness/errors.ts';
 import type { RunResults } from '../reports/model.ts';
+import { type Flags, parseFlags } from './command-flags.ts';
 import { githubClient, githubErrorMessage, repoArg } from './github-client.ts';
-import { startGithubStandin } from './github-standin/server.ts';
 import { applyPlans, type BoardResults, planIssues } from './issue-closer.ts';
 import { completeBuild, track } from './tracker.ts';
-
-type Flags = Record<string, string[]>;
-
-const VALUE_FLAGS: Record<string, string[]> = {
-  'github-standin': ['--state', '--port', '--host'],
-  track: [
-    '--repo',
-    '--upstream',
-    '--ref',
-    '--workflow',
-    '--github-api-url',
-    '--complete',
-    '--release-url',
-    '--image-digest',
-    '--run-url',
-  ],
-  'close-issues': ['--repo', '--results', '--board', '--run-url', '--github-api-url', '--not-before'],
-};
-const BOOL_FLAGS: Record<string, string[]> = {
-  'github-standin': [],
-  track: ['--dry-run'],
-  'close-issues': ['--dry-run', '--act'],
-};
-
-export const AUTOMATION_COMMANDS = Object.keys(VALUE_FLAGS);
-
-export function parseFlags(command: string, argv: string[]): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (BOOL_FLAGS[command]?.includes(name)) flags[name] = ['true'];
-    else if (VALUE_FLAGS[command]?.includes(name)) {
-      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new ConfigError(`usage: ${name} needs a value`);
-      flags[name] = [...(flags[name] ?? []), v];
-    } else throw new ConfigError(`usage: ${command} does not take ${arg} (see --help)`);
-  }
-  return flags;
-}
 
 const one = (f: Flags, name: string) => f[name]?.at(-1);
 const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -92,7 +51,7 @@ export async function automationCommand(command: string, argv: string[]): Promis
   if (command === 'github-standin') {
     const stateFile = one(f, '--state');
     if (!stateFile) throw new ConfigError('usage: github-standin --state FILE [--port N]');
-    const standin = await startGithubStandin({
+    const standin = await (await import('./github-standin/server.ts')).startGithubStandin({
       stateFile,
       port: Number(one(f, '--port') ?? 0),
       host: one(f, '--host'),

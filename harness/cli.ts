@@ -3,21 +3,16 @@
  * or automation/commands.ts (track, close-issues, github-standin), and turns errors into exit codes.
  */
 import { join } from 'node:path';
-import { AUTOMATION_COMMANDS, automationCommand } from '../automation/commands.ts';
+import { AUTOMATION_COMMANDS } from '../automation/command-flags.ts';
+import { backgroundWorkSettled } from './background-work.ts';
 import { parseArgs } from './cli/args.ts';
-import { buildDebCommand, buildImageCommand } from './cli/build-commands.ts';
-import { doctor } from './cli/doctor.ts';
 import { EXIT, HELP } from './cli/help.ts';
-import { labCommand } from './cli/lab-command.ts';
-import { laterBuildsSettled, run, testCommand } from './cli/run.ts';
 import { say } from './cli/say.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
-import { janitor } from './janitor.ts';
-import { allBasesSettled } from './lab/lab.ts';
-import { removeLeftLocalTempDirs } from './local-temp.ts';
-import { openTarget, planTarget } from './session.ts';
 
+// Each command loads what it needs when it runs (below): a CLI start on an emulated riscv64 costs
+// seconds per module graph, and the workflows' `track` and `close-issues` need none of the harness.
 export { parseArgs } from './cli/args.ts';
 export { EXIT } from './cli/help.ts';
 
@@ -28,18 +23,27 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return EXIT.ok;
     }
-    if (parsed.command === 'test') return await testCommand(parsed.passthrough);
-    if (AUTOMATION_COMMANDS.includes(argv[0] ?? '')) return await automationCommand(argv[0]!, argv.slice(1));
+    if (parsed.command === 'test')
+      return await (await import('./cli/run.ts')).testCommand(parsed.passthrough);
+    if (AUTOMATION_COMMANDS.includes(argv[0] ?? '')) {
+      const { automationCommand } = await import('../automation/commands.ts');
+      return await automationCommand(argv[0]!, argv.slice(1));
+    }
     const config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
     switch (parsed.command) {
-      case 'run':
+      case 'run': {
+        const { run } = await import('./cli/run.ts');
         return await run(config, parsed.grep, [
           ...((parsed.flags.phase as string[] | undefined) ?? []),
           ...(process.env.BKA_PHASES?.split(',').filter(Boolean) ?? []),
         ]);
+      }
       case 'doctor':
-        return await doctor(config);
+        return await (await import('./cli/doctor.ts')).doctor(config);
       case 'janitor': {
+        const { openTarget, planTarget } = await import('./session.ts');
+        const { janitor } = await import('./janitor.ts');
+        const { removeLeftLocalTempDirs } = await import('./local-temp.ts');
         const plan = await planTarget(config);
         const target = openTarget(plan.config, say);
         try {
@@ -55,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       case 'lab':
-        return await labCommand(config, parsed.positional[0], [
+        return await (await import('./cli/lab-command.ts')).labCommand(config, parsed.positional[0], [
           ...parsed.positional.slice(1),
           ...parsed.passthrough,
         ]);
@@ -76,14 +80,22 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       case 'build-image':
-        return await buildImageCommand(config, parsed.push === true);
+        return await (await import('./cli/build-commands.ts')).buildImageCommand(
+          config,
+          parsed.push === true,
+        );
       case 'build-deb':
-        return await buildDebCommand(config, parsed.out, parsed.debRevision);
+        return await (await import('./cli/build-commands.ts')).buildDebCommand(
+          config,
+          parsed.out,
+          parsed.debRevision,
+        );
       case 'rehearse-board': {
         const { rehearseBoard } = await import('./cli/rehearse-board.ts');
         return await rehearseBoard(config, {
           phases: (parsed.flags.phase as string[] | undefined) ?? [],
           compare: parsed.compare,
+          npmTest: parsed.npmTest,
           reportDir: parsed.flags.reportDir ? config.reportDir : join(config.reportDir, 'board-rehearsal'),
         });
       }
@@ -111,12 +123,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && /buildkit-acceptance(\.mjs)?$|cli\.ts$/.test(process.argv[1])) {
+  // Output piped into a reader that stopped early (`| head`): the reader has what it wanted; no trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   // A lab start may have left the other platforms' base images being made, and the amd64 binaries
   // building: finished (or recorded as failed) before the process ends, so that the next run has them.
   main(process.argv.slice(2))
     .then(async (code) => {
       // Interrupted: not waiting minutes; the trees are killed with this process, and made next time.
-      if (code !== 130) await Promise.all([allBasesSettled(), laterBuildsSettled()]);
+      if (code !== 130) await backgroundWorkSettled();
       return code;
     })
     .then((code) => process.exit(code));

@@ -1,4 +1,4 @@
-import { AUTOMATION_COMMANDS } from '../../automation/commands.ts';
+import { AUTOMATION_COMMANDS } from '../../automation/command-flags.ts';
 import { BOOLEAN_FLAGS, FLAG_NAMES, type FlagValues } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 
@@ -19,6 +19,8 @@ export interface Parsed {
   debRevision?: string;
   /** rehearse-board: the SSH run's results.json to compare with. */
   compare?: string;
+  /** rehearse-board: the README's `npm test` instead of the nightly's steps. */
+  npmTest?: boolean;
   passthrough: string[];
 }
 
@@ -66,6 +68,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--push') parsed.push = true;
     else if (name === '--deb-revision') parsed.debRevision = takeValue();
     else if (name === '--compare') parsed.compare = takeValue();
+    else if (name === '--npm-test') parsed.npmTest = true;
     else if (BOOLEAN_FLAGS.has(name))
       (parsed.flags as Record<string, unknown>)[FLAG_NAMES[name]!] = eq > 0 ? arg.slice(eq + 1) : true;
     else if (name === '--phase') {

@@ -15,8 +15,9 @@ Usage:
   buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
   buildkit-acceptance build-deb [--binaries DIR] [--out DIR] [--deb-revision N]
                                    buildkit_<version>_<arch>.deb from phase 1's output (and its .sha256)
-  buildkit-acceptance rehearse-board [--phase P]... [--binaries DIR] [--compare results.json]
-                                   the nightly's steps inside the lab VM as its runner, target local
+  buildkit-acceptance rehearse-board [--phase P]... [--binaries DIR] [--compare results.json] [--npm-test]
+                                   the nightly's steps (or, --npm-test, npm test) inside the lab VM as its
+                                   runner, target local
   buildkit-acceptance track [--repo OWNER/NAME] [--upstream moby/buildkit] [--ref BRANCH] [--dry-run]
   buildkit-acceptance track --complete vX.Y.Z --release-url URL --image-digest sha256:...
   buildkit-acceptance close-issues --repo OWNER/NAME [--results FILE [--board NAME]]... [--act] [--run-url URL]

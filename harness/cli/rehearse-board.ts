@@ -37,7 +37,18 @@ export interface RehearsalOptions {
   compare?: string;
   /** Where the rehearsal's reports land on this machine. */
   reportDir: string;
+  /**
+   * Run the README's test command (`npm test`: the self tests, then every phase) instead of the
+   * nightly's steps, as a user on the board first runs it.
+   */
+  npmTest?: boolean;
 }
+
+/**
+ * A runner started as a systemd service has no login session: no XDG_RUNTIME_DIR, no session bus. SSH
+ * gives the rehearsal one (pam_systemd), so each step drops them, as the service's environment lacks them.
+ */
+const AS_A_SERVICE = ['env', '-u', 'XDG_RUNTIME_DIR', '-u', 'DBUS_SESSION_BUS_ADDRESS'];
 
 /** Runs `script` as the VM's runner in a login-less shell (as a service runs it), failing with evidence. */
 function inVm(
@@ -47,7 +58,7 @@ function inVm(
   timeoutMs: number,
   env: Record<string, string> = {},
 ) {
-  return vm.exec(['bash', '--noprofile', '--norc', '-euo', 'pipefail', '-c', script], {
+  return vm.exec([...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-euo', 'pipefail', '-c', script], {
     timeoutMs,
     env,
     context: `board rehearsal: ${what}`,
@@ -84,13 +95,21 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     const needsBinaries = options.phases.length === 0 || options.phases.some((p) => p !== 'release-tracking');
     const binaries = config.binaries ?? (needsBinaries ? await crossBuilt(config.buildkitRef) : undefined);
     if (binaries) env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
+    if (options.npmTest) return await npmTest(vm, checkout, env, options, progress);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
     const run = async (name: string) => {
       // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
       const argv = ['node', 'bin/buildkit-acceptance.mjs', ...workflowArgv(WORKFLOW, name, values)];
       const stepVars = { ...stepEnv(WORKFLOW, name, values), ...env };
       return vm.exec(
-        ['bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec ${quoteCommand(argv)}`],
+        [
+          ...AS_A_SERVICE,
+          'bash',
+          '--noprofile',
+          '--norc',
+          '-c',
+          `cd ${checkout} && exec ${quoteCommand(argv)}`,
+        ],
         {
           env: stepVars,
           reject: false,
@@ -116,6 +135,37 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     if (!wasRunning && !config.lab.keep) await lab.down();
   }
 }
+
+/** The README's test command as the runner, then its reports (the phases' and the self tests') back. */
+async function npmTest(
+  vm: SshTarget,
+  checkout: string,
+  env: Record<string, string>,
+  options: RehearsalOptions,
+  progress: Progress,
+): Promise<number> {
+  const test = await progress.step('npm test (the self tests, then every phase; target local)', () =>
+    vm.exec([...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec npm test`], {
+      env,
+      reject: false,
+      timeoutMs: 240 * 60_000,
+      context: 'board rehearsal: npm test',
+    }),
+  );
+  process.stderr.write(test.stderr.split('\n').slice(-40).join('\n'));
+  const self = await fetchReports(vm, `${checkout}/out/reports/self`, join(options.reportDir, 'self'));
+  const results = await fetchReports(vm, `${checkout}/out/reports`, options.reportDir);
+  const code = await summarize(results, options, progress.times, test.exitCode ?? 1);
+  if (!self) say('rehearse: npm test wrote no self-test report');
+  else say(`rehearse: self tests on the board: ${verdict(self)}, ${countLine(self)}`);
+  return self ? Math.max(code, verdictExitCode(verdict(self))) : EXIT.failed;
+}
+
+const countLine = (r: RunResults) => {
+  const t = r.phases.flatMap((p) => p.tests);
+  const n = (state: string) => t.filter((x) => x.state === state).length;
+  return `${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`;
+};
 
 /** Debian's nodejs and npm, installed with the runner's sudo when the VM has no Node 20.19+. */
 async function ensureNode(vm: SshTarget): Promise<void> {
@@ -193,6 +243,7 @@ async function summarize(
   exitCode: number,
 ): Promise<number> {
   const lines = [`# Board rehearsal (run ${currentRunId()})`, ''];
+  let differs = false;
   for (const [k, v] of times) lines.push(`- ${k}: ${formatDuration(v)}`);
   if (!results) {
     lines.push('', `No report came back: the acceptance step ended before writing one (exit ${exitCode}).`);
@@ -202,10 +253,11 @@ async function summarize(
     if (options.compare) {
       const ssh = JSON.parse(await readFile(options.compare, 'utf8')) as RunResults;
       const diffs = compareRuns(results, ssh, options.phases);
+      differs = diffs.length > 0;
       lines.push(
         '',
         diffs.length
-          ? `Differences from the SSH run (${options.compare}):`
+          ? `Differences from the SSH run (${options.compare}), so the rehearsal fails:`
           : 'Same verdicts and counts as the SSH run.',
       );
       for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
@@ -214,7 +266,8 @@ async function summarize(
   const text = `${lines.join('\n')}\n`;
   await writeFile(join(options.reportDir, 'rehearsal.md'), text);
   process.stdout.write(text);
+  // The board must agree with the SSH run: a difference is a failure even when both runs passed.
   return results
-    ? Math.max(verdictExitCode(verdict(results)), exitCode === 0 ? 0 : EXIT.failed)
+    ? Math.max(verdictExitCode(verdict(results)), exitCode === 0 && !differs ? 0 : EXIT.failed)
     : EXIT.failed;
 }

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunResults, type Verdict, verdictExitCode } from '../../reports/model.ts';
 import { SWEPT_FILE } from '../../reports/run-files.ts';
+import { untilExit } from '../background-work.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { janitor } from '../janitor.ts';
@@ -104,16 +105,8 @@ async function startLabWhileBuilding(config: Config, lab: Lab): Promise<void> {
     );
   };
   const first = goarchs.includes('riscv64') ? build('riscv64') : Promise.resolve();
-  LATER_BUILDS.push(first.then(() => (goarchs.includes('amd64') ? build('amd64') : undefined)));
+  untilExit(first.then(() => (goarchs.includes('amd64') ? build('amd64') : undefined)));
   await Promise.all([lab.up(), first]);
-}
-
-/** Builds started ahead of need that the phases do not wait for. */
-const LATER_BUILDS: Promise<unknown>[] = [];
-
-/** Waits for the builds started ahead of need (they never reject): before the CLI exits. */
-export function laterBuildsSettled(): Promise<void> {
-  return Promise.all(LATER_BUILDS).then(() => undefined);
 }
 
 export async function run(config: Config, grep: string | undefined, requested: string[]): Promise<number> {

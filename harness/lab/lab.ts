@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
+import { untilExit } from '../background-work.ts';
 import type { LabConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { LocalTarget } from '../local-target.ts';
@@ -30,11 +31,6 @@ export type { BasesStatus } from './registry.ts';
 
 /** Base-image work a lab start of this process left running, by lab cache (any Lab object may wait). */
 const PENDING = new Map<string, Promise<void>>();
-
-/** Every lab's pending base-image work of this process: the CLI waits for it before it exits. */
-export function allBasesSettled(): Promise<void> {
-  return Promise.all(PENDING.values()).then(() => undefined);
-}
 
 export class Lab {
   readonly progress: Progress;
@@ -199,7 +195,7 @@ export class Lab {
           );
       }
     })();
-    PENDING.set(dir, work);
+    PENDING.set(dir, untilExit(work));
     void work.finally(() => {
       if (PENDING.get(dir) === work) PENDING.delete(dir);
     });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseFlags } from '../../automation/commands.ts';
+import { parseFlags } from '../../automation/command-flags.ts';
 import { cliSteps, workflowArgv } from '../../automation/workflow-commands.ts';
 import { parseArgs } from '../../harness/cli.ts';
 
