@@ -17,6 +17,7 @@ import { compareRuns } from '../../helpers/run-comparison.ts';
 import { type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
 import { formatDuration } from '../command-result.ts';
 import type { Config } from '../config.ts';
+import { PHASES } from '../config.ts';
 import { Lab } from '../lab/lab.ts';
 import { Progress } from '../lab/progress.ts';
 import { localTempDir } from '../local-temp.ts';
@@ -24,6 +25,7 @@ import { quoteCommand } from '../quote.ts';
 import { currentRunId, ResourceTracker } from '../resources.ts';
 import type { SshTarget } from '../ssh-target.ts';
 import { EXIT } from './help.ts';
+import { closeWithNightlyStep, statesLine, TRACKING_ISSUES } from './rehearsal-closure.ts';
 import { say } from './say.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -66,6 +68,7 @@ function inVm(
 }
 
 export async function rehearseBoard(config: Config, options: RehearsalOptions): Promise<number> {
+  const startedAt = new Date().toISOString();
   const lab = new Lab(config.lab);
   const wasRunning = (await lab.running()) !== undefined;
   const ep = await lab.up();
@@ -95,7 +98,7 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     const needsBinaries = options.phases.length === 0 || options.phases.some((p) => p !== 'release-tracking');
     const binaries = config.binaries ?? (needsBinaries ? await crossBuilt(config.buildkitRef) : undefined);
     if (binaries) env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
-    if (options.npmTest) return await npmTest(vm, checkout, env, options, progress);
+    if (options.npmTest) return await npmTest(vm, checkout, env, options, progress, startedAt);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
     const run = async (name: string) => {
       // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
@@ -128,7 +131,7 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     process.stderr.write(acceptance.stderr.split('\n').slice(-40).join('\n'));
     const results = await fetchReports(vm, `${checkout}/out/reports/${BOARD}`, options.reportDir);
     await step('the nightly step: janitor', () => run('janitor'));
-    return await summarize(results, options, progress.times, acceptance.exitCode ?? 1);
+    return await summarize(results, options, progress.times, acceptance.exitCode ?? 1, startedAt);
   } finally {
     await resources.cleanup();
     await vm.close();
@@ -143,6 +146,7 @@ async function npmTest(
   env: Record<string, string>,
   options: RehearsalOptions,
   progress: Progress,
+  startedAt: string,
 ): Promise<number> {
   const test = await progress.step('npm test (the self tests, then every phase; target local)', () =>
     vm.exec([...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec npm test`], {
@@ -155,7 +159,7 @@ async function npmTest(
   process.stderr.write(test.stderr.split('\n').slice(-40).join('\n'));
   const self = await fetchReports(vm, `${checkout}/out/reports/self`, join(options.reportDir, 'self'));
   const results = await fetchReports(vm, `${checkout}/out/reports`, options.reportDir);
-  const code = await summarize(results, options, progress.times, test.exitCode ?? 1);
+  const code = await summarize(results, options, progress.times, test.exitCode ?? 1, startedAt);
   if (!self) say('rehearse: npm test wrote no self-test report');
   else say(`rehearse: self tests on the board: ${verdict(self)}, ${countLine(self)}`);
   return self ? Math.max(code, verdictExitCode(verdict(self))) : EXIT.failed;
@@ -223,6 +227,44 @@ async function uploadBinaries(vm: SshTarget, local: string, dest: string): Promi
   return dest;
 }
 
+/**
+ * The nightly's closing step on the board's report, and on the SSH run's: a green board run of every
+ * phase closes #207-#210; the lab's SSH run closes nothing (its origin is the lab). Read from the stand-in.
+ */
+async function closureLines(
+  results: RunResults,
+  options: RehearsalOptions,
+  startedAt: string,
+): Promise<{ lines: string[]; asExpected: boolean }> {
+  const lines = ["The nightly's closing step against a GitHub stand-in holding #207-#210 open:"];
+  let asExpected = true;
+  const board = await closeWithNightlyStep(BOARD, join(options.reportDir, 'results.json'), startedAt);
+  const everyPhase = PHASES.every((p) => results.phases.some((r) => r.name === p));
+  const green = verdict(results) === 'PASSED';
+  const allClosed = TRACKING_ISSUES.every((n) => board.states[n] === 'closed');
+  lines.push(`- the board's results: ${statesLine(board)} (closer exit ${board.exitCode})`);
+  if (everyPhase && green && !allClosed) {
+    asExpected = false;
+    lines.push(
+      `  every phase ran and passed, yet not every issue closed; the closer said: ${board.said.trim()}`,
+    );
+  } else if (!everyPhase)
+    lines.push('  (not every phase ran here: an issue whose phases did not run stays open)');
+  if (options.compare) {
+    // Not before the SSH run's own start: the lab's origin alone must be what refuses it.
+    const sshRun = JSON.parse(await readFile(options.compare, 'utf8')) as RunResults;
+    const ssh = await closeWithNightlyStep(BOARD, options.compare, sshRun.startedAt);
+    const closedAny = TRACKING_ISSUES.some((n) => ssh.states[n] === 'closed');
+    lines.push(`- the SSH run's results (the lab's): ${statesLine(ssh)} (closer exit ${ssh.exitCode})`);
+    lines.push(`  the closer said: ${ssh.said.trim().split('\n').at(-1)}`);
+    if (closedAny) {
+      asExpected = false;
+      lines.push(`  the lab's results closed an issue; the closer said: ${ssh.said.trim()}`);
+    }
+  }
+  return { lines, asExpected };
+}
+
 /** The run's reports, copied back to this machine. */
 async function fetchReports(vm: SshTarget, remote: string, local: string): Promise<RunResults | undefined> {
   await mkdir(local, { recursive: true });
@@ -241,6 +283,7 @@ async function summarize(
   options: RehearsalOptions,
   times: ReadonlyMap<string, number>,
   exitCode: number,
+  startedAt: string,
 ): Promise<number> {
   const lines = [`# Board rehearsal (run ${currentRunId()})`, ''];
   let differs = false;
@@ -262,11 +305,15 @@ async function summarize(
       );
       for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
     }
+    const closure = await closureLines(results, options, startedAt);
+    lines.push('', ...closure.lines);
+    differs ||= !closure.asExpected;
   }
   const text = `${lines.join('\n')}\n`;
   await writeFile(join(options.reportDir, 'rehearsal.md'), text);
   process.stdout.write(text);
-  // The board must agree with the SSH run: a difference is a failure even when both runs passed.
+  // The board must agree with the SSH run, and the closer with both: a difference is a failure even when
+  // both runs passed.
   return results
     ? Math.max(verdictExitCode(verdict(results)), exitCode === 0 && !differs ? 0 : EXIT.failed)
     : EXIT.failed;
