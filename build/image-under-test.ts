@@ -77,11 +77,14 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
   // Built once per run: a later phase takes the image an earlier phase of this run built (its run label).
   const earlier = await imageOfThisRun(ctx, repositoryFor(config));
   if (earlier) return { ...earlier, ...expected };
-  const bins = await buildBinaries({
-    ref: config.buildkitRef,
-    goarch: 'riscv64',
-    log: (l) => process.stderr.write(`${l}\n`),
-  });
+  // Phase 1's output as given (--binaries, as a board's nightly gives it), else the build script's.
+  const bins = config.binaries
+    ? { dir: config.binaries, from: `--binaries ${config.binaries}` }
+    : await buildBinaries({
+        ref: config.buildkitRef,
+        goarch: 'riscv64',
+        log: (l) => process.stderr.write(`${l}\n`),
+      }).then((b) => ({ dir: b.dir, from: `${join(b.dir, b.manifest.tarball)} (${b.manifest.mode})` }));
   const workDir = await resources.tempDir('image');
   const builtAt = new Date();
   const built = await buildImage({
@@ -103,7 +106,7 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     tags: built.tags,
     ...expected,
     builtAt,
-    source: `built on the target from ${join(bins.dir, bins.manifest.tarball)} (${bins.manifest.mode})`,
+    source: `built on the target from ${bins.from}`,
     buildMs: built.durationMs,
   };
 }

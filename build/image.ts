@@ -4,6 +4,7 @@
  *
  * Tags: releases `vX.Y.Z-riscv64`; master builds `latest` and `master-YYYYMMDD`.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +55,12 @@ export interface BuiltImage {
 }
 
 export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
-  const manifest = JSON.parse(await readFile(join(o.binariesDir, 'manifest.json'), 'utf8')) as BuildManifest;
+  const manifestFile = join(o.binariesDir, 'manifest.json');
+  if (!existsSync(manifestFile))
+    throw new Error(
+      `${o.binariesDir} has no manifest.json: the image is built from phase 1's output directory (build-binaries --out DIR), which names its tarball, version and revision`,
+    );
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest;
   if (manifest.goarch !== 'riscv64') {
     throw new Error(`phase 1's binaries in ${o.binariesDir} are for ${manifest.goarch}, not riscv64`);
   }

@@ -77,7 +77,7 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
   const progress = new Progress('rehearse');
   const step = <T>(label: string, work: () => Promise<T>) => progress.step(label, work);
   try {
-    await step('Node from Debian (sudo apt-get as runner)', () => ensureNode(vm));
+    await step('Node and Go from Debian (sudo apt-get as runner)', () => ensureBoardPackages(vm));
     const home = (await vm.exec(['sh', '-c', 'echo "$HOME"'])).stdout.trim();
     const checkout = `${home}/${resources.name('checkout')}`;
     resources.defer(`checkout ${checkout}`, () => vm.exec(['rm', '-rf', checkout], { reject: false }));
@@ -171,18 +171,26 @@ const countLine = (r: RunResults) => {
   return `${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`;
 };
 
-/** Debian's nodejs and npm, installed with the runner's sudo when the VM has no Node 20.19+. */
-async function ensureNode(vm: SshTarget): Promise<void> {
-  const have = await vm.exec(['sh', '-c', 'node --version 2>/dev/null; npm --version 2>/dev/null'], {
-    reject: false,
-  });
-  const [node = '', npm = ''] = have.stdout.trim().split('\n');
+/**
+ * What the board has from Debian (BOARD-NOTES: Node 20.19 and Go 1.24 from trixie), installed with the
+ * runner's sudo when the VM lacks it: nodejs and npm for the suite, golang-go for what the suite builds
+ * and reads on the machine it runs on (`go version -m`, the seccomp probe).
+ */
+async function ensureBoardPackages(vm: SshTarget): Promise<void> {
+  const probe = `printf 'node=%s\\nnpm=%s\\ngo=%s\\n' "$(node --version 2>/dev/null)" "$(npm --version 2>/dev/null)" "$(command -v go)"`;
+  const have = await vm.exec(['sh', '-c', probe], { reject: false });
+  const got = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(have.stdout)?.[1]?.trim() ?? '';
+  const [node, npm, go] = [got('node'), got('npm'), got('go')];
   const [major = 0, minor = 0] = node.replace(/^v/, '').split('.').map(Number);
-  if (npm && (major > 20 || (major === 20 && minor >= 19))) return;
+  const missing = [
+    ...(npm && (major > 20 || (major === 20 && minor >= 19)) ? [] : ['nodejs', 'npm']),
+    ...(go ? [] : ['golang-go']),
+  ];
+  if (missing.length === 0) return;
   await inVm(
     vm,
-    'sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null',
-    'installing nodejs and npm with sudo apt-get',
+    `sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends ${missing.join(' ')} >/dev/null`,
+    `installing ${missing.join(', ')} with sudo apt-get`,
     30 * 60_000,
   );
 }

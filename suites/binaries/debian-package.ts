@@ -24,7 +24,8 @@ import { SMALL_BASE } from '../../helpers/small-base.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const RUN_FIXTURE = fileURLToPath(new URL('../../fixtures/binaries/run/Dockerfile', import.meta.url));
-const SOCKET = '/run/buildkit/buildkitd.sock';
+const RUNTIME_DIR = '/run/buildkit';
+const SOCKET = `${RUNTIME_DIR}/buildkitd.sock`;
 const APT = ['sudo', '-n', 'apt-get', '-y', '-q'];
 /** An install never removes a package (the board's Docker stays as it is) and pulls no recommends. */
 const INSTALL = [...APT, '--no-install-recommends', '--no-remove', 'install'];
@@ -46,7 +47,8 @@ async function unfit(ctx: PhaseContext): Promise<string | undefined> {
         'if dpkg -s buildkit 2>/dev/null | grep -qx "Status: install ok installed"; then',
         '  echo "needs no-buildkit-package: a buildkit package is installed ($(dpkg -s buildkit | sed -n "s/^Version: //p")); these checks would replace it"; exit',
         'fi',
-        `[ ! -e ${SOCKET} ] || echo "needs no-buildkit-package: ${SOCKET} is taken"`,
+        // Taken when a daemon listens there (a file left by a stopped one is no owner: systemd binds over it).
+        `[ -z "$(ss -Hxl src ${SOCKET} 2>/dev/null)" ] || echo "needs no-buildkit-package: a daemon listens on ${SOCKET}"`,
       ].join('\n'),
     ],
     { reject: false, timeoutMs: 60_000 },
@@ -75,7 +77,13 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
         ],
         o,
       );
-    const state = async (unit: string, what: 'is-active' | 'is-enabled') =>
+    /** The entries of /run/buildkit (none when it is absent). */
+    const runtimeEntries = async () =>
+      (await ctx.target.exec(['sh', '-c', `ls -A ${RUNTIME_DIR} 2>/dev/null || true`])).stdout
+        .split('\n')
+        .filter(Boolean);
+    let runtimeBefore: string[] = [];
+    const state = async (unit: string, what: 'is-active' | 'is-enabled' | 'is-failed') =>
       (await ctx.target.exec(['systemctl', what, unit], { reject: false })).stdout.trim();
     /** `dpkg -s buildkit`'s Status, Version and Architecture ('' each when dpkg knows no such package). */
     const status = async () => {
@@ -145,6 +153,7 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       await ctx.target.upload(RUN_FIXTURE, `${dir}/run/Dockerfile`);
       // What the install adds (the package and any dependency it pulls) is purged at cleanup, also on failure.
       const before = await known();
+      runtimeBefore = await runtimeEntries();
       ctx.resources.defer('the buildkit package and what it pulled in', async () => {
         const added = (await known()).filter((p) => p && !before.includes(p));
         if (added.length)
@@ -248,7 +257,7 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       expect(arch).toBe('riscv64');
     });
 
-    test('dpkg --remove stops and disables the units and keeps the state; --purge removes the state and the conffile', async ({
+    test('dpkg --remove stops and disables the units and keeps the state; --purge removes the state and the conffile, and leaves no socket or failed unit behind', async ({
       skip,
     }) => {
       gate(skip);
@@ -279,6 +288,14 @@ export function debianPackageChecks(ctx: PhaseContext, bins: () => BinariesUnder
       );
       expect(gone.exitCode, 'purge removes /var/lib/buildkit and the conffile').toBe(0);
       expect((await status()).status, 'dpkg knows no buildkit after purge').toBe('');
+      // What the daemon and its socket made at run time goes with the package: a socket file left in
+      // /run/buildkit, or a unit systemd still lists as failed, is the package's litter on the runner.
+      const left = (await runtimeEntries()).filter((e) => !runtimeBefore.includes(e));
+      expect(left, `what purge left in ${RUNTIME_DIR} (not there before the install)`).toEqual([]);
+      for (const unit of ['buildkit.socket', 'buildkit.service'])
+        expect(await state(unit, 'is-failed'), `${unit} after purge (systemctl is-failed)`).not.toBe(
+          'failed',
+        );
     });
   });
 }
