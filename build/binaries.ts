@@ -108,7 +108,9 @@ function older(a: number[], b: number[]): boolean {
 }
 
 interface Source {
-  dir: string;
+  /** Absent when this host's Go is older than the module's go.mod asks (`requiredGo`). */
+  dir?: string;
+  requiredGo?: string;
   ref: string;
   version: string;
   revision: string;
@@ -126,18 +128,44 @@ export async function resolveRef(ref: string): Promise<{ version: string; revisi
 
 /** The (read-only) directory of BuildKit's source at `ref`, fetched through the Go module proxy. */
 export async function sourceDir(ref: string): Promise<string> {
-  return (await fetchModule(ref)).dir;
+  return await dirOf(await fetchModule(ref));
+}
+
+/** The source's directory, or why this host's Go cannot have it (too old for its go.mod), with the fix. */
+async function dirOf(src: Source): Promise<string> {
+  if (src.dir) return src.dir;
+  const host = (await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' })).stdout.trim();
+  throw new BuildError(
+    `BuildKit ${src.version}'s go.mod needs Go ${src.requiredGo}, this host has ${host}: ${goUpgradeHint(src.requiredGo ?? '')}`,
+  );
 }
 
 /** Fetches the module at `ref` through the Go module proxy and returns its (read-only) directory. */
 async function fetchModule(ref: string): Promise<Source> {
-  const r = await go(['mod', 'download', '-json', `${MODULE}@${ref}`], { GOFLAGS: '-mod=mod' });
+  // This host's own Go (never a silent toolchain download: the proxy a board reaches refuses riscv64
+  // toolchains), unless GOTOOLCHAIN names one. A Go older than the module's go.mod still gets its
+  // version and content hash (what a phase expects), only not its files (what a build needs).
+  const asked = process.env.GOTOOLCHAIN;
+  const toolchain = asked && /^go\d/.test(asked) ? asked : 'local';
+  const r = await go(['mod', 'download', '-json', `${MODULE}@${ref}`], {
+    GOFLAGS: '-mod=mod',
+    GOTOOLCHAIN: toolchain,
+  });
   let info: { Dir?: string; Version?: string; Sum?: string; Error?: string } = {};
   try {
     info = JSON.parse(r.stdout || '{}');
   } catch {
     // fall through to the error below
   }
+  const tooOld = /requires go >= (\d+\.\d+(?:\.\d+)?)/.exec(info.Error ?? '');
+  if (!info.Dir && tooOld && info.Version && info.Sum)
+    return {
+      ref,
+      version: info.Version,
+      revision: info.Sum,
+      requiredGo: tooOld[1],
+      description: `${MODULE}@${info.Version} (Go module proxy, ${info.Sum})`,
+    };
   if (r.failed || !info.Dir) {
     const why = info.Error ?? r.all ?? '';
     if (/unknown revision|invalid version|not found|no matching versions/i.test(why)) {
@@ -213,7 +241,13 @@ async function goVersions(srcDir: string): Promise<{ required: string; host: str
 export async function toolchainProblem(ref: string): Promise<string | undefined> {
   const which = await go(['version'], { GOTOOLCHAIN: 'local' });
   if (which.failed) return 'no Go on PATH to build the binaries natively: sudo apt-get install golang-go';
-  const { required, host } = await goVersions((await fetchModule(ref)).dir);
+  const src = await fetchModule(ref);
+  if (!src.dir)
+    return await dirOf(src).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  const { required, host } = await goVersions(src.dir);
   if (!older(versionOf(host), versionOf(required))) return undefined;
   return `BuildKit ${ref}'s go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`;
 }
@@ -273,7 +307,8 @@ async function modfileWith(srcDir: string, replace: Record<string, string>, dir:
 export async function buildBinaries(options: BuildOptions): Promise<BuildOutput> {
   const log = options.log ?? (() => {});
   const src = options.source ? await checkout(options.source) : await fetchModule(options.ref ?? 'latest');
-  const { env: toolEnv, goVersion } = await chooseToolchain(src.dir, log);
+  const srcDir = await dirOf(src);
+  const { env: toolEnv, goVersion } = await chooseToolchain(srcDir, log);
   const hostArch = (await go(['env', 'GOARCH'], { GOTOOLCHAIN: 'local' })).stdout.trim();
   const goarch = options.goarch ?? hostArch;
   const mode = goarch === hostArch ? 'native' : 'cross-compiled';
@@ -316,7 +351,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       ...(goarch === 'riscv64' ? { GORISCV64: 'rva20u64' } : {}),
       GOFLAGS: '-mod=mod -modcacherw',
     };
-    const modfile = options.replace && (await modfileWith(src.dir, options.replace, modDir));
+    const modfile = options.replace && (await modfileWith(srcDir, options.replace, modDir));
     for (const cmd of ['buildctl', 'buildkitd']) {
       log(`binaries: go build ./cmd/${cmd} (${src.version}, ${goVersion}, linux/${goarch}, ${mode})`);
       const t0 = performance.now();
@@ -333,7 +368,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
           `./cmd/${cmd}`,
         ],
         env,
-        src.dir,
+        srcDir,
         undefined,
         options.background,
       );
