@@ -47,6 +47,16 @@ export function pushRegistry(ctx: PhaseContext): Promise<PushRegistry> {
   return p;
 }
 
+/**
+ * Starts the run's registry ahead of its first use (beside a phase's other setup) when the whole phase
+ * runs; under `--grep` the first selected check that needs it starts it, so a run that selects none
+ * starts none. Its error is the first use's.
+ */
+export function pushRegistryAhead(ctx: PhaseContext): void {
+  if (process.env.BKA_GREP) return;
+  pushRegistry(ctx).catch(() => undefined);
+}
+
 async function startRegistry(ctx: PhaseContext): Promise<PushRegistry> {
   const { target, resources } = ctx;
   const t0 = performance.now();

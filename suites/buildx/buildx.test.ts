@@ -18,7 +18,7 @@ import { formatEvidence } from '../../harness/command-result.ts';
 import { ordered } from '../../harness/in-order.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { registerSecret } from '../../harness/redact.ts';
-import { pushRegistry } from '../../harness/run-registry.ts';
+import { pushRegistry, pushRegistryAhead } from '../../harness/run-registry.ts';
 import type { BuildxBuilder } from '../../harness/sandbox/buildx-builder.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
@@ -42,7 +42,7 @@ let toml: string;
 
 beforeAll(async () => {
   // The run's own registry starts beside the builders' bootstrap; its first use awaits it (and its error).
-  pushRegistry(ctx).catch(() => undefined);
+  pushRegistryAhead(ctx);
   image = await imageUnderTest(ctx);
   fixtures = await ctx.resources.tempDir('buildx-phase');
   for (const f of ['export', 'secret', 'cache'])

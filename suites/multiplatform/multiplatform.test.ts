@@ -17,7 +17,7 @@ import { formatEvidence } from '../../harness/command-result.ts';
 import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
-import { engineRef, pushRegistry } from '../../harness/run-registry.ts';
+import { engineRef, pushRegistry, pushRegistryAhead } from '../../harness/run-registry.ts';
 import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
@@ -39,7 +39,7 @@ let dir: string;
 
 beforeAll(async () => {
   // The run's own registry starts beside the builder's bootstrap; its first use awaits it (and its error).
-  pushRegistry(ctx).catch(() => undefined);
+  pushRegistryAhead(ctx);
   image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('multiplatform');
   for (const f of ['seed', 'cross'])
