@@ -6,6 +6,7 @@ import { LocalTarget } from '../../harness/local-target.ts';
 import { localTempDir, removeLeftLocalTempDirs } from '../../harness/local-temp.ts';
 import { newRunId, RUN_LABEL } from '../../harness/resources.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
+import { testNeeding } from './fixtures/needs.ts';
 
 const noDocker = dockerdUnavailable();
 
@@ -57,7 +58,7 @@ describe('cleanup', () => {
     expect(left.stdout.trim()).toBe('');
   });
 
-  test.skipIf(noDocker)(
+  testNeeding(noDocker)(
     'a run interrupted with SIGINT leaves no labelled container or volume behind',
     async () => {
       await using dockerd = await TestDockerd.start();
