@@ -14,3 +14,13 @@ export function stopProcessGroup(target: Target, pgid: number, graceS = 5): Prom
     { reject: false, timeoutMs: (graceS + 25) * 1000 },
   );
 }
+
+/**
+ * Whether a process group is alive on the target, asked of the shell's own `kill` builtin: run directly
+ * (a local target runs argv without a shell), procps' /usr/bin/kill reads `-0 -PGID` wrongly (1 for a
+ * live group, 0 for none at all).
+ */
+export async function processGroupAlive(target: Target, pgid: number): Promise<boolean> {
+  const r = await target.exec(['sh', '-c', 'kill -0 "-$1"', 'sh', String(pgid)], { reject: false });
+  return !r.failed;
+}

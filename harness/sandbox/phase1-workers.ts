@@ -7,6 +7,7 @@
 import type { BinariesUnderTest } from '../../build/binaries-under-test.ts';
 import { BASE_IMAGE, buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import type { PhaseContext } from '../phase-context.ts';
+import { processGroupAlive } from '../process-group.ts';
 import type { Target } from '../target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
@@ -42,10 +43,10 @@ class RootProcessWorker extends DaemonWorker {
     return (await this.target.exec(['cat', this.log], { reject: false })).stdout;
   }
   async alive() {
-    return !(await this.target.exec(['kill', '-0', `-${this.pgid}`], { reject: false })).failed;
+    return await processGroupAlive(this.target, this.pgid);
   }
   async shutdown() {
-    await this.target.exec(['kill', '-TERM', `-${this.pgid}`], { reject: false });
+    await this.target.exec(['sh', '-c', 'kill -TERM "-$1"', 'sh', String(this.pgid)], { reject: false });
   }
 }
 

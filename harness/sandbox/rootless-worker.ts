@@ -5,7 +5,7 @@
  * name the exact missing piece (feature `rootless`). The process group is registered for cleanup when it starts; its state (owned
  * by subordinate ids the user cannot remove directly) is removed through rootlesskit first.
  */
-import { stopProcessGroup } from '../process-group.ts';
+import { processGroupAlive, stopProcessGroup } from '../process-group.ts';
 import type { ResourceTracker } from '../resources.ts';
 import type { Target } from '../target.ts';
 import { DaemonWorker } from './daemon-worker.ts';
@@ -77,7 +77,7 @@ export class RootlessWorker extends DaemonWorker {
   }
 
   async alive() {
-    return !(await this.target.exec(['kill', '-0', `-${this.pgid}`], { reject: false })).failed;
+    return await processGroupAlive(this.target, this.pgid);
   }
 
   protected async shutdown() {

@@ -1,6 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CommandError } from '../../harness/command-result.ts';
 import { LocalTarget } from '../../harness/local-target.ts';
+import { processGroupAlive, stopProcessGroup } from '../../harness/process-group.ts';
+import { ResourceTracker } from '../../harness/resources.ts';
 
 describe('local target', () => {
   const target = new LocalTarget();
@@ -79,5 +84,21 @@ describe('local target', () => {
   test('passes standard input', async () => {
     const r = await target.exec(['cat'], { input: 'hello' });
     expect(r.stdout).toBe('hello');
+  });
+
+  test('tells a live process group from a gone one (a local target runs argv without a shell)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bka-self-pg-'));
+    try {
+      const { log, pgid } = await new ResourceTracker(target, undefined, 'self').background('sleeper', dir, [
+        'sleep',
+        '60',
+      ]);
+      expect(log).toBe(`${dir}/sleeper.log`);
+      expect(await processGroupAlive(target, pgid), `group ${pgid} while its sleep runs`).toBe(true);
+      await stopProcessGroup(target, pgid, 2);
+      expect(await processGroupAlive(target, pgid), `group ${pgid} after it was stopped`).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
