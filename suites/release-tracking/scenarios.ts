@@ -207,7 +207,7 @@ export function boardResults(ref: string, phases: Record<string, PhaseState>): R
   };
 }
 
-const ALL_GREEN = {
+export const ALL_GREEN = {
   binaries: 'green',
   container: 'green',
   buildx: 'green',
