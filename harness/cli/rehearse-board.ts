@@ -82,11 +82,30 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     const checkout = `${home}/${resources.name('checkout')}`;
     resources.defer(`checkout ${checkout}`, () => vm.exec(['rm', '-rf', checkout], { reject: false }));
     await step('a fresh copy of the checkout', () => copyCheckout(vm, checkout));
-    // The nightly's own install step (`npm ci`), as written.
-    const install = stepScript(WORKFLOW, 'install');
-    await step(`install: ${install.trim()}`, () =>
-      inVm(vm, `cd ${checkout} && ${install}`, install, 40 * 60_000),
-    );
+    if (options.npmTest) {
+      // The README's setup, as written (`npm ci`, and the Debian packages through the runner's sudo).
+      const setup = await step('bash scripts/setup.sh (the README)', () =>
+        vm.exec(
+          [...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-c', `cd ${checkout} && bash scripts/setup.sh`],
+          {
+            reject: false,
+            timeoutMs: 40 * 60_000,
+            context: 'board rehearsal: bash scripts/setup.sh',
+          },
+        ),
+      );
+      process.stderr.write(setup.stdout + setup.stderr);
+      if (setup.failed) {
+        say(`rehearse: scripts/setup.sh failed (exit ${setup.exitCode}): the README's command stops there`);
+        return EXIT.failed;
+      }
+    } else {
+      // The nightly's own install step (`npm ci`), as written.
+      const install = stepScript(WORKFLOW, 'install');
+      await step(`install: ${install.trim()}`, () =>
+        inVm(vm, `cd ${checkout} && ${install}`, install, 40 * 60_000),
+      );
+    }
     // The runner's own network, as the lab gives it: docker.io and Debian through the lab's registry and
     // mirror (a board reaches Docker Hub and Debian itself); the binaries given, when given.
     const env: Record<string, string> = {
@@ -139,7 +158,10 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
   }
 }
 
-/** The README's test command as the runner, then its reports (the phases' and the self tests') back. */
+/**
+ * The README's test command as the runner (after its setup, above), then its reports (the phases' and
+ * the self tests') back.
+ */
 async function npmTest(
   vm: SshTarget,
   checkout: string,
