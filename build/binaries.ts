@@ -134,11 +134,17 @@ export async function sourceDir(ref: string): Promise<string> {
 /** The source's directory, or why this host's Go cannot have it (too old for its go.mod), with the fix. */
 async function dirOf(src: Source): Promise<string> {
   if (src.dir) return src.dir;
-  const host = (await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' })).stdout.trim();
-  throw new BuildError(
-    `BuildKit ${src.version}'s go.mod needs Go ${src.requiredGo}, this host has ${host}: ${goUpgradeHint(src.requiredGo ?? '')}`,
-  );
+  throw new BuildError(tooOldGo(`BuildKit ${src.version}'s`, src.requiredGo ?? '', await hostGo()));
 }
+
+/** This host's own Go version (never a downloaded toolchain's). */
+async function hostGo(): Promise<string> {
+  return (await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' })).stdout.trim();
+}
+
+/** `<whose> go.mod needs Go X, this host has Y: <the fix>`. */
+const tooOldGo = (whose: string, required: string, host: string) =>
+  `${whose} go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`;
 
 /** Fetches the module at `ref` through the Go module proxy and returns its (read-only) directory. */
 async function fetchModule(ref: string): Promise<Source> {
@@ -230,8 +236,7 @@ export function goUpgradeHint(required: string): string {
 async function goVersions(srcDir: string): Promise<{ required: string; host: string }> {
   const mod = await readFile(join(srcDir, 'go.mod'), 'utf8');
   const required = /^go (\d+\.\d+(?:\.\d+)?)/m.exec(mod)?.[1] ?? '1.0';
-  const host = (await go(['env', 'GOVERSION'], { GOTOOLCHAIN: 'local' })).stdout.trim();
-  return { required, host };
+  return { required, host: await hostGo() };
 }
 
 /**
@@ -242,14 +247,10 @@ export async function toolchainProblem(ref: string): Promise<string | undefined>
   const which = await go(['version'], { GOTOOLCHAIN: 'local' });
   if (which.failed) return 'no Go on PATH to build the binaries natively: sudo apt-get install golang-go';
   const src = await fetchModule(ref);
-  if (!src.dir)
-    return await dirOf(src).then(
-      () => undefined,
-      (err: Error) => err.message,
-    );
+  if (!src.dir) return tooOldGo(`BuildKit ${src.version}'s`, src.requiredGo ?? '', await hostGo());
   const { required, host } = await goVersions(src.dir);
   if (!older(versionOf(host), versionOf(required))) return undefined;
-  return `BuildKit ${ref}'s go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`;
+  return tooOldGo(`BuildKit ${ref}'s`, required, host);
 }
 
 /**
@@ -265,9 +266,7 @@ async function chooseToolchain(
   if (!older(versionOf(host), versionOf(required))) return { env: { GOTOOLCHAIN: 'local' }, goVersion: host };
   const asked = process.env.GOTOOLCHAIN;
   if (!asked || !/^go\d/.test(asked) || older(versionOf(asked.replace(/\+.*$/, '')), versionOf(required)))
-    throw new BuildError(
-      `BuildKit's go.mod needs Go ${required}, this host has ${host}: ${goUpgradeHint(required)}`,
-    );
+    throw new BuildError(tooOldGo("BuildKit's", required, host));
   log(`binaries: this host has ${host}; fetching ${asked} as GOTOOLCHAIN asks`);
   const auto = await go(['version'], { GOTOOLCHAIN: asked }, srcDir, 10 * 60_000);
   if (auto.failed) {

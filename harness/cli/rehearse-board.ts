@@ -14,10 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stepEnv, stepScript, workflowArgv } from '../../automation/workflow-commands.ts';
 import { compareRuns } from '../../helpers/run-comparison.ts';
-import { type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
+import { allTests, counts, type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
 import { formatDuration } from '../command-result.ts';
-import type { Config } from '../config.ts';
-import { PHASES } from '../config.ts';
+import { type Config, PHASES } from '../config.ts';
 import { Lab } from '../lab/lab.ts';
 import { Progress } from '../lab/progress.ts';
 import { localTempDir } from '../local-temp.ts';
@@ -52,6 +51,17 @@ export interface RehearsalOptions {
  */
 const AS_A_SERVICE = ['env', '-u', 'XDG_RUNTIME_DIR', '-u', 'DBUS_SESSION_BUS_ADDRESS'];
 
+/** argv running `script` in a login-less bash, as a runner service runs a step. */
+const serviceShell = (script: string, ...bashFlags: string[]) => [
+  ...AS_A_SERVICE,
+  'bash',
+  '--noprofile',
+  '--norc',
+  ...bashFlags,
+  '-c',
+  script,
+];
+
 /** Runs `script` as the VM's runner in a login-less shell (as a service runs it), failing with evidence. */
 function inVm(
   vm: SshTarget,
@@ -60,7 +70,7 @@ function inVm(
   timeoutMs: number,
   env: Record<string, string> = {},
 ) {
-  return vm.exec([...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-euo', 'pipefail', '-c', script], {
+  return vm.exec(serviceShell(script, '-euo', 'pipefail'), {
     timeoutMs,
     env,
     context: `board rehearsal: ${what}`,
@@ -85,14 +95,11 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     if (options.npmTest) {
       // The README's setup, as written (`npm ci`, and the Debian packages through the runner's sudo).
       const setup = await step('bash scripts/setup.sh (the README)', () =>
-        vm.exec(
-          [...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-c', `cd ${checkout} && bash scripts/setup.sh`],
-          {
-            reject: false,
-            timeoutMs: 40 * 60_000,
-            context: 'board rehearsal: bash scripts/setup.sh',
-          },
-        ),
+        vm.exec(serviceShell(`cd ${checkout} && bash scripts/setup.sh`), {
+          reject: false,
+          timeoutMs: 40 * 60_000,
+          context: 'board rehearsal: bash scripts/setup.sh',
+        }),
       );
       process.stderr.write(setup.stdout + setup.stderr);
       if (setup.failed) {
@@ -123,22 +130,12 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
       // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
       const argv = ['node', 'bin/buildkit-acceptance.mjs', ...workflowArgv(WORKFLOW, name, values)];
       const stepVars = { ...stepEnv(WORKFLOW, name, values), ...env };
-      return vm.exec(
-        [
-          ...AS_A_SERVICE,
-          'bash',
-          '--noprofile',
-          '--norc',
-          '-c',
-          `cd ${checkout} && exec ${quoteCommand(argv)}`,
-        ],
-        {
-          env: stepVars,
-          reject: false,
-          timeoutMs: 150 * 60_000,
-          context: `board rehearsal: the nightly's ${name} step`,
-        },
-      );
+      return vm.exec(serviceShell(`cd ${checkout} && exec ${quoteCommand(argv)}`), {
+        env: stepVars,
+        reject: false,
+        timeoutMs: 150 * 60_000,
+        context: `board rehearsal: the nightly's ${name} step`,
+      });
     };
     const doctor = await step('the nightly step: doctor', () => run('doctor'));
     process.stderr.write(doctor.stdout + doctor.stderr);
@@ -171,7 +168,7 @@ async function npmTest(
   startedAt: string,
 ): Promise<number> {
   const test = await progress.step('npm test (the self tests, then every phase; target local)', () =>
-    vm.exec([...AS_A_SERVICE, 'bash', '--noprofile', '--norc', '-c', `cd ${checkout} && exec npm test`], {
+    vm.exec(serviceShell(`cd ${checkout} && exec npm test`), {
       env,
       reject: false,
       timeoutMs: 240 * 60_000,
@@ -183,15 +180,14 @@ async function npmTest(
   const results = await fetchReports(vm, `${checkout}/out/reports`, options.reportDir);
   const code = await summarize(results, options, progress.times, test.exitCode ?? 1, startedAt);
   if (!self) say('rehearse: npm test wrote no self-test report');
-  else say(`rehearse: self tests on the board: ${verdict(self)}, ${countLine(self)}`);
+  else {
+    const c = counts(allTests(self));
+    say(
+      `rehearse: self tests on the board: ${verdict(self)}, ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`,
+    );
+  }
   return self ? Math.max(code, verdictExitCode(verdict(self))) : EXIT.failed;
 }
-
-const countLine = (r: RunResults) => {
-  const t = r.phases.flatMap((p) => p.tests);
-  const n = (state: string) => t.filter((x) => x.state === state).length;
-  return `${n('passed')} passed, ${n('failed')} failed, ${n('skipped')} skipped`;
-};
 
 /**
  * What the board has from Debian (BOARD-NOTES: Node 20.19 and Go 1.24 from trixie), installed with the
@@ -264,6 +260,7 @@ async function uploadBinaries(vm: SshTarget, local: string, dest: string): Promi
 async function closureLines(
   results: RunResults,
   options: RehearsalOptions,
+  ssh: RunResults | undefined,
   startedAt: string,
 ): Promise<{ lines: string[]; asExpected: boolean }> {
   const lines = ["The nightly's closing step against a GitHub stand-in holding #207-#210 open:"];
@@ -280,16 +277,15 @@ async function closureLines(
     );
   } else if (!everyPhase)
     lines.push('  (not every phase ran here: an issue whose phases did not run stays open)');
-  if (options.compare) {
+  if (options.compare && ssh) {
     // Not before the SSH run's own start: the lab's origin alone must be what refuses it.
-    const sshRun = JSON.parse(await readFile(options.compare, 'utf8')) as RunResults;
-    const ssh = await closeWithNightlyStep(BOARD, options.compare, sshRun.startedAt);
-    const closedAny = TRACKING_ISSUES.some((n) => ssh.states[n] === 'closed');
-    lines.push(`- the SSH run's results (the lab's): ${statesLine(ssh)} (closer exit ${ssh.exitCode})`);
-    lines.push(`  the closer said: ${ssh.said.trim().split('\n').at(-1)}`);
+    const lab = await closeWithNightlyStep(BOARD, options.compare, ssh.startedAt);
+    const closedAny = TRACKING_ISSUES.some((n) => lab.states[n] === 'closed');
+    lines.push(`- the SSH run's results (the lab's): ${statesLine(lab)} (closer exit ${lab.exitCode})`);
+    lines.push(`  the closer said: ${lab.said.trim().split('\n').at(-1)}`);
     if (closedAny) {
       asExpected = false;
-      lines.push(`  the lab's results closed an issue; the closer said: ${ssh.said.trim()}`);
+      lines.push(`  the lab's results closed an issue; the closer said: ${lab.said.trim()}`);
     }
   }
   return { lines, asExpected };
@@ -323,8 +319,10 @@ async function summarize(
   } else {
     lines.push('', `Verdict on the board: ${verdict(results)}`);
     for (const p of results.phases) lines.push(`- ${p.name}: ${formatDuration(p.durationMs)}`);
-    if (options.compare) {
-      const ssh = JSON.parse(await readFile(options.compare, 'utf8')) as RunResults;
+    const ssh = options.compare
+      ? (JSON.parse(await readFile(options.compare, 'utf8')) as RunResults)
+      : undefined;
+    if (ssh) {
       const diffs = compareRuns(results, ssh, options.phases);
       differs = diffs.length > 0;
       lines.push(
@@ -335,7 +333,7 @@ async function summarize(
       );
       for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
     }
-    const closure = await closureLines(results, options, startedAt);
+    const closure = await closureLines(results, options, ssh, startedAt);
     lines.push('', ...closure.lines);
     differs ||= !closure.asExpected;
   }
