@@ -30,7 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-qemu_major() { qemu-system-riscv64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
+# Empty when there is no qemu-system-riscv64 yet (a fresh machine): with pipefail, the missing command's 127
+# would otherwise end the script here.
+qemu_major() {
+  { qemu-system-riscv64 --version 2>/dev/null || true; } | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'
+}
 major=$(qemu_major)
 if [ "${major:-0}" -lt "$QEMU_MAJOR" ]; then
   # shellcheck source=/dev/null
