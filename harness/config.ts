@@ -87,7 +87,12 @@ export interface LabConfig {
   suite: string;
   /** Keep the lab running after a run that started it. */
   keep: boolean;
+  /** Which Docker the VM runs and on which image store (harness/lab/docker-flavours.ts). */
+  docker: LabDockerFlavour;
 }
+
+export const LAB_DOCKER_FLAVOURS = ['trixie', 'trixie-containerd', 'sid-containerd'] as const;
+export type LabDockerFlavour = (typeof LAB_DOCKER_FLAVOURS)[number];
 
 /**
  * The BuildKit release the suite builds and checks by default: the newest release (2026-11) whose whole
@@ -134,6 +139,7 @@ const FIELDS = {
   labMirror: { env: 'BKA_LAB_DEBIAN_MIRROR', flag: '--lab-debian-mirror' },
   labDebianMirrorPort: { env: 'BKA_LAB_DEBIAN_MIRROR_PORT', flag: '--lab-debian-mirror-port' },
   labKeep: { env: 'BKA_LAB_KEEP', flag: '--lab-keep' },
+  labDocker: { env: 'BKA_LAB_DOCKER', flag: '--lab-docker' },
 } as const;
 
 export type FieldName = keyof typeof FIELDS;
@@ -348,6 +354,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const identity = str('identityFile', get('identityFile'));
   const knownHosts = str('knownHosts', get('knownHosts'));
   const labDir = str('labDir', get('labDir')) ?? join(defaultCacheDir(), 'lab');
+  const labDockerRaw = get('labDocker');
+  const labDocker = (str('labDocker', labDockerRaw) ?? 'trixie') as LabDockerFlavour;
+  if (!LAB_DOCKER_FLAVOURS.includes(labDocker))
+    fail('labDocker', labDockerRaw!.origin, LAB_DOCKER_FLAVOURS.map((f) => `'${f}'`).join(' or '), labDocker);
 
   return {
     target,
@@ -386,6 +396,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       mirror: str('labMirror', get('labMirror')) ?? 'http://deb.debian.org/debian',
       suite: 'trixie',
       keep: bool('labKeep', get('labKeep'), false),
+      docker: labDocker,
     },
   };
 }

@@ -24,6 +24,10 @@ export function errorMessage(error: unknown): string {
  * yet): a sentence saying so and what to do, or undefined for any other output.
  */
 export function debianMirrorSyncHint(output: string, option: string): string | undefined {
+  // An expired index is refused by apt, and stays refused: this mirror no longer updates that suite.
+  const expired = /Release file for (\S+) is expired \(invalid since ([^)]+)\)/.exec(output);
+  if (expired)
+    return `the Debian mirror serves an expired index (${expired[1]}, expired ${expired[2]} ago: its Valid-Until has passed, and apt rightly refuses it); pass ${option} URL for a mirror that updates it`;
   const apt = /Mirror sync in progress|File has unexpected size|Hash Sum mismatch/;
   const debootstrap = /\/dists\/\S+ was corrupt|Couldn't download \S+\/dists\//;
   if (!apt.test(output) && !debootstrap.test(output)) return undefined;

@@ -34,10 +34,13 @@ interface Session {
 const KEY = Symbol.for('buildkit-acceptance.session');
 const store = globalThis as unknown as Record<symbol, Promise<Session> | undefined>;
 
-/** Which Debian index the lab was provisioned from, and why: every report of a lab run says it. */
+/** Which Debian index the lab was provisioned from and why, and its Docker: every report of a lab run says it. */
 async function labIndexProperty(lab: Lab): Promise<Record<string, string>> {
   const index = await lab.debianIndex();
-  return index ? { 'lab.debian-index': `${index.mirror} dists/${index.name}: ${index.reason}` } : {};
+  const docker = { 'lab.docker': `${lab.dockerFlavour.name}: ${lab.dockerFlavour.proves}` };
+  return index
+    ? { ...docker, 'lab.debian-index': `${index.mirror} dists/${index.name}: ${index.reason}` }
+    : docker;
 }
 
 async function start(): Promise<Session> {

@@ -66,7 +66,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
 
 export interface UnmetRequirement {
   need: string;
-  feature: Feature;
+  /** A check feature, or `http-proxy` (doctor's: the proxy runs where the suite does, not on the target). */
+  feature: Feature | 'http-proxy';
   why: string;
   fix: string;
 }

@@ -12,6 +12,7 @@ export function toMarkdown(results: RunResults): string {
     .filter(Boolean)
     .join(', ');
   if (target) lines.push(`Target: ${target}${p['run.build'] ? ` · build: ${p['run.build']}` : ''}`);
+  if (p['lab.docker']) lines.push(`Docker (lab): ${p['lab.docker']}`);
   if (p['lab.debian-index']) lines.push(`Debian index (lab): ${p['lab.debian-index']}`);
   lines.push(
     `Run ${results.runId}, started ${results.startedAt}, took ${formatDuration(results.durationMs)}`,

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { factsAsProperties } from '../facts.ts';
+import { proxyRoute } from '../proxy-route.ts';
 import { unmetRequirements } from '../requirements.ts';
 import { openTarget, planTarget, preflight } from '../session.ts';
 import { EXIT } from './help.ts';
@@ -28,6 +29,16 @@ export async function doctor(config: Config): Promise<number> {
       return EXIT.unreachable;
     }
     const unmet = facts.dockerServer ? unmetRequirements(facts) : [];
+    // The proxy checks run tinyproxy where the suite runs (the board itself, or the lab's host).
+    const route =
+      facts.dockerServer && plan.origin !== 'ssh' ? await proxyRoute(plan.origin, target) : undefined;
+    if (route && 'unreachable' in route)
+      unmet.push({
+        need: 'the buildx proxy checks run an HTTP proxy',
+        feature: 'http-proxy',
+        why: route.unreachable,
+        fix: 'sudo apt-get install tinyproxy (its own service is not needed: sudo systemctl disable --now tinyproxy)',
+      });
     for (const u of unmet) say(`doctor: missing ${u.feature} (${u.need}): ${u.why}\n  fix: ${u.fix}`);
     const go =
       plan.buildMode === 'native' && !plan.config.binaries

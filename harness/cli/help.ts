@@ -56,6 +56,9 @@ Options (each also from an environment variable or ./buildkit-acceptance.json):
   --config FILE                   a JSON config file
   --lab-dir DIR  --lab-memory MIB  --lab-cpus N  --lab-ssh-port N  --lab-registry-port N
   --lab-debian-mirror URL  --lab-debian-mirror-port N  --lab-keep
+  --lab-docker FLAVOUR            the lab VM's Docker (BKA_LAB_DOCKER): trixie (default: trixie's docker.io 26
+                                  on the classic image store), trixie-containerd (the same on the containerd
+                                  store, Docker 29's default), sid-containerd (sid's docker.io 28.5 on it)
 
 Exit codes: 0 all passed, 1 a check failed, 2 bad usage or config, 3 the target could not be reached or is unfit.
 `;

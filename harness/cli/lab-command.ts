@@ -47,6 +47,7 @@ export async function labCommand(
         `state      ${state ? `running (qemu pid ${state.qemuPid}, since ${state.startedAt})` : 'stopped'}\n`,
       );
       process.stdout.write(`cache      ${config.lab.dir}: ${await lab.cacheSize()}\n`);
+      process.stdout.write(`docker     ${lab.dockerFlavour.name}: ${lab.dockerFlavour.proves}\n`);
       const index = await lab.debianIndex();
       if (index) process.stdout.write(`index      ${index.mirror} dists/${index.name}: ${index.reason}\n`);
       const bases = await lab.basesStatus();

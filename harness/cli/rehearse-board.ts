@@ -192,22 +192,26 @@ async function npmTest(
 /**
  * What the board has from Debian (BOARD-NOTES: Node 20.19 and Go 1.24 from trixie), installed with the
  * runner's sudo when the VM lacks it: nodejs and npm for the suite, golang-go for what the suite builds
- * and reads on the machine it runs on (`go version -m`, the seccomp probe).
+ * and reads on the machine it runs on (`go version -m`, the seccomp probe), and tinyproxy, which doctor
+ * asks a board's owner for (the buildx proxy checks run it).
  */
 async function ensureBoardPackages(vm: SshTarget): Promise<void> {
-  const probe = `printf 'node=%s\\nnpm=%s\\ngo=%s\\n' "$(node --version 2>/dev/null)" "$(npm --version 2>/dev/null)" "$(command -v go)"`;
+  const probe = `printf 'node=%s\\nnpm=%s\\ngo=%s\\nproxy=%s\\n' "$(node --version 2>/dev/null)" "$(npm --version 2>/dev/null)" "$(command -v go)" "$(command -v tinyproxy)"`;
   const have = await vm.exec(['sh', '-c', probe], { reject: false });
   const got = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(have.stdout)?.[1]?.trim() ?? '';
-  const [node, npm, go] = [got('node'), got('npm'), got('go')];
+  const [node, npm, go, proxy] = [got('node'), got('npm'), got('go'), got('proxy')];
   const [major = 0, minor = 0] = node.replace(/^v/, '').split('.').map(Number);
   const missing = [
     ...(npm && (major > 20 || (major === 20 && minor >= 19)) ? [] : ['nodejs', 'npm']),
     ...(go ? [] : ['golang-go']),
+    ...(proxy ? [] : ['tinyproxy']),
   ];
   if (missing.length === 0) return;
+  // tinyproxy as doctor tells a board's owner: the package, not its own service (the suite runs its own).
+  const proxyService = missing.includes('tinyproxy') ? ' && sudo -n systemctl disable --now tinyproxy' : '';
   await inVm(
     vm,
-    `sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends ${missing.join(' ')} >/dev/null`,
+    `sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends ${missing.join(' ')} >/dev/null${proxyService}`,
     `installing ${missing.join(', ')} with sudo apt-get`,
     30 * 60_000,
   );

@@ -10,13 +10,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { untilExit } from '../background-work.ts';
-import type { LabConfig } from '../config.ts';
+import { LAB_DOCKER_FLAVOURS, type LabConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { LocalTarget } from '../local-target.ts';
 import type { SshTarget } from '../ssh-target.ts';
 import type { BusyboxSources } from './busybox.ts';
 import { type DebianIndex, readDebianIndex } from './debian-index.ts';
 import { LabDebianMirror } from './debian-mirror-service.ts';
+import type { DockerFlavour } from './docker-flavours.ts';
 import { type LabEndpoint, LabLayout, sshArgs } from './layout.ts';
 import { acquireLock } from './lock.ts';
 import { alive } from './processes.ts';
@@ -51,6 +52,11 @@ export class Lab {
   }
 
   static sshArgs = sshArgs;
+
+  /** The Docker this lab's VM runs (`--lab-docker`). */
+  get dockerFlavour(): DockerFlavour {
+    return this.layout.flavour;
+  }
 
   get timings(): LabVm['timings'] {
     return this.vm.timings;
@@ -117,6 +123,7 @@ export class Lab {
     const release = await acquireLock(join(this.layout.instanceDir, 'lock'));
     try {
       const provision = new Provisioner(this.layout, this.progress);
+      await this.refuseOtherFlavour();
       const state = await this.vm.running();
       if (state && (await this.vm.ready(15_000))) {
         await this.services(state.vmKey);
@@ -143,8 +150,7 @@ export class Lab {
       });
       this.finishBases(await provision.ensureBaseRootfs(), registryUp);
       try {
-        const vmKey = this.layout.vmKey(hostKeyPub);
-        await provision.ensureVmImage(vmKey);
+        const vmKey = await provision.ensureVmImage(hostKeyPub);
         // The services start beside the boot: the Debian mirror pins the VM disk's apt index.
         await Promise.all([this.vm.boot(vmKey), this.services(vmKey).then(() => servicesUp(true))]);
       } finally {
@@ -153,6 +159,20 @@ export class Lab {
       return this.endpoint();
     } finally {
       await release();
+    }
+  }
+
+  /**
+   * One lab VM at a time (they share the SSH, registry and mirror ports): a VM of another Docker flavour
+   * still running is named, with the command that stops it, instead of being used in this one's place.
+   */
+  private async refuseOtherFlavour(): Promise<void> {
+    for (const docker of LAB_DOCKER_FLAVOURS.filter((d) => d !== this.config.docker)) {
+      const other = await new LabVm(new LabLayout({ ...this.config, docker }), this.progress).running();
+      if (other)
+        throw new Error(
+          `lab: the lab's ${docker} VM is running (qemu pid ${other.qemuPid}); this run asks for ${this.config.docker}. Stop it first: buildkit-acceptance lab down --lab-docker ${docker}`,
+        );
     }
   }
 

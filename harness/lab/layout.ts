@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabConfig } from '../config.ts';
 import { fingerprint } from '../host-key.ts';
+import { DOCKER_FLAVOURS, type DockerFlavour, instanceName } from './docker-flavours.ts';
 
 export const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
 
@@ -99,24 +100,49 @@ export class LabLayout {
   }
 
   get instanceDir(): string {
-    return this.p('instance');
+    return this.p(instanceName(this.config.docker));
+  }
+
+  get flavour(): DockerFlavour {
+    return DOCKER_FLAVOURS[this.config.docker];
   }
 
   get imagesKey(): string {
     return hash(this.config.suite, this.config.mirror, script('minbase-rootfs.sh'));
   }
 
-  vmKey(hostKeyPub: string): string {
+  /** The key of the disk built from the riscv64 tree: trixie's Docker (classic), or sid's. */
+  private builtKey(hostKeyPub: string, flavour: DockerFlavour): string {
     return hash(
       this.imagesKey,
       this.config.suite,
       this.config.mirror,
       VM_PACKAGES.join(' '),
+      // The default flavour's key has no flavour part, as every earlier cache's.
+      ...(flavour.suite === this.config.suite ? [] : [JSON.stringify(flavour)]),
       script('vm-image.sh'),
+      script('daemon-json.sh'),
       hostKeyPub,
       `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
       localCertificates(),
     );
+  }
+
+  /**
+   * The disk the flavour derives from (vm-flavour.sh: only its daemon.json differs), or undefined when
+   * it is built from the riscv64 tree itself.
+   */
+  derivedFrom(hostKeyPub: string): string | undefined {
+    const f = this.flavour;
+    if (f.suite !== this.config.suite || f.imageStore === 'classic') return undefined;
+    return this.builtKey(hostKeyPub, DOCKER_FLAVOURS.trixie);
+  }
+
+  vmKey(hostKeyPub: string): string {
+    const base = this.derivedFrom(hostKeyPub);
+    return base
+      ? hash(base, JSON.stringify(this.flavour), script('vm-flavour.sh'), script('daemon-json.sh'))
+      : this.builtKey(hostKeyPub, this.flavour);
   }
 
   baseTar(debArch: string): string {

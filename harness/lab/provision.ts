@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { debianMirrorSyncHint } from '../errors.ts';
 import { killProcessGroup, lowestPriority } from '../process-tree.ts';
 import { recordedDebianIndex } from './debian-index.ts';
+import { DOCKER_FLAVOURS, DOCKER_PACKAGES, type DockerFlavour } from './docker-flavours.ts';
 import { BASE_PLATFORMS, GUEST_HOST_ADDR, type LabLayout, SCRIPTS, VM_PACKAGES } from './layout.ts';
 import type { Progress } from './progress.ts';
 
@@ -137,23 +138,56 @@ export class Provisioner {
     return { others, pending: later.map((pl) => pl.debArch) };
   }
 
-  async ensureVmImage(vmKey: string): Promise<void> {
+  /** The flavour's VM disk, built or derived when missing; returns its key. */
+  async ensureVmImage(hostKeyPub: string): Promise<string> {
+    const vmKey = this.layout.vmKey(hostKeyPub);
     const out = this.layout.vmDir(vmKey);
+    if (existsSync(join(out, 'disk.img'))) return vmKey;
+    const base = this.layout.derivedFrom(hostKeyPub);
+    if (!base) {
+      await this.buildVmImage(out, this.layout.flavour);
+      return vmKey;
+    }
+    await this.buildVmImage(this.layout.vmDir(base), DOCKER_FLAVOURS.trixie);
+    await mkdir(dirname(out), { recursive: true });
+    const store = this.layout.flavour.imageStore;
+    await this.progress.step(`deriving the VM disk for Docker's ${store} image store`, () =>
+      this.run('vm-flavour', [
+        'bash',
+        join(SCRIPTS, 'vm-flavour.sh'),
+        this.layout.vmDir(base),
+        out,
+        `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
+        store,
+      ]),
+    );
+    return vmKey;
+  }
+
+  private async buildVmImage(out: string, flavour: DockerFlavour): Promise<void> {
     if (existsSync(join(out, 'disk.img'))) return;
     await mkdir(dirname(out), { recursive: true });
-    await this.progress.step('building the VM disk (packages in a riscv64 chroot, kernel, initramfs)', () =>
-      this.run('vm-image', [
-        'bash',
-        join(SCRIPTS, 'vm-image.sh'),
-        this.layout.baseTar('riscv64'),
-        this.config.mirror,
-        this.config.suite,
-        out,
-        this.layout.p('ssh'),
-        `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
-        '20G',
-        ...VM_PACKAGES,
-      ]),
+    const fromOther = flavour.suite !== this.config.suite;
+    const docker: readonly string[] = DOCKER_PACKAGES;
+    const what = fromOther ? `, Docker from ${flavour.suite}` : '';
+    await this.progress.step(
+      `building the VM disk (packages in a riscv64 chroot${what}, kernel, initramfs)`,
+      () =>
+        this.run('vm-image', [
+          'bash',
+          join(SCRIPTS, 'vm-image.sh'),
+          this.layout.baseTar('riscv64'),
+          this.config.mirror,
+          this.config.suite,
+          out,
+          this.layout.p('ssh'),
+          `${GUEST_HOST_ADDR}:${this.config.registryPort}`,
+          '20G',
+          flavour.imageStore,
+          fromOther ? flavour.suite : '-',
+          fromOther ? DOCKER_PACKAGES.join(',') : '-',
+          ...(fromOther ? VM_PACKAGES.filter((p) => !docker.includes(p)) : VM_PACKAGES),
+        ]),
     );
   }
 }

@@ -35,6 +35,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { BKA_PHASES: 'binaries,smoke' } })).toThrow(
       /phase \(from BKA_PHASES\) expected one of binaries, .*got 'smoke'/,
     );
+    expect(() => loadConfig({ env: { BKA_LAB_DOCKER: 'sid' } })).toThrow(
+      "config: labDocker (from BKA_LAB_DOCKER) expected 'trixie' or 'trixie-containerd' or 'sid-containerd', got 'sid'",
+    );
+    expect(loadConfig({ env: {} }).lab.docker).toBe('trixie');
     expect(() => loadConfig({ env: { BKA_HOST_KEY_FINGERPRINT: 'abc' } })).toThrow(
       /hostKeyFingerprint .* expected an OpenSSH fingerprint/,
     );

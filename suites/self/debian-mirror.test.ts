@@ -170,4 +170,13 @@ describe('a Debian mirror caught mid-sync', () => {
     expect(debianMirrorSyncHint(debootstrap, '--lab-debian-mirror')).toMatch(/--lab-debian-mirror URL/);
     expect(debianMirrorSyncHint('E: Unable to locate package tini', '--debian-mirror')).toBeUndefined();
   });
+  // Captured 2026-12-01, provisioning the lab's sid-containerd flavour: this network's sid index stopped
+  // updating on 2026-10-30.
+  test('an expired index is named as one, with the mirror option, not as a sync', () => {
+    const expired =
+      'E: Release file for http://deb.debian.org/debian/dists/sid/InRelease is expired (invalid since 25d 3h 12min 25s). Updates for this repository will not be applied.';
+    expect(debianMirrorSyncHint(expired, '--lab-debian-mirror')).toBe(
+      'the Debian mirror serves an expired index (http://deb.debian.org/debian/dists/sid/InRelease, expired 25d 3h 12min 25s ago: its Valid-Until has passed, and apt rightly refuses it); pass --lab-debian-mirror URL for a mirror that updates it',
+    );
+  });
 });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build the lab VM's disk from a riscv64 minbase rootfs tarball: packages like the real runner's,
 # an unprivileged `runner` user with the runner's sudo rules, sshd with a pinned host key.
-# usage: vm-image.sh MINBASE.tar MIRROR SUITE OUTDIR SSHDIR REGISTRY_ADDR DISK_SIZE PACKAGES...
+# IMAGE_STORE is Docker's image store (classic or containerd); FROM_SUITE and FROM_PACKAGES (comma-separated)
+# name packages taken from another Debian suite (the lab's sid-containerd Docker), or are '-'.
+# usage: vm-image.sh MINBASE.tar MIRROR SUITE OUTDIR SSHDIR REGISTRY_ADDR DISK_SIZE IMAGE_STORE FROM_SUITE FROM_PACKAGES PACKAGES...
 set -euo pipefail
-minbase=$1 mirror=$2 suite=$3 out=$4 sshdir=$5 registry=$6 disk_size=$7
-shift 7
+minbase=$1 mirror=$2 suite=$3 out=$4 sshdir=$5 registry=$6 disk_size=$7 image_store=$8 from_suite=$9 from_packages=${10}
+shift 10
 packages=("$@")
 
 work=$(mktemp -d "${out}.work.XXXXXX")
@@ -60,6 +62,18 @@ printf '#!/bin/sh\nexit 0\n' > "$root/usr/sbin/update-initramfs"; chmod +x "$roo
 in_root apt-get update -qq
 in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" > "$work/apt.log" 2>&1 || {
   tail -n 40 "$work/apt.log" >&2; echo "lab: installing the VM's packages failed" >&2; exit 1; }
+# Packages of another suite (sid's Docker): its index is fetched and verified by apt against Debian's
+# archive key like any other, used for these packages only, then removed, so that the VM's apt (and the
+# lab's Debian mirror, which serves the disk's own index) knows only the lab's suite.
+if [ "$from_suite" != - ]; then
+  printf '%s\n' 'Types: deb' "URIs: $mirror" "Suites: $from_suite" 'Components: main' \
+    'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' > "$root/etc/apt/sources.list.d/lab-$from_suite.sources"
+  in_root apt-get update -qq
+  IFS=, read -r -a from < <(printf '%s' "$from_packages")
+  in_root apt-get install -y -qq --no-install-recommends -t "$from_suite" "${from[@]}" > "$work/apt-$from_suite.log" 2>&1 || {
+    tail -n 40 "$work/apt-$from_suite.log" >&2; echo "lab: installing ${from[*]} from $from_suite failed" >&2; exit 1; }
+  rm -f "$root/etc/apt/sources.list.d/lab-$from_suite.sources" "$root"/var/lib/apt/lists/*_dists_"${from_suite}"_*
+fi
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -f "$root/usr/sbin/update-initramfs"
 in_root dpkg-divert --local --quiet --rename --remove /usr/sbin/update-initramfs
@@ -114,11 +128,10 @@ UseDNS no
 MaxSessions 10
 CONF
 
-# Docker: pull docker.io images through the lab's registry on the host (10.0.2.2 from the guest).
+# Docker: pull docker.io images through the lab's registry on the host (10.0.2.2 from the guest); the
+# image store the flavour asks for.
 mkdir -p "$root/etc/docker"
-cat > "$root/etc/docker/daemon.json" <<JSON
-{ "registry-mirrors": ["http://$registry"], "insecure-registries": ["$registry"] }
-JSON
+bash "$(dirname "$0")/daemon-json.sh" "$registry" "$image_store" > "$root/etc/docker/daemon.json"
 
 # Emulators for BuildKit's foreign RUN steps: register with the F flag (fix binary) so they work in containers.
 mkdir -p "$root/etc/binfmt.d"
