@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { localTempDir } from '../harness/local-temp.ts';
 import type { PhaseContext } from '../harness/phase-context.ts';
+import { runEnv } from '../harness/run-env.ts';
 import { type ElfInfo, parseElf } from '../helpers/elf.ts';
 import { versionFromArchiveName } from '../helpers/release-files.ts';
 import { type BuildManifest, buildBinaries, resolveRef } from './binaries.ts';
@@ -110,7 +111,7 @@ async function prepare(ctx: PhaseContext): Promise<BinariesUnderTest> {
     const out = await buildBinaries({
       ref: config.buildkitRef,
       goarch,
-      fresh: process.env.BKA_FRESH === '1',
+      fresh: runEnv('fresh') === '1',
       log: (l) => process.stderr.write(`${l}\n`),
     });
     localBinDir = out.binDir;

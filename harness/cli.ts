@@ -10,6 +10,7 @@ import { EXIT, HELP } from './cli/help.ts';
 import { say } from './cli/say.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage, TargetUnfitError, TargetUnreachableError } from './errors.ts';
+import { optionFromEnv } from './options.ts';
 
 // Each command loads what it needs when it runs (below): a CLI start on an emulated riscv64 costs
 // seconds per module graph, and the workflows' `track` and `close-issues` need none of the harness.
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
         const { run } = await import('./cli/run.ts');
         return await run(config, parsed.grep, [
           ...((parsed.flags.phase as string[] | undefined) ?? []),
-          ...(process.env.BKA_PHASES?.split(',').filter(Boolean) ?? []),
+          ...(optionFromEnv('phase')?.split(',').filter(Boolean) ?? []),
         ]);
       }
       case 'doctor':

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
-import { handedPlan } from './handover.ts';
+import { CONFIG_FILE_ENV, FIELDS, type FieldName } from './options.ts';
 import {
   defaultImageRepository,
   imageRepositoryProblem,
@@ -15,6 +15,7 @@ import {
   projectRepository,
 } from './project-repository.ts';
 import { registerSecret, registerSecretsFromEnv } from './redact.ts';
+import { RUN_ENV } from './run-env.ts';
 
 export const PHASES = [
   'binaries',
@@ -109,46 +110,6 @@ type Source = Record<string, unknown>;
 /** Flags as given on the command line (already split by the CLI), by their config field names. */
 export type FlagValues = Partial<Record<keyof typeof FIELDS, string | boolean | string[]>>;
 
-const FIELDS = {
-  target: { env: 'BKA_TARGET', flag: '--target' },
-  identityFile: { env: 'BKA_IDENTITY_FILE', flag: '--identity-file' },
-  knownHosts: { env: 'BKA_KNOWN_HOSTS', flag: '--known-hosts' },
-  hostKeyFingerprint: { env: 'BKA_HOST_KEY_FINGERPRINT', flag: '--host-key-fingerprint' },
-  acceptNewHostKey: { env: 'BKA_INSECURE_ACCEPT_NEW_HOST_KEY', flag: '--insecure-accept-new-host-key' },
-  allowNonRiscv64: { env: 'BKA_ALLOW_NON_RISCV64', flag: '--allow-non-riscv64' },
-  connectTimeout: { env: 'BKA_CONNECT_TIMEOUT', flag: '--connect-timeout' },
-  dockerReadyTimeout: { env: 'BKA_DOCKER_READY_TIMEOUT', flag: '--docker-ready-timeout' },
-  reportDir: { env: 'BKA_REPORT_DIR', flag: '--report-dir' },
-  phase: { env: 'BKA_PHASES', flag: '--phase' },
-  registryMirror: { env: 'BKA_REGISTRY_MIRROR', flag: '--registry-mirror' },
-  pushRegistry: { env: 'BKA_PUSH_REGISTRY', flag: '--push-registry' },
-  debianMirror: { env: 'BKA_DEBIAN_MIRROR', flag: '--debian-mirror' },
-  buildkitRef: { env: 'BKA_BUILDKIT_REF', flag: '--buildkit-ref' },
-  binaries: { env: 'BKA_BINARIES', flag: '--binaries' },
-  image: { env: 'BKA_IMAGE', flag: '--image' },
-  deb: { env: 'BKA_DEB', flag: '--deb' },
-  imageRepository: { env: 'BKA_IMAGE_REPOSITORY', flag: '--image-repository' },
-  buildkitdFlags: { env: 'BKA_BUILDKITD_FLAGS', flag: '--buildkitd-flags' },
-  amd64Node: { env: 'BKA_AMD64_NODE', flag: '--amd64-node' },
-  amd64NodeTls: { env: 'BKA_AMD64_NODE_TLS', flag: '--amd64-node-tls' },
-  labDir: { env: 'BKA_LAB_DIR', flag: '--lab-dir' },
-  labMemory: { env: 'BKA_LAB_MEMORY', flag: '--lab-memory' },
-  labCpus: { env: 'BKA_LAB_CPUS', flag: '--lab-cpus' },
-  labSshPort: { env: 'BKA_LAB_SSH_PORT', flag: '--lab-ssh-port' },
-  labRegistryPort: { env: 'BKA_LAB_REGISTRY_PORT', flag: '--lab-registry-port' },
-  labMirror: { env: 'BKA_LAB_DEBIAN_MIRROR', flag: '--lab-debian-mirror' },
-  labDebianMirrorPort: { env: 'BKA_LAB_DEBIAN_MIRROR_PORT', flag: '--lab-debian-mirror-port' },
-  labKeep: { env: 'BKA_LAB_KEEP', flag: '--lab-keep' },
-  labDocker: { env: 'BKA_LAB_DOCKER', flag: '--lab-docker' },
-} as const;
-
-export type FieldName = keyof typeof FIELDS;
-export const FLAG_NAMES: Record<string, FieldName> = Object.fromEntries(
-  Object.entries(FIELDS).map(([name, f]) => [f.flag, name as FieldName]),
-);
-/** Flags that take no value. */
-export const BOOLEAN_FLAGS = new Set(['--insecure-accept-new-host-key', '--allow-non-riscv64', '--lab-keep']);
-
 function fail(field: string, origin: string, expected: string, actual: unknown): never {
   const shown = typeof actual === 'string' ? `'${actual}'` : JSON.stringify(actual);
   throw new ConfigError(`config: ${field} (from ${origin}) expected ${expected}, got ${shown}`);
@@ -201,7 +162,7 @@ function list(raw: Raw | undefined): string[] | undefined {
 export interface LoadOptions {
   flags?: FlagValues;
   env?: NodeJS.ProcessEnv;
-  /** Explicit config file; otherwise BKA_CONFIG, then ./buildkit-acceptance.json when present. */
+  /** Explicit config file; otherwise CONFIG_FILE_ENV's, then ./buildkit-acceptance.json when present. */
   configFile?: string;
   cwd?: string;
 }
@@ -238,15 +199,11 @@ function readConfigFile(path: string): Source {
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
-  // A worker of a run gets the config its parent resolved, whole (handover.ts): parsed once, handed over once.
-  const handed =
-    options.env === undefined && !options.flags && !options.configFile ? handedPlan() : undefined;
-  if (handed) return handed.config;
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   registerSecretsFromEnv(env);
-  registerSecret(env.BKA_SSH_PASSPHRASE);
-  const fileArg = options.configFile ?? env.BKA_CONFIG;
+  registerSecret(env[RUN_ENV.sshPassphrase]);
+  const fileArg = options.configFile ?? env[CONFIG_FILE_ENV];
   const defaultFile = join(cwd, 'buildkit-acceptance.json');
   const filePath = fileArg ? resolve(cwd, fileArg) : existsSync(defaultFile) ? defaultFile : undefined;
   const file = filePath ? readConfigFile(filePath) : {};

@@ -9,8 +9,10 @@ import { handedPlan } from './handover.ts';
 import { janitor } from './janitor.ts';
 import { Lab } from './lab/lab.ts';
 import { removeLeftLocalTempDirs } from './local-temp.ts';
+import { optionFromEnv } from './options.ts';
 import { redact } from './redact.ts';
 import { currentRunId } from './resources.ts';
+import { runEnv } from './run-env.ts';
 import { openTarget, planEnv, planTarget, preflightFacts, type TargetPlan } from './session.ts';
 
 declare module 'vitest' {
@@ -45,14 +47,15 @@ async function labIndexProperty(lab: Lab): Promise<Record<string, string>> {
 
 async function start(): Promise<Session> {
   const runId = currentRunId();
-  const config = loadConfig();
-  const lab = new Lab(config.lab);
   const handed = handedPlan();
+  // Parsed here only when no parent (the CLI) resolved the plan and handed it down.
+  const config = handed?.config ?? loadConfig();
+  const lab = new Lab(config.lab);
   // The lab's lifetime has one owner: the CLI command that runs vitest (it hands down a plan, or says
   // BKA_LAB_OWNER=cli), or else this setup, when it started the lab itself.
   const wasRunning = (await lab.running()) !== undefined;
   const plan = await planTarget(config);
-  const startedLab = !handed && process.env.BKA_LAB_OWNER !== 'cli' && plan.origin === 'lab' && !wasRunning;
+  const startedLab = !handed && runEnv('labOwner') !== 'cli' && plan.origin === 'lab' && !wasRunning;
   // Preflight only when no parent (the CLI) ran it and handed the facts over.
   const facts = handed?.facts ?? (await preflightFacts(plan.config, (l) => process.stderr.write(`${l}\n`)));
   // Workers inherit this environment: they open the same concrete target, with the same facts.
@@ -76,7 +79,7 @@ async function start(): Promise<Session> {
 
 /** The setup's failure, where the reporter finds it: the run is then FAILED with this reason, not empty. */
 function recordFailure(err: unknown): never {
-  const dir = process.env.BKA_REPORT_DIR ?? join(process.cwd(), 'out', 'reports');
+  const dir = optionFromEnv('reportDir') ?? join(process.cwd(), 'out', 'reports');
   mkdirSync(dir, { recursive: true });
   const record = { runId: currentRunId(), error: redact(errorMessage(err)) };
   writeFileSync(join(dir, SETUP_ERROR_FILE), `${JSON.stringify(record, null, 2)}\n`);

@@ -6,8 +6,8 @@
  */
 import type { Config } from './config.ts';
 import type { TargetFacts } from './facts.ts';
-
-export const PLAN_ENV = 'BKA_PLAN';
+import { optionEnv } from './options.ts';
+import { runEnv, runEnvFor } from './run-env.ts';
 
 export interface HandedPlan {
   config: Config;
@@ -19,9 +19,22 @@ export interface HandedPlan {
 
 let parsed: HandedPlan | undefined;
 
+/**
+ * The plan a vitest worker runs with: its parent's (the CLI's, or the global setup's when vitest runs
+ * directly). A worker never parses the config itself.
+ */
+export function readPlan(): HandedPlan {
+  const plan = handedPlan();
+  if (!plan)
+    throw new Error(
+      'no run plan was handed to this process: phases run through `buildkit-acceptance run`/`npm test`, or vitest with the global setup',
+    );
+  return plan;
+}
+
 /** The plan handed to this process, or undefined when it is the first to resolve one. */
 export function handedPlan(): HandedPlan | undefined {
-  const raw = process.env[PLAN_ENV];
+  const raw = runEnv('plan');
   if (!raw) return undefined;
   parsed ??= JSON.parse(raw) as HandedPlan;
   return parsed;
@@ -33,8 +46,8 @@ export function handedPlan(): HandedPlan | undefined {
  */
 export function handOver(plan: HandedPlan): Record<string, string> {
   return {
-    [PLAN_ENV]: JSON.stringify(plan),
-    BKA_REPORT_DIR: plan.config.reportDir,
+    ...runEnvFor({ plan: JSON.stringify(plan) }),
+    [optionEnv('reportDir')]: plan.config.reportDir,
   };
 }
 
@@ -42,4 +55,4 @@ export function handOver(plan: HandedPlan): Record<string, string> {
  * For a process that starts a run of its own (a self test spawning the CLI or vitest): it must resolve
  * its own plan, never inherit this run's.
  */
-export const FRESH_RUN_ENV: Record<string, string> = { [PLAN_ENV]: '', BKA_LAB_OWNER: '', BKA_RUN_ID: '' };
+export const FRESH_RUN_ENV: Record<string, string> = runEnvFor({ plan: '', labOwner: '', runId: '' });

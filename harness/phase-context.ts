@@ -1,7 +1,8 @@
 import { inject } from 'vitest';
-import { type Config, loadConfig } from './config.ts';
+import type { Config } from './config.ts';
 import type { TargetFacts } from './facts.ts';
 import { cleanUpAfterFile } from './file-cleanup.ts';
+import { readPlan } from './handover.ts';
 import { ResourceTracker } from './resources.ts';
 import { openTarget } from './session.ts';
 import type { Target } from './target.ts';
@@ -28,7 +29,7 @@ const store = globalThis as unknown as Record<symbol, { target: Target; config: 
 function sharedTarget(): { target: Target; config: Config } {
   let entry = store[KEY];
   if (!entry) {
-    const config = loadConfig();
+    const { config } = readPlan();
     const target = openTarget(config, (line) => process.stderr.write(`${line}\n`));
     entry = { target, config };
     store[KEY] = entry;

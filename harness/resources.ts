@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage } from './errors.ts';
 import { stopProcessGroup } from './process-group.ts';
 import { killAllTracked } from './process-tree.ts';
+import { runEnv, setRunEnv } from './run-env.ts';
 import type { Target } from './target.ts';
 
 /** Every Docker object the suite creates carries this label with the run id. */
@@ -16,8 +17,9 @@ export function newRunId(): string {
 
 /** The run id shared by the CLI, vitest's main process and its workers. */
 export function currentRunId(): string {
-  if (!process.env.BKA_RUN_ID) process.env.BKA_RUN_ID = newRunId();
-  return process.env.BKA_RUN_ID;
+  const id = runEnv('runId') ?? newRunId();
+  setRunEnv('runId', id);
+  return id;
 }
 
 export function resourceName(kind: string, runId = currentRunId()): string {

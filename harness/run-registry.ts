@@ -13,6 +13,7 @@
 import { pollUntil } from '../helpers/poll.ts';
 import { formatDuration } from './command-result.ts';
 import type { PhaseContext } from './phase-context.ts';
+import { runEnv } from './run-env.ts';
 
 /** Docker Hub's registry (distribution 3, linux/riscv64 among its platforms); the lab serves a stand-in. */
 export const REGISTRY_IMAGE = 'registry:3';
@@ -53,7 +54,7 @@ export function pushRegistry(ctx: PhaseContext): Promise<PushRegistry> {
  * starts none. Its error is the first use's.
  */
 export function pushRegistryAhead(ctx: PhaseContext): void {
-  if (process.env.BKA_GREP) return;
+  if (runEnv('grep')) return;
   pushRegistry(ctx).catch(() => undefined);
 }
 

@@ -6,6 +6,7 @@ import { probeFacts, type TargetFacts } from './facts.ts';
 import { handedPlan, handOver } from './handover.ts';
 import { Lab, type LabEndpoint } from './lab/lab.ts';
 import { LocalTarget } from './local-target.ts';
+import { runEnv } from './run-env.ts';
 import { SSH_DEFAULTS, SshTarget } from './ssh-target.ts';
 import type { Target } from './target.ts';
 
@@ -80,7 +81,7 @@ export function openTarget(config: Config, log?: (line: string) => void): Target
     port: t.port,
     user: t.user,
     identityFiles: config.identityFiles,
-    passphrase: process.env.BKA_SSH_PASSPHRASE,
+    passphrase: runEnv('sshPassphrase'),
     agentSocket: process.env.SSH_AUTH_SOCK,
     hostKey: {
       pinnedFingerprint: config.hostKeyFingerprint,

@@ -10,7 +10,9 @@ import type {
   Vitest,
 } from 'vitest/node';
 import { PHASES } from '../harness/config.ts';
+import { optionFromEnv } from '../harness/options.ts';
 import { redact } from '../harness/redact.ts';
+import { runEnv } from '../harness/run-env.ts';
 import { servedBy } from '../helpers/tracking-issue.ts';
 import { appendHistory, benchmarksOf, historyEntry, readHistory } from './history.ts';
 import { toHtml } from './html.ts';
@@ -46,12 +48,13 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
     base.details = errors.map((e) => errorText(e)).join('\n\n');
     base.errorType = errorType(first);
   } else if (result.state === 'skipped') {
+    const grep = runEnv('grep');
     base.skipReason =
       result.note ??
       (test.options.mode === 'todo'
         ? 'not written yet (todo)'
-        : process.env.BKA_GREP && !selectedByGrep(test, process.env.BKA_GREP)
-          ? `not selected (--grep ${process.env.BKA_GREP})`
+        : grep && !selectedByGrep(test, grep)
+          ? `not selected (--grep ${grep})`
           : undefined);
   }
   return base;
@@ -164,7 +167,7 @@ export function collectResults(
     entry.tests.push(...results.values());
   }
   return {
-    runId: process.env.BKA_RUN_ID ?? 'unknown',
+    runId: runEnv('runId') ?? 'unknown',
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     properties,
@@ -190,14 +193,14 @@ export default class AcceptanceReporter implements Reporter {
   private runFile<T>(name: string): T | undefined {
     try {
       const data = JSON.parse(readFileSync(join(this.reportDir, name), 'utf8')) as T & { runId?: string };
-      return data.runId === (process.env.BKA_RUN_ID ?? 'unknown') ? data : undefined;
+      return data.runId === (runEnv('runId') ?? 'unknown') ? data : undefined;
     } catch {
       return undefined;
     }
   }
 
   get reportDir(): string {
-    return this.options.reportDir ?? process.env.BKA_REPORT_DIR ?? join(process.cwd(), 'out', 'reports');
+    return this.options.reportDir ?? optionFromEnv('reportDir') ?? join(process.cwd(), 'out', 'reports');
   }
 
   onTestRunStart(): void {
@@ -216,7 +219,7 @@ export default class AcceptanceReporter implements Reporter {
     // A failed global setup (lab, preflight) runs no module: its reason and evidence are the run's error.
     const setupError = this.runFile<{ error: string }>(SETUP_ERROR_FILE);
     if (setupError) results.errors.unshift(`the run's setup failed: ${setupError.error}`);
-    const requested = (process.env.BKA_PHASES_REQUESTED ?? '').split(',').filter(Boolean);
+    const requested = (runEnv('phasesRequested') ?? '').split(',').filter(Boolean);
     for (const name of this.selected) {
       if (name.startsWith('self') || results.phases.some((p) => p.name === name)) continue;
       if (setupError) continue; // nothing ran: the setup's error says why
@@ -232,7 +235,7 @@ export default class AcceptanceReporter implements Reporter {
     );
     if (context) {
       // A run against a target joins the history, and the HTML report plots it.
-      const historyFile = process.env.BKA_HISTORY_FILE ?? join(this.reportDir, 'history.jsonl');
+      const historyFile = runEnv('historyFile') ?? join(this.reportDir, 'history.jsonl');
       appendHistory(historyFile, historyEntry(results));
       writeFileSync(join(this.reportDir, 'report.html'), redact(toHtml(readHistory(historyFile), results)));
     }

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { loadConfig } from '../harness/config.ts';
 import { Lab } from '../harness/lab/lab.ts';
 import { localTempDir } from '../harness/local-temp.ts';
+import { runEnv, setRunEnv } from '../harness/run-env.ts';
 
 const cold = process.argv.includes('--cold');
 const rounds = 20;
@@ -44,7 +45,7 @@ const lab = new Lab(config.lab, { quiet: true });
 const seconds = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
 // Before: the VM boots (no hibernated state); after: it resumes the state the last `lab down` saved
 // (the warm start; on unless BKA_LAB_RESUME=0, and on for the bench whatever the caller set).
-process.env.BKA_LAB_RESUME = '1';
+setRunEnv('labResume', '1');
 if (await lab.running()) await lab.down();
 await lab.dropSnapshots();
 await time('`lab up` booting the VM (cache present, no saved state) to SSH + Docker ready', () => lab.up());
@@ -58,7 +59,7 @@ results.push({
 const resumes: number[] = [];
 const hibernations: number[] = [];
 let fellBack = 0;
-const cycles = Number(process.env.BKA_BENCH_RESUMES ?? 5);
+const cycles = Number(runEnv('benchResumes') ?? 5);
 for (let i = 0; i < cycles; i++) {
   const d0 = performance.now();
   await lab.down();
@@ -147,7 +148,7 @@ results.push({
 });
 results.push({ what: 'harness speed-up over a fresh ssh', value: `${(fresh / harness).toFixed(1)}x` });
 
-process.env.BKA_LAB_RESUME = '0';
+setRunEnv('labResume', '0');
 await time('`lab down` (clean poweroff, no qemu left)', () => lab.down());
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${execFileSync('sh', ['-c', '. /etc/os-release; echo $PRETTY_NAME']).toString().trim()}`;

@@ -25,19 +25,14 @@ function files(dir) {
 }
 
 const graph = new Map();
-const runtimeGraph = new Map();
 for (const f of DIRS.flatMap((d) => files(join(ROOT, d)))) {
   const text = readFileSync(f, 'utf8');
-  // Type-only imports vanish at run time: they count for the layering rule, not for cycles.
+  // Type-only imports count too, for the layers and for cycles: a cycle of types is still two modules
+  // that cannot be understood apart.
   const all = [
     ...text.matchAll(/(import\s+type\s[^;]*?from\s+|(?:from\s+|import\s*\(\s*))['"](\.{1,2}\/[^'"]+)['"]/g),
   ];
   const specs = all.map((m) => m[2]);
-  const runtime = all.filter((m) => !m[1].startsWith('import type')).map((m) => m[2]);
-  runtimeGraph.set(
-    relative(ROOT, f),
-    runtime.map((s) => relative(ROOT, resolve(dirname(f), s))),
-  );
   graph.set(
     relative(ROOT, f),
     specs.map((s) => relative(ROOT, resolve(dirname(f), s))),
@@ -59,14 +54,14 @@ for (const [from, tos] of graph) {
   }
 }
 
-// Cycles among the non-test modules (tests are leaves).
+// Cycles among the modules, type-only imports included (tests are leaves).
 const state = new Map();
 const stack = [];
 function visit(n) {
   state.set(n, 'open');
   stack.push(n);
-  for (const m of runtimeGraph.get(n) ?? []) {
-    if (!runtimeGraph.has(m)) continue;
+  for (const m of graph.get(n) ?? []) {
+    if (!graph.has(m)) continue;
     if (state.get(m) === 'open')
       problems.push(`import cycle: ${[...stack.slice(stack.indexOf(m)), m].join(' -> ')}`);
     else if (!state.has(m)) visit(m);
@@ -74,7 +69,7 @@ function visit(n) {
   stack.pop();
   state.set(n, 'done');
 }
-for (const n of runtimeGraph.keys()) if (!state.has(n)) visit(n);
+for (const n of graph.keys()) if (!state.has(n)) visit(n);
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`deps: ${p}`);

@@ -1,6 +1,7 @@
 import { AUTOMATION_COMMANDS } from '../../automation/command-flags.ts';
-import { BOOLEAN_FLAGS, FLAG_NAMES, type FlagValues } from '../config.ts';
+import type { FlagValues } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { BOOLEAN_FLAGS, FLAG_NAMES } from '../options.ts';
 
 export interface Parsed {
   command: string;

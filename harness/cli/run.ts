@@ -11,7 +11,9 @@ import { errorMessage } from '../errors.ts';
 import { janitor } from '../janitor.ts';
 import { Lab, needsLab } from '../lab/lab.ts';
 import { removeLeftLocalTempDirs } from '../local-temp.ts';
+import { optionEnv } from '../options.ts';
 import { currentRunId } from '../resources.ts';
+import { runEnvFor } from '../run-env.ts';
 import { openTarget, planEnv, planTarget, preflightFacts } from '../session.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
@@ -119,9 +121,7 @@ export async function run(config: Config, grep: string | undefined, requested: s
   const projects = [...plan.config.phases.flatMap((p) => ['--project', p]), ...(grep ? ['-t', grep] : [])];
   const code = await runVitest(projects, {
     ...planEnv(plan, facts),
-    BKA_RUN_ID: runId,
-    BKA_PHASES_REQUESTED: requested.join(','),
-    ...(grep ? { BKA_GREP: grep } : {}),
+    ...runEnvFor({ runId, phasesRequested: requested.join(','), ...(grep ? { grep } : {}) }),
   });
   const verdictCode = reportedExitCode(plan.config.reportDir, runId);
   if (!sweptByTeardown(plan.config.reportDir, runId)) await sweep(plan.config, runId);
@@ -171,12 +171,7 @@ export async function testCommand(args: string[]): Promise<number> {
   };
   if (args.length > 0) {
     await startLabWhileBuilding(config, lab);
-    const code = await runAndVerdict(
-      args,
-      { BKA_RUN_ID: runId, BKA_LAB_OWNER: 'cli' },
-      config.reportDir,
-      runId,
-    );
+    const code = await runAndVerdict(args, runEnvFor({ runId, labOwner: 'cli' }), config.reportDir, runId);
     await stopLab();
     return code;
   }
@@ -189,7 +184,7 @@ export async function testCommand(args: string[]): Promise<number> {
   // Behind the lab's start (nice 10): a fresh lab is the critical path; self finishes well before it.
   const selfCode = await runAndVerdict(
     ['--project', 'self'],
-    { BKA_RUN_ID: runId, BKA_REPORT_DIR: selfDir },
+    { ...runEnvFor({ runId }), [optionEnv('reportDir')]: selfDir },
     selfDir,
     runId,
     10,

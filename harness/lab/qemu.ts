@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { engineProblem, probeEngine } from '../docker-engine.ts';
 import { errorMessage } from '../errors.ts';
+import { runEnv } from '../run-env.ts';
 import { SSH_DEFAULTS, SshTarget } from '../ssh-target.ts';
 import { Hmp } from './hmp.ts';
 import { LAB_USER, type LabLayout } from './layout.ts';
@@ -24,7 +25,7 @@ const BOOT_SETTLE_MS = 10 * 60_000;
 const HIBERNATE_SETTLE_MS = 3 * 60_000;
 
 /** Warm starts (hibernate on `lab down`, resume on `lab up`): on unless BKA_LAB_RESUME=0. */
-export const warmStarts = () => process.env.BKA_LAB_RESUME !== '0';
+export const warmStarts = () => runEnv('labResume') !== '0';
 
 export interface LabState {
   vmKey: string;

@@ -1,11 +1,18 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { main, parseArgs } from '../../harness/cli.ts';
 import { loadConfig, parseTarget } from '../../harness/config.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { localTempDir } from '../../harness/local-temp.ts';
+import { CONFIG_FILE_ENV, FIELDS } from '../../harness/options.ts';
+import { SECRET_ENV } from '../../harness/redact.ts';
+import { RUN_ENV } from '../../harness/run-env.ts';
 import { engineRef } from '../../harness/run-registry.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('configuration', () => {
   test('parses targets: local, lab, ssh with and without port, IPv6', () => {
@@ -130,5 +137,36 @@ describe('configuration', () => {
       await main(['doctor', '--target', 'ssh://runner@127.0.0.1:1', '--identity-file', '/dev/null']),
     ).toBe(3);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('the environment the suite reads', () => {
+  const SOURCES = ['harness', 'build', 'reports', 'automation', 'helpers', 'scripts', 'bin'];
+  const sources = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(ts|mts|mjs)$/.test(f))
+      .map((f) => join(dir, f));
+
+  test('every BKA_ variable is in the options table or the run-env table, and read only through them', () => {
+    const known = new Set<string>([
+      ...Object.values(FIELDS).map((f) => f.env),
+      ...Object.values(RUN_ENV),
+      ...SECRET_ENV,
+      CONFIG_FILE_ENV,
+    ]);
+    const unknown: string[] = [];
+    const direct: string[] = [];
+    for (const file of SOURCES.flatMap(sources)) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const [name] of text.matchAll(/\bBKA_[A-Z0-9_]+\b/g))
+        if (!known.has(name)) unknown.push(`${file}: ${name}`);
+      if (
+        !['harness/options.ts', 'harness/run-env.ts'].includes(file) &&
+        /process\.env(\.|\[['"`])BKA_/.test(text)
+      )
+        direct.push(file);
+    }
+    expect(unknown, 'BKA_ names in no table').toEqual([]);
+    expect(direct, 'modules that read process.env.BKA_* themselves').toEqual([]);
   });
 });

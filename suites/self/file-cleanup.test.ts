@@ -28,7 +28,7 @@ describe('file cleanup', () => {
         ],
         {
           cwd: root,
-          env: { BKA_CASE_RUN: `self-cleanup-${process.pid}`, BKA_CASE_OUT: join(out, 'dir') },
+          env: { SELF_CASE_RUN: `self-cleanup-${process.pid}`, SELF_CASE_OUT: join(out, 'dir') },
           reject: false,
           all: true,
           timeout: 60_000,
