@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../harness/errors.ts';
+import { DEFAULT_REPORT_DIR } from '../harness/options.ts';
 import type { RunResults } from '../reports/model.ts';
 import { type Flags, parseFlags } from './command-flags.ts';
 import { githubClient, githubErrorMessage, repoArg } from './github-client.ts';
@@ -101,7 +102,7 @@ export async function automationCommand(command: string, argv: string[]): Promis
     return 0;
   }
   // close-issues
-  const files = f['--results'] ?? ['out/reports/results.json'];
+  const files = f['--results'] ?? [`${DEFAULT_REPORT_DIR}/results.json`];
   const names = f['--board'] ?? [];
   const boards: BoardResults[] = files.map((file, i) => {
     try {

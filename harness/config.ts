@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
-import { CONFIG_FILE_ENV, FIELDS, type FieldName } from './options.ts';
+import { CONFIG_FILE_ENV, DEFAULT_REPORT_DIR, FIELDS, type FieldName } from './options.ts';
 import {
   defaultImageRepository,
   imageRepositoryProblem,
@@ -330,7 +330,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     connectTimeoutMs: int('connectTimeout', get('connectTimeout'), 10, 1, 300) * 1000,
     // Minutes, not seconds: an engine on an emulated or freshly booted board can be slow to answer.
     dockerReadyTimeoutMs: int('dockerReadyTimeout', get('dockerReadyTimeout'), 300, 1, 3600) * 1000,
-    reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? 'out/reports'),
+    reportDir: resolve(cwd, str('reportDir', get('reportDir')) ?? DEFAULT_REPORT_DIR),
     phases: phases as Phase[],
     registryMirror,
     pushRegistry,

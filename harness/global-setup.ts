@@ -9,7 +9,7 @@ import { handedPlan } from './handover.ts';
 import { janitor } from './janitor.ts';
 import { Lab } from './lab/lab.ts';
 import { removeLeftLocalTempDirs } from './local-temp.ts';
-import { optionFromEnv } from './options.ts';
+import { reportDirFromEnv } from './options.ts';
 import { redact } from './redact.ts';
 import { currentRunId } from './resources.ts';
 import { runEnv } from './run-env.ts';
@@ -79,7 +79,7 @@ async function start(): Promise<Session> {
 
 /** The setup's failure, where the reporter finds it: the run is then FAILED with this reason, not empty. */
 function recordFailure(err: unknown): never {
-  const dir = optionFromEnv('reportDir') ?? join(process.cwd(), 'out', 'reports');
+  const dir = reportDirFromEnv();
   mkdirSync(dir, { recursive: true });
   const record = { runId: currentRunId(), error: redact(errorMessage(err)) };
   writeFileSync(join(dir, SETUP_ERROR_FILE), `${JSON.stringify(record, null, 2)}\n`);

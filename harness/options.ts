@@ -3,6 +3,8 @@
  * parses them; a process that only needs a name (a child's environment, the reporter's directory before
  * any plan exists) reads it here, never by spelling the variable out.
  */
+import { resolve } from 'node:path';
+
 export const FIELDS = {
   target: { env: 'BKA_TARGET', flag: '--target' },
   identityFile: { env: 'BKA_IDENTITY_FILE', flag: '--identity-file' },
@@ -37,6 +39,15 @@ export const FIELDS = {
 } as const;
 
 export type FieldName = keyof typeof FIELDS;
+
+/** Where the reports go unless `--report-dir` says (relative to the working directory). */
+export const DEFAULT_REPORT_DIR = 'out/reports';
+
+/**
+ * The report directory as the environment gives it, for the processes that write reports before any plan
+ * exists (the reporter, the global setup's failure record).
+ */
+export const reportDirFromEnv = (): string => resolve(optionFromEnv('reportDir') ?? DEFAULT_REPORT_DIR);
 
 /** The config file (`--config FILE`), when none is given on the command line. */
 export const CONFIG_FILE_ENV = 'BKA_CONFIG';

@@ -10,7 +10,7 @@ import type {
   Vitest,
 } from 'vitest/node';
 import { PHASES } from '../harness/config.ts';
-import { optionFromEnv } from '../harness/options.ts';
+import { reportDirFromEnv } from '../harness/options.ts';
 import { redact } from '../harness/redact.ts';
 import { runEnv } from '../harness/run-env.ts';
 import { servedBy } from '../helpers/tracking-issue.ts';
@@ -200,7 +200,7 @@ export default class AcceptanceReporter implements Reporter {
   }
 
   get reportDir(): string {
-    return this.options.reportDir ?? optionFromEnv('reportDir') ?? join(process.cwd(), 'out', 'reports');
+    return this.options.reportDir ?? reportDirFromEnv();
   }
 
   onTestRunStart(): void {
