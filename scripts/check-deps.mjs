@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The dependency rule: suites/<phase> imports only harness/, helpers/, build/, automation/, reports/ and
-// its own folder (never another suite; suites/self-lab also the self tests' fixtures); harness/, build/, helpers/, reports/ and automation/ never import
-// a suite; and no module imports itself through a cycle. Exits 1 naming every violation.
+// its own folder (never another suite; suites/self-lab also the self tests' fixtures), and no worker
+// class: the sandbox hands workers out (harness/sandbox/sandbox.ts). harness/, build/, helpers/, reports/
+// and automation/ never import a suite; and no module imports itself through a cycle, type-only imports
+// included. Exits 1 naming every violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -48,6 +50,9 @@ for (const [from, tos] of graph) {
       const selfFixture = a[1] === 'self-lab' && b[1] === 'self' && b[2] === 'fixtures';
       if (b[0] === 'suites' && b[1] !== a[1] && !selfFixture)
         problems.push(`${from} imports another suite: ${to}`);
+      // A phase's checks get their workers from the sandbox (harness/sandbox/sandbox.ts), never a class.
+      if (!a[1].startsWith('self') && b[0] === 'harness' && b[1] === 'sandbox' && /-workers?\.ts$/.test(b[2]))
+        problems.push(`${from} imports a worker class (${to}); take it from harness/sandbox/sandbox.ts`);
     } else if (a[0] !== 'suites' && top(to) === 'suites') {
       problems.push(`${from} (${a[0]}/) imports a suite: ${to}`);
     }

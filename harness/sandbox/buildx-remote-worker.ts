@@ -23,6 +23,13 @@ export interface BuildxRemoteOptions {
   certsDir?: string;
 }
 
+/** The remote driver's options for `certsDir`'s CA, and the named client certificate (none when undefined). */
+export function remoteTlsOpts(certsDir: string, client: string | undefined): string {
+  const opts = [`cacert=${certsDir}/ca.pem`, 'servername=localhost'];
+  if (client) opts.push(`cert=${certsDir}/${client}.pem`, `key=${certsDir}/${client}-key.pem`);
+  return opts.join(',');
+}
+
 export class BuildxRemoteWorker implements BuildxBuilder {
   readonly driver = 'remote';
   private stopped: Promise<void> | undefined;
@@ -39,13 +46,6 @@ export class BuildxRemoteWorker implements BuildxBuilder {
     return `Buildx remote builder ${this.builder} to ${this.address} (${this.daemon.how})`;
   }
 
-  /** The driver options for `certsDir`'s CA, and the named client certificate (none when undefined). */
-  static tlsOpts(certsDir: string, client: string | undefined): string {
-    const opts = [`cacert=${certsDir}/ca.pem`, 'servername=localhost'];
-    if (client) opts.push(`cert=${certsDir}/${client}.pem`, `key=${certsDir}/${client}-key.pem`);
-    return opts.join(',');
-  }
-
   static async create(o: BuildxRemoteOptions): Promise<BuildxRemoteWorker> {
     const daemon = await ImageDaemonWorker.start(o);
     try {
@@ -53,7 +53,7 @@ export class BuildxRemoteWorker implements BuildxBuilder {
       const name = o.certsDir ? 'remote-mtls' : 'remote-docker-container';
       const address = o.certsDir ? `tcp://127.0.0.1:${daemon.port}` : daemon.address;
       const builder = o.resources.name('builder');
-      const tls = o.certsDir ? ['--driver-opt', BuildxRemoteWorker.tlsOpts(o.certsDir, 'client')] : [];
+      const tls = o.certsDir ? ['--driver-opt', remoteTlsOpts(o.certsDir, 'client')] : [];
       await createBuilder(o.target, o.resources, builder, ['--driver', 'remote', ...tls, address], () =>
         daemon.logs(),
       );

@@ -8,6 +8,7 @@ import type { ResourceTracker } from '../resources.ts';
 import type { ExecOptions, Target } from '../target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
+import { MTLS_LISTEN } from './target-certs.ts';
 
 export interface ImageDaemonOptions {
   target: Target;
@@ -21,12 +22,6 @@ export interface ImageDaemonOptions {
   /** A Docker volume for the daemon's state (/var/lib/buildkit), e.g. a small tmpfs one. */
   stateVolume?: string;
 }
-
-/** The image's command line for TCP with mTLS (certificates mounted at /certs), and its unix socket. */
-export const MTLS_LISTEN = [
-  ...['--addr', 'tcp://0.0.0.0:1234', '--addr', 'unix:///run/buildkit/buildkitd.sock'],
-  ...['--tlscacert', '/certs/ca.pem', '--tlscert', '/certs/server.pem', '--tlskey', '/certs/server-key.pem'],
-];
 
 export class ImageDaemonWorker extends DaemonWorker {
   readonly name = 'image-daemon';

@@ -5,7 +5,7 @@
  * to give one.
  */
 import type { PhaseContext } from '../phase-context.ts';
-import { BuildxRemoteWorker } from './buildx-remote-worker.ts';
+import { remoteTlsOpts } from './buildx-remote-worker.ts';
 import { HostNodeWorker, hostNodeProblem } from './host-node-worker.ts';
 
 export interface NativeNode {
@@ -54,7 +54,7 @@ export async function nativeNode(
   return {
     name: host.name,
     address: host.address,
-    driverOpt: BuildxRemoteWorker.tlsOpts(certs.remote, 'client'),
+    driverOpt: remoteTlsOpts(certs.remote, 'client'),
     how: host.how,
     stop: () => host.stop(),
   };

@@ -4,7 +4,6 @@
  * (`worker=privileged-container`, what a docker-group user on the real runner can do). Both are
  * registered with the run's resource tracker when they are created.
  */
-import type { BinariesUnderTest } from '../../build/binaries-under-test.ts';
 import { BASE_IMAGE, buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import type { PhaseContext } from '../phase-context.ts';
 import { processGroupAlive } from '../process-group.ts';
@@ -79,7 +78,7 @@ export function phase1WorkerName(facts: { uid: number }): 'root-process' | 'priv
 }
 
 /** Starts phase 1's buildkitd as the target's user can; cleanup is registered as it is created. */
-export async function phase1Worker(ctx: PhaseContext, bins: BinariesUnderTest): Promise<DaemonWorker> {
+export async function phase1Worker(ctx: PhaseContext, bins: { remoteBinDir: string }): Promise<DaemonWorker> {
   const { target, resources, facts, config } = ctx;
   const extra = config.buildkitdFlags;
   const dir = await resources.tempDir('buildkitd');

@@ -21,3 +21,9 @@ export async function certsBothSides(
   for (const f of certs.files) await target.upload(join(certs.dir, f), `${dir}/${f}`, 0o644);
   return { local: certs.dir, remote: dir };
 }
+
+/** The image's command line for TCP with mTLS (certificates mounted at /certs), and its unix socket. */
+export const MTLS_LISTEN = [
+  ...['--addr', 'tcp://0.0.0.0:1234', '--addr', 'unix:///run/buildkit/buildkitd.sock'],
+  ...['--tlscacert', '/certs/ca.pem', '--tlscert', '/certs/server.pem', '--tlskey', '/certs/server-key.pem'],
+];

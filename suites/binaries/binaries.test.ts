@@ -6,8 +6,7 @@ import { type BinariesUnderTest, binariesUnderTest } from '../../build/binaries-
 import { benchNote } from '../../harness/bench-note.ts';
 import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import type { DaemonWorker } from '../../harness/sandbox/daemon-worker.ts';
-import { phase1Worker, phase1WorkerName } from '../../harness/sandbox/phase1-workers.ts';
+import { phase1WorkerName, startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { dockerfileBuild } from '../../helpers/buildctl-args.ts';
 import { describeElf, EM_RISCV, parseElf, riscv64Problem } from '../../helpers/elf.ts';
@@ -129,14 +128,14 @@ describe('release files', { tags: [SERVES['#207']] }, () => {
 });
 
 describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
-  describe(`worker=${phase1WorkerName(ctx.facts)}`, () => {
-    let daemon: DaemonWorker;
+  describe(workerName(phase1WorkerName(ctx.facts)), () => {
+    let daemon: WorkerOf<'phase1'>;
     let workersJson = '';
     let fixturesDir = '';
 
     /** Why the daemon was not started: a buildkitd that is not for the target would only run emulated. */
     let notStarted: string | undefined;
-    const started = (): DaemonWorker => {
+    const started = (): WorkerOf<'phase1'> => {
       if (notStarted) throw new Error(notStarted);
       return daemon;
     };
@@ -147,7 +146,7 @@ describe('buildkitd on the target', { tags: [SERVES['#207']] }, () => {
         notStarted = `buildkitd was not started: it is ${elf ? describeElf(elf) : 'not an ELF binary'}, not a riscv64 binary (see the ELF check)`;
         return;
       }
-      daemon = await phase1Worker(ctx, bins);
+      daemon = await startWorker(ctx, 'phase1', { binaries: bins });
       fixturesDir = await ctx.resources.tempDir('fixtures');
       for (const [dir, files] of [
         ['scratch', ['Dockerfile', 'hello.txt']],

@@ -19,9 +19,7 @@ import { ordered } from '../../harness/in-order.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { registerSecret } from '../../harness/redact.ts';
 import { pushRegistry, pushRegistryAhead } from '../../harness/run-registry.ts';
-import type { BuildxBuilder } from '../../harness/sandbox/buildx-builder.ts';
-import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
-import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
+import { remoteTlsOpts, startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
@@ -38,7 +36,6 @@ const TOML = `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  label
 let image: ImageUnderTest;
 let fixtures: string;
 let certs: string;
-let toml: string;
 
 beforeAll(async () => {
   // The run's own registry starts beside the builders' bootstrap; its first use awaits it (and its error).
@@ -48,39 +45,24 @@ beforeAll(async () => {
   for (const f of ['export', 'secret', 'cache'])
     await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${fixtures}/${f}/Dockerfile`);
   certs = await certsOnTarget(ctx.target, ctx.resources);
-  toml = `${fixtures}/buildkitd.toml`;
-  await ctx.target.writeFile(toml, TOML);
 });
 
 const read = async (path: string) => (await ctx.target.exec(['cat', path])).stdout;
 
-type Kind = 'buildx-docker-container' | 'remote-mtls' | 'remote-docker-container';
+/** One test list, three Buildx builders (Buildx's tests/workers). */
+const KINDS = ['buildx-docker-container', 'remote-mtls', 'remote-docker-container'] as const;
 
-const BUILDERS: Record<Kind, () => Promise<BuildxBuilder>> = {
-  'buildx-docker-container': () => BuildxContainerWorker.forImage(ctx, image, TOML),
-  'remote-mtls': () =>
-    BuildxRemoteWorker.create({
-      target: ctx.target,
-      resources: ctx.resources,
-      image: image.id,
-      toml,
-      certsDir: certs,
-    }),
-  'remote-docker-container': () =>
-    BuildxRemoteWorker.create({ target: ctx.target, resources: ctx.resources, image: image.id, toml }),
-};
-
-for (const kind of Object.keys(BUILDERS) as Kind[]) {
+for (const kind of KINDS) {
   // remote-docker-container runs after the other two: Buildx 0.13 dials it through `docker exec` with a
   // fixed 20 s deadline for every command, which the TCG lab misses while two builders build beside it.
-  describe(`worker=${kind}`, {
+  describe(workerName(kind), {
     concurrent: kind !== 'remote-docker-container',
     tags: [SERVES['#209']],
   }, () => {
-    let worker: BuildxBuilder;
+    let worker: WorkerOf<(typeof KINDS)[number]>;
     let dir: string;
     beforeAll(async () => {
-      worker = await BUILDERS[kind]();
+      worker = await startWorker(ctx, kind, { image, toml: TOML, certsDir: certs });
       dir = `${fixtures}/${kind}`;
       await ctx.target.exec(['mkdir', '-p', dir]);
     });
@@ -280,7 +262,7 @@ for (const kind of Object.keys(BUILDERS) as Kind[]) {
             const create = await ctx.target.exec(
               [
                 ...['docker', 'buildx', 'create', '--name', name, '--driver', 'remote'],
-                ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs, client), address, '--bootstrap'],
+                ...['--driver-opt', remoteTlsOpts(certs, client), address, '--bootstrap'],
               ],
               { reject: false, timeoutMs: 180_000 },
             );

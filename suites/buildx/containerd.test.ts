@@ -9,17 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { ContainerdWorker } from '../../harness/sandbox/containerd-worker.ts';
 import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const SNAPSHOTS = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots';
 const ctx = usePhase();
-let worker: ContainerdWorker | undefined;
+let worker: WorkerOf<'containerd'> | undefined;
 let workers: { labels: Record<string, string> } | undefined;
 let dir: string;
 
@@ -28,13 +27,7 @@ beforeAll(async () => {
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('containerd-phase');
   await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
-  worker = await ContainerdWorker.start({
-    target: ctx.target,
-    resources: ctx.resources,
-    image: image.id,
-    toml: `${dir}/buildkitd.toml`,
-  });
+  worker = await startWorker(ctx, 'containerd', { image });
   workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
 });
 
@@ -42,9 +35,9 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-function containerd(skip: (note: string) => void): ContainerdWorker {
+function containerd(skip: (note: string) => void): WorkerOf<'containerd'> {
   requireFeature(skip, ctx.facts, 'containerd');
-  return worker as ContainerdWorker;
+  return worker as WorkerOf<'containerd'>;
 }
 
 interface Manifest {
@@ -53,7 +46,7 @@ interface Manifest {
   layers?: Array<{ digest: string }>;
 }
 
-describe('worker=containerd', { tags: [SERVES.extended] }, () => {
+describe(workerName('containerd'), { tags: [SERVES.extended] }, () => {
   test("its worker executes through the target's containerd, in a namespace of its own", async ({
     skip,
     annotate,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { pollUntil } from '../../helpers/poll.ts';
@@ -19,29 +19,22 @@ const LIMIT_MB = 100;
 const BUILDS = 4;
 const BLOB_MB = 40;
 const ctx = usePhase();
-let worker: ImageDaemonWorker;
+let worker: WorkerOf<'image-daemon'>;
 let dir: string;
 
 beforeAll(async () => {
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('gc');
   await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`, 0o644);
-  await ctx.target.writeFile(
-    `${dir}/buildkitd.toml`,
-    `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  gc = true\n\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "${LIMIT_MB}MB"\n`,
-    0o644,
-  );
   const volume = ctx.resources.name('gc-state');
   await ctx.target.exec([
     ...['docker', 'volume', 'create', ...ctx.resources.labelFlags, '--driver', 'local'],
     ...['--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=768m', volume],
   ]);
   ctx.resources.volume(volume);
-  worker = await ImageDaemonWorker.start({
-    target: ctx.target,
-    resources: ctx.resources,
-    image: image.id,
-    toml: `${dir}/buildkitd.toml`,
+  worker = await startWorker(ctx, 'image-daemon', {
+    image,
+    toml: `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  gc = true\n\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "${LIMIT_MB}MB"\n`,
     stateVolume: volume,
   });
   await ctx.target.exec(['docker', 'cp', `${dir}/ctx`, `${worker.container}:/tmp/gc-ctx`]);
@@ -60,7 +53,7 @@ function totalBytes(du: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-describe('worker=image-daemon', { tags: [SERVES['#209']] }, () => {
+describe(workerName('image-daemon'), { tags: [SERVES['#209']] }, () => {
   test(`with maxUsedSpace ${LIMIT_MB}MB on a small tmpfs volume, ${BUILDS} builds of ${BLOB_MB} MB each leave usage under it`, async ({
     annotate,
   }) => {

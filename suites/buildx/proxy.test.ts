@@ -12,9 +12,8 @@ import { formatEvidence } from '../../harness/command-result.ts';
 import { HttpProxy, TINYPROXY } from '../../harness/http-proxy.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { proxyRoute } from '../../harness/proxy-route.ts';
-import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
 import { type ProxyValues, proxyProblems } from '../../helpers/proxy-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
@@ -27,7 +26,7 @@ const unreachable = 'unreachable' in route ? route.unreachable : undefined;
 /** Where the builders reach the proxy (only read by checks that run, so with a route). */
 const proxyHost = 'address' in route ? route.address : '';
 let proxy: HttpProxy;
-let worker: BuildxContainerWorker;
+let worker: WorkerOf<'buildx-docker-container'>;
 let dir: string;
 
 beforeAll(async () => {
@@ -36,7 +35,7 @@ beforeAll(async () => {
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('proxy');
   await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`);
-  worker = await BuildxContainerWorker.forImage(ctx, image, buildkitdToml(ctx.config.registryMirror));
+  worker = await startWorker(ctx, 'buildx-docker-container', { image });
 });
 
 afterAll(async () => {
@@ -72,7 +71,7 @@ const firstBuild = () => {
   return first;
 };
 
-describe('worker=buildx-docker-container', { tags: [SERVES.extended] }, () => {
+describe(workerName('buildx-docker-container'), { tags: [SERVES.extended] }, () => {
   test('HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN, which fetches a URL through the proxy: its log and the origin show it', async ({
     skip,
     annotate,

@@ -9,19 +9,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { formatEvidence } from '../../harness/command-result.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { BuildxRemoteWorker } from '../../harness/sandbox/buildx-remote-worker.ts';
 import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
-import { SystemdWorker } from '../../harness/sandbox/systemd-worker.ts';
+import { remoteTlsOpts, startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 /** Not BuildKit's default for any disk: the policy can only show it if the flag took effect. */
 const KEEP_STORAGE_MB = 7777;
 const ctx = usePhase();
-let worker: SystemdWorker;
+let worker: WorkerOf<'systemd'>;
 let dir: string;
 let certs: string;
 
@@ -31,15 +29,10 @@ beforeAll(async () => {
   dir = await ctx.resources.tempDir('systemd-phase');
   certs = await certsOnTarget(ctx.target, ctx.resources);
   await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror), 0o644);
-  worker = await SystemdWorker.install({
-    target: ctx.target,
-    resources: ctx.resources,
-    binDir: bins.remoteBinDir,
+  worker = await startWorker(ctx, 'systemd', {
+    binaries: bins,
     certsDir: certs,
-    toml: `${dir}/buildkitd.toml`,
     keepStorageMb: KEEP_STORAGE_MB,
-    root: ctx.facts.uid === 0,
   });
 });
 
@@ -65,7 +58,7 @@ function needsSystemd(skip: (note: string) => void): void {
   requireFeature(skip, ctx.facts, 'systemd');
 }
 
-describe('worker=systemd', { tags: [SERVES['#209']] }, () => {
+describe(workerName('systemd'), { tags: [SERVES['#209']] }, () => {
   test('systemctl start returns only after READY: the first buildctl call right after it succeeds', async ({
     annotate,
     skip,
@@ -129,7 +122,7 @@ describe('worker=systemd', { tags: [SERVES['#209']] }, () => {
       await ctx.target.exec(
         [
           ...['docker', 'buildx', 'create', '--name', builder, '--driver', 'remote'],
-          ...['--driver-opt', BuildxRemoteWorker.tlsOpts(certs, 'client'), worker.address, '--bootstrap'],
+          ...['--driver-opt', remoteTlsOpts(certs, 'client'), worker.address, '--bootstrap'],
         ],
         { timeoutMs: 5 * 60_000 },
       );

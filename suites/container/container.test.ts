@@ -22,9 +22,8 @@ import { usePhase } from '../../harness/phase-context.ts';
 import { defaultImageRepository } from '../../harness/project-repository.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { pushRegistry } from '../../harness/run-registry.ts';
-import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
-import { MTLS_LISTEN } from '../../harness/sandbox/image-daemon-worker.ts';
-import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
+import { startWorker, workerName } from '../../harness/sandbox/sandbox.ts';
+import { certsOnTarget, MTLS_LISTEN } from '../../harness/sandbox/target-certs.ts';
 import { TrackedContainer } from '../../harness/tracked-container.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
@@ -489,16 +488,14 @@ describe('configuration and TCP', { tags: [SERVES['#208']] }, () => {
 });
 
 describe('as a Buildx docker-container builder', { tags: [SERVES['#208']] }, () => {
-  describe('worker=buildx-docker-container', () => {
+  describe(workerName('buildx-docker-container'), () => {
     test('buildx bootstraps a builder with --driver-opt image=... and builds with it', async ({
       annotate,
     }) => {
-      await using worker = await BuildxContainerWorker.forImage(
-        ctx,
+      await using worker = await startWorker(ctx, 'buildx-docker-container', {
         image,
-        buildkitdToml(ctx.config.registryMirror),
-        '--allow-insecure-entitlement=network.host',
-      );
+        buildkitdFlags: '--allow-insecure-entitlement=network.host',
+      });
       const [builderContainer] = await api.docker.listContainers({
         all: true,
         filters: { name: [worker.container] },

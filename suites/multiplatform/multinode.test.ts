@@ -11,22 +11,21 @@ import { imageUnderTest } from '../../build/image-under-test.ts';
 import { servedSmallBase } from '../../harness/base-images.ts';
 import { benchNote } from '../../harness/bench-note.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { ImageDaemonWorker } from '../../harness/sandbox/image-daemon-worker.ts';
 import {
   type NativeNode,
   nativeNode,
   nativeNodeName,
   nativeNodeProblem,
 } from '../../harness/sandbox/native-node.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));
 const ctx = usePhase();
 let problem: string | undefined;
-let riscv: ImageDaemonWorker;
+let riscv: WorkerOf<'image-daemon'>;
 let amd64: NativeNode;
 let builder: string;
 let dir: string;
@@ -37,14 +36,8 @@ beforeAll(async () => {
   const image = await imageUnderTest(ctx);
   dir = await ctx.resources.tempDir('multinode');
   await ctx.target.upload(FIXTURE, `${dir}/ctx/Dockerfile`);
-  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror), 0o644);
   const certs = await certsBothSides(ctx.target, ctx.resources);
-  riscv = await ImageDaemonWorker.start({
-    target: ctx.target,
-    resources: ctx.resources,
-    image: image.id,
-    toml: `${dir}/buildkitd.toml`,
-  });
+  riscv = await startWorker(ctx, 'image-daemon', { image });
   await riscv.ready();
   amd64 = await nativeNode(ctx, certs);
   builder = ctx.resources.name('multinode');
@@ -72,7 +65,7 @@ const needsNode = (skip: (note: string) => void) => {
   if (problem) skip(`needs native-amd64-node: ${problem}`);
 };
 
-describe(`worker=${nativeNodeName(ctx)}`, { tags: [SERVES.extended] }, () => {
+describe(workerName(nativeNodeName(ctx)), { tags: [SERVES.extended] }, () => {
   test('the builder has a riscv64 node on the target and a native linux/amd64 node', async ({
     skip,
     annotate,

@@ -18,10 +18,9 @@ import { goFixture } from '../../harness/go-fixture.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { RUN_LABEL } from '../../harness/resources.ts';
 import { engineRef, pushRegistry, pushRegistryAhead } from '../../harness/run-registry.ts';
-import { BuildxContainerWorker } from '../../harness/sandbox/buildx-container-worker.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
 import { pushedImage } from '../../helpers/registry-http.ts';
 import { FALLBACK_BASE } from '../../helpers/small-base.ts';
@@ -34,7 +33,7 @@ type Platform = keyof typeof PLATFORMS;
 const ASKED = Object.keys(PLATFORMS) as Platform[];
 const ctx = usePhase();
 let image: ImageUnderTest;
-let worker: BuildxContainerWorker;
+let worker: WorkerOf<'buildx-docker-container'>;
 let dir: string;
 
 beforeAll(async () => {
@@ -44,7 +43,7 @@ beforeAll(async () => {
   dir = await ctx.resources.tempDir('multiplatform');
   for (const f of ['seed', 'cross'])
     await ctx.target.upload(join(FIXTURES, f, 'Dockerfile'), `${dir}/${f}/Dockerfile`);
-  worker = await BuildxContainerWorker.forImage(ctx, image, buildkitdToml(ctx.config.registryMirror));
+  worker = await startWorker(ctx, 'buildx-docker-container', { image });
 });
 
 afterAll(async () => {
@@ -145,7 +144,7 @@ function pushSeed() {
   return seed;
 }
 
-describe('worker=buildx-docker-container', { tags: [SERVES['#209']] }, () => {
+describe(workerName('buildx-docker-container'), { tags: [SERVES['#209']] }, () => {
   test('the builder lists linux/amd64 and linux/arm64, each from a binfmt_misc entry with the F flag', async ({
     skip,
     annotate,

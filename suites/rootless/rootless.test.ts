@@ -8,15 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
 import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
-import { RootlessWorker } from '../../harness/sandbox/rootless-worker.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
-let worker: RootlessWorker | undefined;
+let worker: WorkerOf<'rootless'> | undefined;
 let workers: { labels: Record<string, string> } | undefined;
 let dir: string;
 
@@ -25,8 +24,7 @@ beforeAll(async () => {
   const bins = await binariesUnderTest(ctx);
   dir = await ctx.resources.tempDir('rootless-phase');
   await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  await ctx.target.writeFile(`${dir}/buildkitd.toml`, buildkitdToml(ctx.config.registryMirror));
-  worker = await RootlessWorker.start(ctx.target, ctx.resources, bins.remoteBinDir, `${dir}/buildkitd.toml`);
+  worker = await startWorker(ctx, 'rootless', { binaries: bins });
   workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
 });
 
@@ -35,18 +33,18 @@ afterAll(async () => {
 });
 
 /** The running check needs the rootless worker: skipped with the facts' exact cause. */
-function rootless(skip: (note: string) => void): RootlessWorker {
+function rootless(skip: (note: string) => void): WorkerOf<'rootless'> {
   requireFeature(skip, ctx.facts, 'rootless');
-  return worker as RootlessWorker;
+  return worker as WorkerOf<'rootless'>;
 }
 
 /** The pids in the daemon's process group. */
-async function daemonPids(w: RootlessWorker): Promise<string[]> {
+async function daemonPids(w: WorkerOf<'rootless'>): Promise<string[]> {
   const r = await ctx.target.exec(['pgrep', '-g', String(w.pgid)]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
-describe('worker=rootless', { tags: [SERVES['#209']] }, () => {
+describe(workerName('rootless'), { tags: [SERVES['#209']] }, () => {
   test("every process of the daemon runs as the target's user, none as uid 0 on the host", async ({
     skip,
     annotate,
