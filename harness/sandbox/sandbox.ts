@@ -5,12 +5,14 @@
  * bodies receive a worker and never name its class; how its daemon started is the worker's business.
  * Adding a kind: its class in this folder, one line in `Kinds` and one case in `startWorker`.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import type { PhaseContext } from '../phase-context.ts';
 import { BuildxContainerWorker } from './buildx-container-worker.ts';
 import { BuildxRemoteWorker } from './buildx-remote-worker.ts';
 import { ContainerdWorker } from './containerd-worker.ts';
 import type { DaemonWorker } from './daemon-worker.ts';
+import { type Feature, missingFeature, requireFeature } from './features.ts';
 import { ImageDaemonWorker } from './image-daemon-worker.ts';
 import { phase1Worker } from './phase1-workers.ts';
 
@@ -128,4 +130,41 @@ export async function startWorker<K extends WorkerKind>(
     }
   })();
   return started as WorkerOf<K>;
+}
+
+/** What `buildctl debug workers` says of the daemon's first worker. */
+export interface WorkerInfo {
+  labels: Record<string, string>;
+}
+
+/**
+ * A test file's worker behind a feature gate (BuildKit's `CheckFeatureCompat`): started once, and waited
+ * for, in beforeAll when the target has `feature` (after `prepare`, the file's own setup), stopped in
+ * afterAll. Each check takes it with `get(skip)`, which skips with the facts' exact reason when the
+ * feature is missing; `info()` is what the daemon said of its worker.
+ */
+export function useWorker<K extends WorkerKind>(
+  ctx: PhaseContext,
+  kind: K,
+  o: { feature: Feature; options: () => Promise<WorkerOptions>; prepare?: () => Promise<void> },
+): { get(skip: (note: string) => void): WorkerOf<K>; info(): WorkerInfo | undefined } {
+  let worker: WorkerOf<K> | undefined;
+  let info: WorkerInfo | undefined;
+  beforeAll(async () => {
+    if (missingFeature(ctx.facts, o.feature)) return;
+    await o.prepare?.();
+    worker = await startWorker(ctx, kind, await o.options());
+    info = (JSON.parse(await worker.ready()) as WorkerInfo[])[0];
+  });
+  afterAll(async () => {
+    await worker?.stop();
+  });
+  return {
+    get(skip) {
+      requireFeature(skip, ctx.facts, o.feature);
+      if (!worker) throw new Error(`${workerName(kind)} was not started (its setup failed above)`);
+      return worker;
+    },
+    info: () => info,
+  };
 }

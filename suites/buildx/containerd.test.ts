@@ -6,11 +6,10 @@
  * socket skips with the exact reason (facts: `target.containerd-socket`).
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { imageUnderTest } from '../../build/image-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
-import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
+import { useWorker, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
@@ -18,27 +17,18 @@ import { SERVES } from '../../helpers/tracking-issue.ts';
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const SNAPSHOTS = '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots';
 const ctx = usePhase();
-let worker: WorkerOf<'containerd'> | undefined;
-let workers: { labels: Record<string, string> } | undefined;
 let dir: string;
 
-beforeAll(async () => {
-  if (missingFeature(ctx.facts, 'containerd')) return;
-  const image = await imageUnderTest(ctx);
-  dir = await ctx.resources.tempDir('containerd-phase');
-  await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  worker = await startWorker(ctx, 'containerd', { image });
-  workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
+/** The running check needs the containerd worker: skipped with the facts' exact cause when it is missing. */
+const worker = useWorker(ctx, 'containerd', {
+  feature: 'containerd',
+  prepare: async () => {
+    dir = await ctx.resources.tempDir('containerd-phase');
+    await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
+  },
+  options: async () => ({ image: await imageUnderTest(ctx) }),
 });
-
-afterAll(async () => {
-  await worker?.stop();
-});
-
-function containerd(skip: (note: string) => void): WorkerOf<'containerd'> {
-  requireFeature(skip, ctx.facts, 'containerd');
-  return worker as WorkerOf<'containerd'>;
-}
+const containerd = worker.get;
 
 interface Manifest {
   mediaType?: string;
@@ -52,7 +42,7 @@ describe(workerName('containerd'), { tags: [SERVES.extended] }, () => {
     annotate,
   }) => {
     const w = containerd(skip);
-    const labels = workers?.labels ?? {};
+    const labels = worker.info()?.labels ?? {};
     await annotate(
       `executor ${labels['org.mobyproject.buildkit.worker.executor']}, snapshotter ${labels['org.mobyproject.buildkit.worker.snapshotter']}, namespace ${labels['org.mobyproject.buildkit.worker.containerd.namespace']}`,
     );

@@ -4,39 +4,28 @@
  * (the phase is then INCOMPLETE, never green).
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { binariesUnderTest } from '../../build/binaries-under-test.ts';
 import { usePhase } from '../../harness/phase-context.ts';
-import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
-import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
+import { useWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));
 const ctx = usePhase();
-let worker: WorkerOf<'rootless'> | undefined;
-let workers: { labels: Record<string, string> } | undefined;
 let dir: string;
 
-beforeAll(async () => {
-  if (missingFeature(ctx.facts, 'rootless')) return;
-  const bins = await binariesUnderTest(ctx);
-  dir = await ctx.resources.tempDir('rootless-phase');
-  await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
-  worker = await startWorker(ctx, 'rootless', { binaries: bins });
-  workers = (JSON.parse(await worker.ready()) as { labels: Record<string, string> }[])[0];
+/** The running check needs the rootless worker: skipped with the facts' exact cause when it is missing. */
+const worker = useWorker(ctx, 'rootless', {
+  feature: 'rootless',
+  prepare: async () => {
+    dir = await ctx.resources.tempDir('rootless-phase');
+    await ctx.target.upload(FIXTURE, `${dir}/export/Dockerfile`);
+  },
+  options: async () => ({ binaries: await binariesUnderTest(ctx) }),
 });
-
-afterAll(async () => {
-  await worker?.stop();
-});
-
-/** The running check needs the rootless worker: skipped with the facts' exact cause. */
-function rootless(skip: (note: string) => void): WorkerOf<'rootless'> {
-  requireFeature(skip, ctx.facts, 'rootless');
-  return worker as WorkerOf<'rootless'>;
-}
+const rootless = worker.get;
 
 /** The pids in the daemon's process group. */
 async function daemonPids(w: WorkerOf<'rootless'>): Promise<string[]> {
@@ -81,8 +70,8 @@ describe(workerName('rootless'), { tags: [SERVES['#209']] }, () => {
   }) => {
     const w = rootless(skip);
     await withWorkerLogs(w, async () => {
-      const snapshotter = workers?.labels['org.mobyproject.buildkit.worker.snapshotter'];
-      const mode = workers?.labels['org.mobyproject.buildkit.worker.oci.process-mode'];
+      const snapshotter = worker.info()?.labels['org.mobyproject.buildkit.worker.snapshotter'];
+      const mode = worker.info()?.labels['org.mobyproject.buildkit.worker.oci.process-mode'];
       const [major = 0, minor = 0] = ctx.facts.kernel.split('.').map(Number);
       const overlayExpected = major > 5 || (major === 5 && minor >= 11);
       await annotate(
