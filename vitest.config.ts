@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
-import { PHASES } from './harness/config.ts';
+import { PHASES } from './harness/plan/config.ts';
 import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
 
 /**
@@ -70,7 +70,7 @@ export default defineConfig({
           name,
           include: [`suites/${name}/**/*.test.ts`],
           // release-tracking needs no target: it rehearses against the GitHub stand-in.
-          globalSetup: name === 'release-tracking' ? [] : ['./harness/global-setup.ts'],
+          globalSetup: name === 'release-tracking' ? [] : ['./harness/run/global-setup.ts'],
           testTimeout: 15 * 60_000,
           hookTimeout: 45 * 60_000,
           pool: 'forks' as const,

@@ -2,7 +2,7 @@
  * The automation's commands and their flags (`github-standin`, `track`, `close-issues`), parsed: apart
  * from the commands themselves, so that the CLI can tell one without loading them.
  */
-import { ConfigError } from '../harness/errors.ts';
+import { ConfigError } from '../helpers/errors.ts';
 
 export type Flags = Record<string, string[]>;
 

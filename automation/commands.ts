@@ -4,8 +4,8 @@
  * failed, 2 bad usage or config (no token, a malformed repository), 3 GitHub refused the token.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, errorMessage } from '../harness/errors.ts';
-import { DEFAULT_REPORT_DIR } from '../harness/options.ts';
+import { DEFAULT_REPORT_DIR } from '../harness/plan/options.ts';
+import { ConfigError, errorMessage } from '../helpers/errors.ts';
 import type { RunResults } from '../reports/model.ts';
 import { type Flags, parseFlags } from './command-flags.ts';
 import { githubClient, githubErrorMessage, repoArg } from './github-client.ts';

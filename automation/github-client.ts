@@ -3,8 +3,8 @@
  * `--github-api-url`), the token registered as a secret so that no log or report ever shows it.
  */
 import { Octokit } from '@octokit/rest';
-import { ConfigError } from '../harness/errors.ts';
-import { registerSecret } from '../harness/redact.ts';
+import { ConfigError } from '../helpers/errors.ts';
+import { registerSecret } from '../helpers/redact.ts';
 
 export interface GithubTarget {
   octokit: Octokit;

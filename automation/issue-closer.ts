@@ -6,8 +6,8 @@
  * later red run regresses, with the failing check's evidence. Dry run unless asked to act.
  */
 import type { Octokit } from '@octokit/rest';
-import { formatDuration } from '../harness/command-result.ts';
-import { redact } from '../harness/redact.ts';
+import { formatDuration } from '../helpers/command-result.ts';
+import { redact } from '../helpers/redact.ts';
 import { counts, type RunResults, type TestResult } from '../reports/model.ts';
 import type { Repo } from './tracker.ts';
 

@@ -11,9 +11,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/config.ts';
-import { errorMessage } from '../harness/errors.ts';
-import { lowestPriority } from '../harness/process-tree.ts';
+import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/plan/config.ts';
+import { lowestPriority } from '../harness/target/process-tree.ts';
+import { errorMessage } from '../helpers/errors.ts';
 
 export const MODULE = 'github.com/moby/buildkit';
 

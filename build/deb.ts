@@ -16,7 +16,7 @@ import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { localTempDir } from '../harness/local-temp.ts';
+import { localTempDir } from '../harness/target/local-temp.ts';
 import { debianArch, debianVersion } from '../helpers/deb-version.ts';
 import type { BuildManifest } from './binaries.ts';
 

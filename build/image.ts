@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommandError } from '../harness/command-result.ts';
-import { debianMirrorSyncHint } from '../harness/errors.ts';
-import type { Target } from '../harness/target.ts';
+import type { Target } from '../harness/target/target.ts';
+import { CommandError } from '../helpers/command-result.ts';
+import { debianMirrorSyncHint } from '../helpers/errors.ts';
 import { tagsFor } from '../helpers/image-tags.ts';
 import type { BuildManifest } from './binaries.ts';
 

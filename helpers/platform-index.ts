@@ -3,7 +3,18 @@
  * platform missing or extra, or an entry whose config is for another platform than the index says.
  * Attestation manifests are not platforms (pushedImage leaves them out and counts them).
  */
-import type { PushedImage } from './registry-http.ts';
+/** A pushed tag as the registry holds it (read by harness/docker/registry-http.ts). */
+export interface PushedImage {
+  digest: string | undefined;
+  mediaType: string;
+  /** `os/architecture[/variant]` of each manifest an index lists (attestations excluded), or of the image. */
+  platforms: string[];
+  configs: Array<{ architecture: string; os: string; variant?: string }>;
+  /** What the index says each of those manifests is (same order as `configs`); empty for a single image. */
+  indexPlatforms: string[];
+  /** Index entries that are attestation manifests (`vnd.docker.reference.type: attestation-manifest`). */
+  attestations: number;
+}
 
 /** arm64 is arm64/v8 wherever it is named: platforms are compared in that one form. */
 export const normalPlatform = (p: string) => (p === 'linux/arm64' ? 'linux/arm64/v8' : p);

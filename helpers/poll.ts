@@ -1,4 +1,4 @@
-import { formatDuration } from '../harness/command-result.ts';
+import { formatDuration } from './command-result.ts';
 
 export interface PollOptions {
   timeoutMs: number;

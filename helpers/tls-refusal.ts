@@ -1,4 +1,4 @@
-import { type CommandResult, formatEvidence } from '../harness/command-result.ts';
+import { type CommandResult, formatEvidence } from './command-result.ts';
 
 /** What a TLS server answers a client it refuses (Go's crypto/tls alerts, as the client reports them). */
 export const TLS_REFUSAL =

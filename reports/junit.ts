@@ -1,5 +1,5 @@
 import junit from 'junit-report-builder';
-import { redact } from '../harness/redact.ts';
+import { redact } from '../helpers/redact.ts';
 import { phaseVerdict, type RunResults, verdict } from './model.ts';
 
 // Under NodeNext the default export's type is the module namespace; the value is the builder.

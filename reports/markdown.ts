@@ -1,5 +1,5 @@
-import { formatDuration } from '../harness/command-result.ts';
-import { redact } from '../harness/redact.ts';
+import { formatDuration } from '../helpers/command-result.ts';
+import { redact } from '../helpers/redact.ts';
 import { allTests, byIssue, counts, phaseVerdict, type RunResults, verdict } from './model.ts';
 
 /** The Markdown summary: per phase passed/failed/skipped and duration, then the first failure's evidence. */

@@ -9,10 +9,10 @@ import type {
   TestSuite,
   Vitest,
 } from 'vitest/node';
-import { PHASES } from '../harness/config.ts';
-import { reportDirFromEnv } from '../harness/options.ts';
-import { redact } from '../harness/redact.ts';
-import { runEnv } from '../harness/run-env.ts';
+import { PHASES } from '../harness/plan/config.ts';
+import { reportDirFromEnv } from '../harness/plan/options.ts';
+import { runEnv } from '../harness/plan/run-env.ts';
+import { redact } from '../helpers/redact.ts';
 import { servedBy } from '../helpers/tracking-issue.ts';
 import { appendHistory, benchmarksOf, historyEntry, readHistory } from './history.ts';
 import { toHtml } from './html.ts';

@@ -9,10 +9,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { loadConfig } from '../harness/config.ts';
 import { Lab } from '../harness/lab/lab.ts';
-import { localTempDir } from '../harness/local-temp.ts';
-import { runEnv, setRunEnv } from '../harness/run-env.ts';
+import { loadConfig } from '../harness/plan/config.ts';
+import { runEnv, setRunEnv } from '../harness/plan/run-env.ts';
+import { localTempDir } from '../harness/target/local-temp.ts';
 
 const cold = process.argv.includes('--cold');
 const rounds = 20;

@@ -1,7 +1,7 @@
 import { AUTOMATION_COMMANDS } from '../../automation/command-flags.ts';
-import type { FlagValues } from '../config.ts';
-import { ConfigError } from '../errors.ts';
-import { BOOLEAN_FLAGS, FLAG_NAMES } from '../options.ts';
+import { ConfigError } from '../../helpers/errors.ts';
+import type { FlagValues } from '../plan/config.ts';
+import { BOOLEAN_FLAGS, FLAG_NAMES } from '../plan/options.ts';
 
 export interface Parsed {
   command: string;

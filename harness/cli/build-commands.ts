@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
-import { ResourceTracker } from '../resources.ts';
-import { openTarget, planTarget, preflight } from '../session.ts';
+import { ConfigError } from '../../helpers/errors.ts';
+import type { Config } from '../plan/config.ts';
+import { openTarget, planTarget, preflight } from '../run/session.ts';
+import { ResourceTracker } from '../target/resources.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
 
@@ -23,7 +23,7 @@ async function phase1Output(config: Config, command: string, holds: string): Pro
  */
 export async function buildImageCommand(config: Config, push: boolean): Promise<number> {
   const { buildImage } = await import('../../build/image.ts');
-  const { repositoryFor } = await import('../../build/image-under-test.ts');
+  const { repositoryFor } = await import('../subjects/image-under-test.ts');
   const binariesDir = await phase1Output(config, 'build-image', 'manifest.json and the release tarball');
   const plan = await planTarget(config);
   const target = openTarget(plan.config, say);

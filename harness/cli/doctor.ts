@@ -1,9 +1,9 @@
-import type { Config } from '../config.ts';
-import { errorMessage } from '../errors.ts';
-import { factsAsProperties } from '../facts.ts';
-import { proxyRoute } from '../proxy-route.ts';
-import { unmetRequirements } from '../requirements.ts';
-import { openTarget, planTarget, preflight } from '../session.ts';
+import { errorMessage } from '../../helpers/errors.ts';
+import { factsAsProperties } from '../docker/facts.ts';
+import type { Config } from '../plan/config.ts';
+import { proxyRoute } from '../run/proxy-route.ts';
+import { openTarget, planTarget, preflight } from '../run/session.ts';
+import { unmetRequirements } from '../sandbox/requirements.ts';
 import { EXIT } from './help.ts';
 import { say } from './say.ts';
 

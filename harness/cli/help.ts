@@ -1,4 +1,4 @@
-import { PHASES } from '../config.ts';
+import { PHASES } from '../plan/config.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import type { Config } from '../config.ts';
-import { ConfigError, TargetUnreachableError } from '../errors.ts';
-import { factsAsProperties } from '../facts.ts';
+import { ConfigError, TargetUnreachableError } from '../../helpers/errors.ts';
+import { quoteCommand } from '../../helpers/quote.ts';
+import { factsAsProperties } from '../docker/facts.ts';
 import { Lab } from '../lab/lab.ts';
-import { quoteCommand } from '../quote.ts';
-import { preflight } from '../session.ts';
+import type { Config } from '../plan/config.ts';
+import { preflight } from '../run/session.ts';
 import { EXIT } from './help.ts';
 
 /** `lab up|down|status|ssh|destroy`. */

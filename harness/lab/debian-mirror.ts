@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative, sep } from 'node:path';
 import { execa } from 'execa';
-import { findTool } from '../local-tools.ts';
+import { findTool } from '../target/local-tools.ts';
 
 /** Where `apt-get` keeps a source's lists: `deb.debian.org_debian_dists_trixie_InRelease` and so on. */
 export function aptListsPrefix(mirror: string, suite: string): string {

@@ -9,7 +9,7 @@
  * Everything else in the VM is trixie's, from the same pinned index. Each flavour has a VM disk and an
  * instance (overlay, hibernated state) of its own in the lab's cache; the base trees are shared.
  */
-import type { LabDockerFlavour } from '../config.ts';
+import type { LabDockerFlavour } from '../plan/config.ts';
 
 /** The packages that make up Docker in the VM: trixie's, or the flavour's suite's. */
 export const DOCKER_PACKAGES = ['docker.io', 'docker-cli', 'docker-buildx', 'containerd', 'runc'] as const;

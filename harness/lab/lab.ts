@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
-import { untilExit } from '../background-work.ts';
-import { LAB_DOCKER_FLAVOURS, type LabConfig } from '../config.ts';
-import { errorMessage } from '../errors.ts';
-import { LocalTarget } from '../local-target.ts';
-import type { SshTarget } from '../ssh-target.ts';
+import { errorMessage } from '../../helpers/errors.ts';
+import { LAB_DOCKER_FLAVOURS, type LabConfig } from '../plan/config.ts';
+import { untilExit } from '../target/background-work.ts';
+import { LocalTarget } from '../target/local-target.ts';
+import type { SshTarget } from '../target/ssh-target.ts';
 import type { BusyboxSources } from './busybox.ts';
 import { type DebianIndex, readDebianIndex } from './debian-index.ts';
 import { LabDebianMirror } from './debian-mirror-service.ts';
@@ -116,7 +116,7 @@ export class Lab {
    * the VM, the Debian mirror and the registry (with riscv64 base images) serve; the other platforms'
    * base trees, when missing, are still being made then (minutes on a fresh machine) and pushed when
    * they are: `basesSettled()` waits for that, and only the phases that build for those platforms
-   * wait for them (see harness/base-images.ts).
+   * wait for them (see harness/run/base-images.ts).
    */
   async up(): Promise<LabEndpoint> {
     await mkdir(this.layout.instanceDir, { recursive: true });

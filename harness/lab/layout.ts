@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabConfig } from '../config.ts';
-import { fingerprint } from '../host-key.ts';
+import type { LabConfig } from '../plan/config.ts';
+import { fingerprint } from '../target/host-key.ts';
 import { DOCKER_FLAVOURS, type DockerFlavour, instanceName } from './docker-flavours.ts';
 
 export const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), 'scripts');

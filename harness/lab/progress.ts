@@ -1,4 +1,4 @@
-import { formatDuration } from '../command-result.ts';
+import { formatDuration } from '../../helpers/command-result.ts';
 
 /** One line per long step with elapsed time, on stderr (stdout stays for results). */
 export class Progress {

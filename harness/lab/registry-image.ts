@@ -1,7 +1,7 @@
 /**
  * The lab registry's `registry:3` stand-in (riscv64): Debian's docker-registry (distribution 2.8, the
  * same v2 API) with the libc it links, from the lab's pinned Debian mirror. The run-owned registry
- * (harness/run-registry.ts) starts it on the target as a board starts Docker Hub's `registry:3`, with the
+ * (harness/run/run-registry.ts) starts it on the target as a board starts Docker Hub's `registry:3`, with the
  * same configuration path and port. The lab VM reaches no Docker Hub; a board does.
  */
 import { existsSync } from 'node:fs';

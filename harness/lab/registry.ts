@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../../helpers/errors.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
 import { answers, startDetached, stopDetached } from './detached.ts';
 import { BASE_PLATFORMS, type LabLayout } from './layout.ts';

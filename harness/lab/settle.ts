@@ -4,9 +4,10 @@
  * under TCG stays busy for minutes; a run started then sees a Docker that answers in 30 s, and a
  * hibernation made then would save that work half done. The wait has a deadline and says what it saw.
  */
+
+import { errorMessage } from '../../helpers/errors.ts';
 import { pollAnswers } from '../../helpers/poll.ts';
-import { errorMessage } from '../errors.ts';
-import type { Target } from '../target.ts';
+import type { Target } from '../target/target.ts';
 
 /** Busy below this share of all CPUs, on two samples in a row, counts as idle. */
 export const IDLE_BUSY_SHARE = 0.5;

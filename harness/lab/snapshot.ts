@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { SshTarget } from '../ssh-target.ts';
+import type { SshTarget } from '../target/ssh-target.ts';
 import { rearmTimers } from './gdb-timers.ts';
 import type { Hmp } from './hmp.ts';
 

@@ -3,11 +3,11 @@
  * `tests/workers`: one list, many builders). `createBuilder` runs `docker buildx create ... --bootstrap`
  * with the builder registered for removal first, and fails with the daemon's log when it does not come up.
  */
-import type { CommandResult } from '../command-result.ts';
-import { CommandError, formatDuration } from '../command-result.ts';
-import type { ResourceTracker } from '../resources.ts';
-import { tailLines } from '../tail-buffer.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import { CommandError, formatDuration } from '../../helpers/command-result.ts';
+import { tailLines } from '../../helpers/tail-buffer.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import type { BuildkitWorker } from './worker.ts';
 
 export interface BuildxBuilder extends BuildkitWorker {

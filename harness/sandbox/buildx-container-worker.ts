@@ -12,11 +12,11 @@
  * restarted fails with that evidence); if it still fails, every attempt's error is in the failure.
  */
 
+import { CommandError, type CommandResult } from '../../helpers/command-result.ts';
 import { engineStreamLost } from '../../helpers/engine-stream.ts';
-import { CommandError, type CommandResult } from '../command-result.ts';
-import type { PhaseContext } from '../phase-context.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { PhaseContext } from '../run/phase-context.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
 import { containerLogs, containerRunning, containerStart, removeBuilder } from './container-state.ts';
 import type { Feature } from './features.ts';

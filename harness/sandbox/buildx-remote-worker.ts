@@ -5,9 +5,9 @@
  * container with no TCP port at all (the GitHub Actions pattern). Stopping removes the builder, then
  * the daemon.
  */
-import type { CommandResult } from '../command-result.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import { type BuildxBuilder, buildxOn, createBuilder } from './buildx-builder.ts';
 import { removeBuilder } from './container-state.ts';
 import type { Feature } from './features.ts';

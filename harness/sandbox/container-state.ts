@@ -1,5 +1,5 @@
 /** What every worker whose daemon is a container on the target asks Docker: its log tail, whether it runs. */
-import type { Target } from '../target.ts';
+import type { Target } from '../target/target.ts';
 
 export async function containerLogs(target: Target, container: string, lines = 300): Promise<string> {
   const r = await target.exec(['docker', 'logs', '--tail', String(lines), container], { reject: false });

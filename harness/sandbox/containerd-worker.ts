@@ -7,10 +7,10 @@
  * and BuildKit's `<namespace>_history` (prune, images, leases, content), removes both and the state,
  * then the container; it is idempotent and registered for cleanup at creation.
  */
-import type { CommandResult } from '../command-result.ts';
-import { REMOVE_NAMESPACE_SH } from '../containerd-namespace.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import { REMOVE_NAMESPACE_SH } from '../docker/containerd-namespace.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 

@@ -3,10 +3,10 @@
  * its address, readiness waited for once (and failing at once when the daemon is gone), idempotent stop.
  */
 
+import { type CommandResult, formatEvidence } from '../../helpers/command-result.ts';
 import { pollUntil } from '../../helpers/poll.ts';
-import { type CommandResult, formatEvidence } from '../command-result.ts';
-import { tailLines } from '../tail-buffer.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import { tailLines } from '../../helpers/tail-buffer.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import type { Feature } from './features.ts';
 import type { BuildkitWorker } from './worker.ts';
 

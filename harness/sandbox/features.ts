@@ -3,8 +3,8 @@
  * that needs one the target lacks is skipped with the reason (never silently, never counted as a pass:
  * a phase with a skip is INCOMPLETE). Modelled on BuildKit's `CheckFeatureCompat`.
  */
-import { engineProblem } from '../docker-engine.ts';
-import type { TargetFacts } from '../facts.ts';
+import { engineProblem } from '../docker/docker-engine.ts';
+import type { TargetFacts } from '../docker/facts.ts';
 
 export const FEATURES = [
   'root',

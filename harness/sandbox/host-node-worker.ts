@@ -14,10 +14,10 @@ import { buildBinaries } from '../../build/binaries.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { pollUntil } from '../../helpers/poll.ts';
 import { GUEST_HOST_ADDR } from '../lab/layout.ts';
-import { freeLoopbackPort } from '../local-port.ts';
-import { localTempDir } from '../local-temp.ts';
-import type { PhaseContext } from '../phase-context.ts';
-import { killTree, trackProcessGroup } from '../process-tree.ts';
+import type { PhaseContext } from '../run/phase-context.ts';
+import { freeLoopbackPort } from '../target/local-port.ts';
+import { localTempDir } from '../target/local-temp.ts';
+import { killTree, trackProcessGroup } from '../target/process-tree.ts';
 
 /** Why this run cannot have a native amd64 node, or undefined. */
 export async function hostNodeProblem(ctx: PhaseContext): Promise<string | undefined> {

@@ -3,9 +3,9 @@
  * with its own command line (unix socket only, or TCP with mTLS). buildctl is the image's own, run in
  * the container. The container is labelled and registered for removal as it is created.
  */
-import type { CommandResult } from '../command-result.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 import { MTLS_LISTEN } from './target-certs.ts';

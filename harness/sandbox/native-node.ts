@@ -4,7 +4,7 @@
  * (`worker=host-amd64`, started and stopped by the run). Without either, the checks skip saying how
  * to give one.
  */
-import type { PhaseContext } from '../phase-context.ts';
+import type { PhaseContext } from '../run/phase-context.ts';
 import { remoteTlsOpts } from './buildx-remote-worker.ts';
 import { HostNodeWorker, hostNodeProblem } from './host-node-worker.ts';
 

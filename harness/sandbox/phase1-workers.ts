@@ -5,9 +5,9 @@
  * registered with the run's resource tracker when they are created.
  */
 import { BASE_IMAGE, buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import type { PhaseContext } from '../phase-context.ts';
-import { processGroupAlive } from '../process-group.ts';
-import type { Target } from '../target.ts';
+import type { PhaseContext } from '../run/phase-context.ts';
+import { processGroupAlive } from '../target/process-group.ts';
+import type { Target } from '../target/target.ts';
 import { containerLogs, containerRunning } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 

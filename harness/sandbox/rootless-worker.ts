@@ -5,9 +5,9 @@
  * name the exact missing piece (feature `rootless`). The process group is registered for cleanup when it starts; its state (owned
  * by subordinate ids the user cannot remove directly) is removed through rootlesskit first.
  */
-import { processGroupAlive, stopProcessGroup } from '../process-group.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { Target } from '../target.ts';
+import { processGroupAlive, stopProcessGroup } from '../target/process-group.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { Target } from '../target/target.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
 export class RootlessWorker extends DaemonWorker {

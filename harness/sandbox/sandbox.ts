@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import type { PhaseContext } from '../phase-context.ts';
+import type { PhaseContext } from '../run/phase-context.ts';
 import { BuildxContainerWorker } from './buildx-container-worker.ts';
 import { BuildxRemoteWorker } from './buildx-remote-worker.ts';
 import { ContainerdWorker } from './containerd-worker.ts';

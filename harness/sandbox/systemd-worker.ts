@@ -6,9 +6,9 @@
  * RuntimeDirectory (kept across restarts, removed by systemd when it stops). The unit is registered for
  * stop, disable and daemon-reload when it is created.
  */
-import type { CommandResult } from '../command-result.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { ExecOptions, Target } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { ExecOptions, Target } from '../target/target.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 
 export interface SystemdWorkerOptions {

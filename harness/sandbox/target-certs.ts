@@ -3,9 +3,9 @@
  * another CA, made for this run and uploaded to a temp dir on the target (removed with the run).
  */
 import { join } from 'node:path';
-import { makeCerts } from '../../helpers/certs.ts';
-import type { ResourceTracker } from '../resources.ts';
-import type { Target } from '../target.ts';
+import { makeCerts } from '../target/certs.ts';
+import type { ResourceTracker } from '../target/resources.ts';
+import type { Target } from '../target/target.ts';
 
 export async function certsOnTarget(target: Target, resources: ResourceTracker): Promise<string> {
   return (await certsBothSides(target, resources)).remote;

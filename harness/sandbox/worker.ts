@@ -3,10 +3,10 @@
  * address, `buildctl` against it with command evidence, its logs (attached to a failure only), what it
  * supports, and disposal (idempotent, registered for cleanup when it was created).
  */
-import type { CommandResult } from '../command-result.ts';
-import { withFailureEvidence } from '../failure-evidence.ts';
-import { tailLines } from '../tail-buffer.ts';
-import type { ExecOptions } from '../target.ts';
+import type { CommandResult } from '../../helpers/command-result.ts';
+import { tailLines } from '../../helpers/tail-buffer.ts';
+import { withFailureEvidence } from '../docker/failure-evidence.ts';
+import type { ExecOptions } from '../target/target.ts';
 import type { Feature } from './features.ts';
 
 export interface BuildkitWorker extends AsyncDisposable {

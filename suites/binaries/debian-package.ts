@@ -12,15 +12,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { BinariesUnderTest } from '../../build/binaries-under-test.ts';
 import { CONFFILE } from '../../build/deb.ts';
-import { type DebUnderTest, debUnderTest } from '../../build/deb-under-test.ts';
-import type { PhaseContext } from '../../harness/phase-context.ts';
+import { ociImage, topLayerFile } from '../../harness/docker/oci-tarball.ts';
+import { SMALL_BASE } from '../../harness/docker/small-base.ts';
+import type { PhaseContext } from '../../harness/run/phase-context.ts';
 import { missingFeature } from '../../harness/sandbox/features.ts';
-import type { ExecOptions } from '../../harness/target.ts';
+import type { BinariesUnderTest } from '../../harness/subjects/binaries-under-test.ts';
+import { type DebUnderTest, debUnderTest } from '../../harness/subjects/deb-under-test.ts';
+import type { ExecOptions } from '../../harness/target/target.ts';
 import { dockerfileBuild } from '../../helpers/buildctl-args.ts';
-import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
-import { SMALL_BASE } from '../../helpers/small-base.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const RUN_FIXTURE = fileURLToPath(new URL('../../fixtures/binaries/run/Dockerfile', import.meta.url));

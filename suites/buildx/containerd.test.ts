@@ -7,10 +7,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { imageUnderTest } from '../../build/image-under-test.ts';
-import { usePhase } from '../../harness/phase-context.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
 import { useWorker, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { imageUnderTest } from '../../harness/subjects/image-under-test.ts';
 import { copiesInState, STATE_SCAN } from '../../helpers/state-copies.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 

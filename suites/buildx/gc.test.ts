@@ -6,10 +6,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { imageUnderTest } from '../../build/image-under-test.ts';
-import { usePhase } from '../../harness/phase-context.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { imageUnderTest } from '../../harness/subjects/image-under-test.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
 import { pollUntil } from '../../helpers/poll.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';

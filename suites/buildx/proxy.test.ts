@@ -2,19 +2,19 @@
  * Phase 3a (#209, part): HTTP_PROXY, HTTPS_PROXY and NO_PROXY reach RUN steps (warm-metal's feature;
  * BuildKit's testProxyEnv). A real proxy (tinyproxy) runs on the machine driving the suite with an
  * origin server behind it: the lab's VM reaches it at 10.0.2.2, a board running its own suite at its
- * Docker bridge's gateway (harness/proxy-route.ts). The builder is the image under test as a Buildx
+ * Docker bridge's gateway (harness/run/proxy-route.ts). The builder is the image under test as a Buildx
  * docker-container builder (`worker=buildx-docker-container`).
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { imageUnderTest } from '../../build/image-under-test.ts';
-import { formatEvidence } from '../../harness/command-result.ts';
-import { HttpProxy, TINYPROXY } from '../../harness/http-proxy.ts';
-import { usePhase } from '../../harness/phase-context.ts';
-import { proxyRoute } from '../../harness/proxy-route.ts';
+import { ociImage, topLayerFile } from '../../harness/docker/oci-tarball.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
+import { proxyRoute } from '../../harness/run/proxy-route.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
-import { ociImage, topLayerFile } from '../../helpers/oci-tarball.ts';
+import { imageUnderTest } from '../../harness/subjects/image-under-test.ts';
+import { HttpProxy, TINYPROXY } from '../../harness/target/http-proxy.ts';
+import { formatEvidence } from '../../helpers/command-result.ts';
 import { type ProxyValues, proxyProblems } from '../../helpers/proxy-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 

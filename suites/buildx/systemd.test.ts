@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { binariesUnderTest } from '../../build/binaries-under-test.ts';
-import { formatEvidence } from '../../harness/command-result.ts';
-import { usePhase } from '../../harness/phase-context.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
 import { missingFeature, requireFeature } from '../../harness/sandbox/features.ts';
 import { remoteTlsOpts, startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { binariesUnderTest } from '../../harness/subjects/binaries-under-test.ts';
+import { formatEvidence } from '../../helpers/command-result.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/buildx/export/Dockerfile', import.meta.url));

@@ -7,25 +7,29 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ImageUnderTest, imageUnderTest, repositoryFor } from '../../build/image-under-test.ts';
-import { benchNote } from '../../harness/bench-note.ts';
-import { formatEvidence } from '../../harness/command-result.ts';
 import {
   type ContainerExecOptions,
   containerLogs,
   execIn,
   runToCompletion,
-} from '../../harness/container-commands.ts';
-import { withContainerEvidence } from '../../harness/container-evidence.ts';
-import { type DockerEndpoint, dockerFor } from '../../harness/docker-endpoint.ts';
-import { usePhase } from '../../harness/phase-context.ts';
-import { defaultImageRepository } from '../../harness/project-repository.ts';
-import { RUN_LABEL } from '../../harness/resources.ts';
-import { pushRegistry } from '../../harness/run-registry.ts';
+} from '../../harness/docker/container-commands.ts';
+import { withContainerEvidence } from '../../harness/docker/container-evidence.ts';
+import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
+import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
+import { defaultImageRepository } from '../../harness/plan/project-repository.ts';
+import { benchNote } from '../../harness/run/bench-note.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
+import { pushRegistry } from '../../harness/run/run-registry.ts';
 import { startWorker, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget, MTLS_LISTEN } from '../../harness/sandbox/target-certs.ts';
-import { TrackedContainer } from '../../harness/tracked-container.ts';
+import {
+  type ImageUnderTest,
+  imageUnderTest,
+  repositoryFor,
+} from '../../harness/subjects/image-under-test.ts';
+import { RUN_LABEL } from '../../harness/target/resources.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { formatEvidence } from '../../helpers/command-result.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import { pollUntil } from '../../helpers/poll.ts';

@@ -7,10 +7,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { imageUnderTest } from '../../build/image-under-test.ts';
-import { servedSmallBase } from '../../harness/base-images.ts';
-import { benchNote } from '../../harness/bench-note.ts';
-import { usePhase } from '../../harness/phase-context.ts';
+import { servedSmallBase } from '../../harness/run/base-images.ts';
+import { benchNote } from '../../harness/run/bench-note.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
 import {
   type NativeNode,
   nativeNode,
@@ -20,6 +19,7 @@ import {
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsBothSides } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { imageUnderTest } from '../../harness/subjects/image-under-test.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/multiplatform/where/Dockerfile', import.meta.url));

@@ -5,10 +5,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { binariesUnderTest } from '../../build/binaries-under-test.ts';
-import { usePhase } from '../../harness/phase-context.ts';
+import { usePhase } from '../../harness/run/phase-context.ts';
 import { useWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
+import { binariesUnderTest } from '../../harness/subjects/binaries-under-test.ts';
 import { parsePs, processOwnerProblems, uidMapProblems } from '../../helpers/rootless-evidence.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 

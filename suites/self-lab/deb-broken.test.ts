@@ -8,9 +8,9 @@
 import { beforeAll, describe, expect } from 'vitest';
 import { buildBinaries } from '../../build/binaries.ts';
 import { buildDeb } from '../../build/deb.ts';
-import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/plan/config.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
 import { brokenDeb, type DebDefect } from './fixtures/broken-deb.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';

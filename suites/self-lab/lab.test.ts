@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { loadConfig } from '../../harness/config.ts';
-import { probeFacts } from '../../harness/facts.ts';
+import { probeFacts } from '../../harness/docker/facts.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG } from '../../harness/lab/busybox.ts';
 import { Lab } from '../../harness/lab/lab.ts';
-import { LocalTarget } from '../../harness/local-target.ts';
-import { ResourceTracker } from '../../harness/resources.ts';
-import type { SshTarget } from '../../harness/ssh-target.ts';
+import { loadConfig } from '../../harness/plan/config.ts';
+import { LocalTarget } from '../../harness/target/local-target.ts';
+import { ResourceTracker } from '../../harness/target/resources.ts';
+import type { SshTarget } from '../../harness/target/ssh-target.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 

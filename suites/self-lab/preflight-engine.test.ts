@@ -4,11 +4,11 @@
  * dockerd fails within seconds, with the sentence that says it is not running.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { loadConfig } from '../../harness/config.ts';
-import { ENGINE_PROBE_SECONDS } from '../../harness/docker-engine.ts';
-import { TargetUnfitError } from '../../harness/errors.ts';
-import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/session.ts';
-import type { Target } from '../../harness/target.ts';
+import { ENGINE_PROBE_SECONDS } from '../../harness/docker/docker-engine.ts';
+import { loadConfig } from '../../harness/plan/config.ts';
+import { openTarget, planTarget, preflight, type TargetPlan } from '../../harness/run/session.ts';
+import type { Target } from '../../harness/target/target.ts';
+import { TargetUnfitError } from '../../helpers/errors.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';
 

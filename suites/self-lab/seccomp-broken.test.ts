@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect } from 'vitest';
-import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/config.ts';
 import { Lab } from '../../harness/lab/lab.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { DEFAULT_BUILDKIT_REF, loadConfig } from '../../harness/plan/config.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { testNeeding } from '../self/fixtures/needs.ts';
 import { brokenSeccompBuild } from './fixtures/broken-seccomp.ts';
 import { labUnavailable } from './fixtures/lab-reason.ts';

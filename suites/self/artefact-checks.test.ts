@@ -2,16 +2,16 @@ import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { loadConfig } from '../../harness/config.ts';
-import { ConfigError } from '../../harness/errors.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { loadConfig } from '../../harness/plan/config.ts';
 import {
   defaultImageRepository,
   imageRepositoryProblem,
   parseGitHubRemote,
   projectRepository,
-} from '../../harness/project-repository.ts';
+} from '../../harness/plan/project-repository.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { type ElfInfo, parseElf, riscv64Problem } from '../../helpers/elf.ts';
+import { ConfigError } from '../../helpers/errors.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import {
   sha256Of,

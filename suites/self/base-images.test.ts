@@ -1,14 +1,14 @@
 /**
- * Waiting for a base image's platforms on a registry mirror (harness/base-images.ts), on a real
+ * Waiting for a base image's platforms on a registry mirror (harness/run/base-images.ts), on a real
  * registry: a mirror that lacks a platform is waited for, with what is awaited said, until it serves it
  * or the deadline passes; in the lab, nothing making the missing platforms fails at once.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { awaitBaseImage } from '../../harness/base-images.ts';
-import { loadConfig } from '../../harness/config.ts';
 import { pushMultiPlatformImage } from '../../harness/lab/oci-push.ts';
-import { LocalTarget } from '../../harness/local-target.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { loadConfig } from '../../harness/plan/config.ts';
+import { awaitBaseImage } from '../../harness/run/base-images.ts';
+import { LocalTarget } from '../../harness/target/local-target.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { type LocalRegistry, startLocalRegistry } from './fixtures/local-registry.ts';
 import { needsTools, testNeeding } from './fixtures/needs.ts';
 

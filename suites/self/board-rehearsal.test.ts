@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closeWithNightlyStep } from '../../harness/cli/rehearsal-closure.ts';
-import { compareRuns } from '../../helpers/run-comparison.ts';
 import type { RunResults } from '../../reports/model.ts';
-import { ALL_GREEN, boardResults } from '../release-tracking/scenarios.ts';
+import { compareRuns } from '../../reports/run-comparison.ts';
+import { ALL_GREEN, boardResults } from '../lists/release-tracking.ts';
 
 /** Every phase green, as the scenarios' boards report it. */
 const EVERY_PHASE = ALL_GREEN;

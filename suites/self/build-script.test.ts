@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect } from 'vitest';
 import { BuildError, buildBinaries, toolchainProblem } from '../../build/binaries.ts';
-import { DEFAULT_BUILDKIT_REF } from '../../harness/config.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { DEFAULT_BUILDKIT_REF } from '../../harness/plan/config.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { testNeeding } from './fixtures/needs.ts';
 
 const noGo = (await execa('go', ['version'], { reject: false })).failed

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { janitor } from '../../harness/janitor.ts';
-import { LocalTarget } from '../../harness/local-target.ts';
-import { localTempDir, removeLeftLocalTempDirs } from '../../harness/local-temp.ts';
-import { newRunId, RUN_LABEL } from '../../harness/resources.ts';
+import { janitor } from '../../harness/docker/janitor.ts';
+import { LocalTarget } from '../../harness/target/local-target.ts';
+import { localTempDir, removeLeftLocalTempDirs } from '../../harness/target/local-temp.ts';
+import { newRunId, RUN_LABEL } from '../../harness/target/resources.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
 import { testNeeding } from './fixtures/needs.ts';
 

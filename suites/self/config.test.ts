@@ -3,14 +3,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { main, parseArgs } from '../../harness/cli.ts';
-import { loadConfig, parseTarget } from '../../harness/config.ts';
-import { ConfigError } from '../../harness/errors.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
-import { CONFIG_FILE_ENV, FIELDS } from '../../harness/options.ts';
-import { SECRET_ENV } from '../../harness/redact.ts';
-import { RUN_ENV } from '../../harness/run-env.ts';
-import { engineRef } from '../../harness/run-registry.ts';
+import { main, parseArgs } from '../../harness/cli/main.ts';
+import { loadConfig, parseTarget } from '../../harness/plan/config.ts';
+import { CONFIG_FILE_ENV, FIELDS } from '../../harness/plan/options.ts';
+import { RUN_ENV } from '../../harness/plan/run-env.ts';
+import { engineRef } from '../../harness/run/run-registry.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
+import { ConfigError } from '../../helpers/errors.ts';
+import { SECRET_ENV } from '../../helpers/redact.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -161,7 +161,7 @@ describe('the environment the suite reads', () => {
       for (const [name] of text.matchAll(/\bBKA_[A-Z0-9_]+\b/g))
         if (!known.has(name)) unknown.push(`${file}: ${name}`);
       if (
-        !['harness/options.ts', 'harness/run-env.ts'].includes(file) &&
+        !['harness/plan/options.ts', 'harness/plan/run-env.ts'].includes(file) &&
         /process\.env(\.|\[['"`])BKA_/.test(text)
       )
         direct.push(file);

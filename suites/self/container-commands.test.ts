@@ -1,15 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { CommandError } from '../../harness/command-result.ts';
 import {
   containerLogs,
   demuxDockerStream,
   execIn,
   runToCompletion,
-} from '../../harness/container-commands.ts';
-import { type DockerEndpoint, dockerFor } from '../../harness/docker-endpoint.ts';
-import { ResourceTracker, RUN_LABEL } from '../../harness/resources.ts';
-import type { SshTarget } from '../../harness/ssh-target.ts';
-import { TrackedContainer } from '../../harness/tracked-container.ts';
+} from '../../harness/docker/container-commands.ts';
+import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
+import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
+import { ResourceTracker, RUN_LABEL } from '../../harness/target/resources.ts';
+import type { SshTarget } from '../../harness/target/ssh-target.ts';
+import { CommandError } from '../../helpers/command-result.ts';
 import { dockerdUnavailable, TestDockerd } from './fixtures/dockerd.ts';
 import { testNeeding } from './fixtures/needs.ts';
 import { sshdUnavailable, TestSshd } from './fixtures/sshd.ts';

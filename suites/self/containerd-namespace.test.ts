@@ -1,5 +1,5 @@
 /**
- * `rmns` (harness/containerd-namespace.ts), which the containerd worker's stop() and the janitor use, on
+ * `rmns` (harness/docker/containerd-namespace.ts), which the containerd worker's stop() and the janitor use, on
  * a private containerd: a namespace holding what BuildKit's containerd worker leaves (a snapshot chain,
  * content, a lease), with one snapshot labelled as a collection root, so containerd's own collector never
  * takes the chain; and one whose snapshots containerd refuses to remove, which must fail in its deadline,
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect } from 'vitest';
-import { REMOVE_NAMESPACE_SH } from '../../harness/containerd-namespace.ts';
-import { findTool } from '../../harness/local-tools.ts';
+import { REMOVE_NAMESPACE_SH } from '../../harness/docker/containerd-namespace.ts';
+import { findTool } from '../../harness/target/local-tools.ts';
 import { containerdUnavailable, TestContainerd } from './fixtures/containerd.ts';
 import { testNeeding } from './fixtures/needs.ts';
 

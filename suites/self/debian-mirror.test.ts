@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { debianMirrorSyncHint } from '../../harness/errors.ts';
 import {
   aptListsPrefix,
   extractAptSnapshot,
@@ -14,8 +13,9 @@ import {
   type RunningDebianMirror,
   startDebianMirror,
 } from '../../harness/lab/debian-mirror.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
-import { findTool } from '../../harness/local-tools.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
+import { findTool } from '../../harness/target/local-tools.ts';
+import { debianMirrorSyncHint } from '../../helpers/errors.ts';
 import { needsTools } from './fixtures/needs.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

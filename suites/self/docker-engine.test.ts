@@ -1,6 +1,6 @@
 /** The Docker engine probe's reading of what `docker version` printed: answered, slow, or refused and why. */
 import { describe, expect, test } from 'vitest';
-import { engineProblem, parseEngineProbe } from '../../harness/docker-engine.ts';
+import { engineProblem, parseEngineProbe } from '../../harness/docker/docker-engine.ts';
 
 describe('the Docker engine probe', () => {
   test('reads a version, a time-out (slow) and each refusal from what docker version printed', () => {

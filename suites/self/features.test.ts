@@ -3,7 +3,7 @@
  * report will show it (`needs <feature>: <why>`).
  */
 import { describe, expect, test } from 'vitest';
-import { parseFacts } from '../../harness/facts.ts';
+import { parseFacts } from '../../harness/docker/facts.ts';
 import { missingFeature } from '../../harness/sandbox/features.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

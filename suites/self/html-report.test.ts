@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { appendHistory, historyEntry, readHistory } from '../../reports/history.ts';
 import { toHtml } from '../../reports/html.ts';
 import type { RunResults } from '../../reports/model.ts';

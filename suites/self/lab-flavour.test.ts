@@ -7,9 +7,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect } from 'vitest';
-import { loadConfig } from '../../harness/config.ts';
 import { LabLayout, SCRIPTS } from '../../harness/lab/layout.ts';
-import { localTempDir } from '../../harness/local-temp.ts';
+import { loadConfig } from '../../harness/plan/config.ts';
+import { localTempDir } from '../../harness/target/local-temp.ts';
 import { needsTools, testNeeding } from './fixtures/needs.ts';
 
 const missing = needsTools(

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CommandError } from '../../harness/command-result.ts';
-import { LocalTarget } from '../../harness/local-target.ts';
-import { processGroupAlive, stopProcessGroup } from '../../harness/process-group.ts';
-import { ResourceTracker } from '../../harness/resources.ts';
+import { LocalTarget } from '../../harness/target/local-target.ts';
+import { processGroupAlive, stopProcessGroup } from '../../harness/target/process-group.ts';
+import { ResourceTracker } from '../../harness/target/resources.ts';
+import { CommandError } from '../../helpers/command-result.ts';
 
 describe('local target', () => {
   const target = new LocalTarget();

@@ -4,10 +4,10 @@
  * another architecture than the index says, a platform listed twice, and a single-platform image.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { pushedImage } from '../../harness/docker/registry-http.ts';
 import { type PlatformRootfs, pushMultiPlatformImage } from '../../harness/lab/oci-push.ts';
-import { LocalTarget } from '../../harness/local-target.ts';
+import { LocalTarget } from '../../harness/target/local-target.ts';
 import { indexProblems } from '../../helpers/platform-index.ts';
-import { pushedImage } from '../../helpers/registry-http.ts';
 import { type LocalRegistry, startLocalRegistry } from './fixtures/local-registry.ts';
 import { needsTools, testNeeding } from './fixtures/needs.ts';
 

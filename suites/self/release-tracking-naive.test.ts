@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { SCENARIOS } from '../release-tracking/scenarios.ts';
+import { SCENARIOS } from '../lists/release-tracking.ts';
 import { NAIVE_TOOLS } from './fixtures/naive-tools.ts';
 
 /**

@@ -5,10 +5,10 @@
  */
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { NAME_PREFIX } from '../../harness/resources.ts';
+import { NAME_PREFIX } from '../../harness/target/resources.ts';
 
-const RESOURCES = new URL('../../harness/resources.ts', import.meta.url).href;
-const LOCAL = new URL('../../harness/local-target.ts', import.meta.url).href;
+const RESOURCES = new URL('../../harness/target/resources.ts', import.meta.url).href;
+const LOCAL = new URL('../../harness/target/local-target.ts', import.meta.url).href;
 
 /** The name a phase's tracker gives a kind, in a process of its own (as a vitest worker is). */
 async function nameInProcess(runId: string, phase: string, kind: string): Promise<string> {

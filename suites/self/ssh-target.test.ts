@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { CommandError } from '../../harness/command-result.ts';
-import { TargetUnreachableError } from '../../harness/errors.ts';
-import type { SshTarget } from '../../harness/ssh-target.ts';
+import type { SshTarget } from '../../harness/target/ssh-target.ts';
+import { CommandError } from '../../helpers/command-result.ts';
+import { TargetUnreachableError } from '../../helpers/errors.ts';
 import type { TestDockerd as TestDockerdType } from './fixtures/dockerd.ts';
 import { testNeeding } from './fixtures/needs.ts';
 import { sshdUnavailable, TestSshd } from './fixtures/sshd.ts';
@@ -226,7 +226,7 @@ describe('docker socket forwarded through the ssh connection', async () => {
   }) => {
     if (noDocker) skip(noDocker);
     const socketPath = await target.dockerSocket();
-    const { configureTestcontainers } = await import('../../harness/docker-endpoint.ts');
+    const { configureTestcontainers } = await import('../../harness/docker/docker-endpoint.ts');
     configureTestcontainers(socketPath);
     const { GenericContainer } = await import('testcontainers');
     const container = await new GenericContainer('bka-self/busybox:1')

@@ -117,7 +117,7 @@ describe('the updatecli manifest', () => {
     expect(source.typefilter).toEqual({ draft: false, prerelease: false, release: true });
   });
 
-  test('its target matches the pinned default ref in harness/config.ts exactly once, and every id it names exists', () => {
+  test('its target matches the pinned default ref in harness/plan/config.ts exactly once, and every id it names exists', () => {
     const target = manifest.targets['default-ref']!;
     const text = readFileSync(`${ROOT}${target.spec.file as string}`, 'utf8');
     expect(text.match(new RegExp(target.spec.matchpattern as string, 'g'))).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseFlags } from '../../automation/command-flags.ts';
 import { cliSteps, workflowArgv } from '../../automation/workflow-commands.ts';
-import { parseArgs } from '../../harness/cli.ts';
+import { parseArgs } from '../../harness/cli/main.ts';
 
 /**
  * Every command line of the suite's CLI in the three workflows is one the CLI accepts: a renamed command

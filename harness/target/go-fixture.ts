@@ -1,0 +1,58 @@
+/**
+ * Small Go programs of fixtures/ (no dependencies) built for a platform by the machine running the
+ * suite, once per run and platform: cross-compiled here, native on a board. Any Go since 1.22 builds
+ * them; without Go, the checks that need one skip with the reason.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { localTempDir } from './local-temp.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const KEY = Symbol.for('buildkit-acceptance.go-fixtures');
+const store = globalThis as unknown as Record<symbol, Map<string, Promise<GoFixture>> | undefined>;
+
+export type GoFixture = { file: string } | { missing: string };
+
+/**
+ * `source`: a directory under fixtures/ (e.g. `seccomp/probe`); `goarch`: amd64, arm64, riscv64, or
+ * none for this machine's own (as Go sees it), to run here.
+ */
+export function goFixture(source: string, goarch?: string): Promise<GoFixture> {
+  store[KEY] ??= new Map();
+  const built = store[KEY];
+  const key = `${source}:${goarch ?? 'host'}`;
+  let p = built.get(key);
+  if (!p) {
+    p = (async () => {
+      const out = join(
+        await localTempDir('go-fixture'),
+        `${source.replace(/\W+/g, '-')}-${goarch ?? 'host'}`,
+      );
+      const r = await execa('go', ['build', '-trimpath', '-o', out, '.'], {
+        cwd: join(FIXTURES, source),
+        env: {
+          CGO_ENABLED: '0',
+          GOOS: 'linux',
+          ...(goarch ? { GOARCH: goarch } : {}),
+          GOFLAGS: '-mod=mod',
+          GOTOOLCHAIN: 'local',
+        },
+        reject: false,
+        all: true,
+        timeout: 10 * 60_000,
+      });
+      if ((r as { code?: string }).code === 'ENOENT')
+        return {
+          missing: `needs go: the machine running the suite builds fixtures/${source} (apt-get install golang-go)`,
+        };
+      if (r.failed)
+        throw new Error(
+          `building fixtures/${source} for ${goarch ?? 'this machine'} failed (exit ${r.exitCode}):\n${r.all}`,
+        );
+      return { file: out };
+    })();
+    built.set(key, p);
+  }
+  return p;
+}
