@@ -80,7 +80,9 @@ for (const [from, tos] of graph) {
   for (const to of tos) {
     const [fa, fb] = [folder(from), folder(to)];
     if (fa !== fb && layer(fb) >= 0 && layer(fb) >= layer(fa))
-      problems.push(`${from} (${fa}) imports ${to} (${fb}), a layer ${layer(fb) > layer(fa) ? 'above it' : 'beside it'}`);
+      problems.push(
+        `${from} (${fa}) imports ${to} (${fb}), a layer ${layer(fb) > layer(fa) ? 'above it' : 'beside it'}`,
+      );
     const [a, b] = [from.split('/'), to.split('/')];
     if (a[0] === 'suites' && a[1] !== 'self') {
       const selfFixture = a[1] === 'self-lab' && b[1] === 'self' && b[2] === 'fixtures';

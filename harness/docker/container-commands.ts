@@ -37,15 +37,6 @@ export function trackContainer(resources: ResourceTracker, endpoint: DockerEndpo
   resources.defer(`container ${id.slice(0, 12)} on ${endpoint.host}`, () => removeContainer(endpoint, id));
 }
 
-/** A container's log (both streams), read through the API. */
-export async function containerLogs(endpoint: DockerEndpoint, id: string, tail = 300): Promise<string> {
-  const buf = (await endpoint.docker
-    .getContainer(id)
-    .logs({ stdout: true, stderr: true, follow: false, tail })) as unknown as Buffer;
-  const { stdout, stderr } = demuxDockerStream(Buffer.from(buf));
-  return `${stdout}${stderr}`;
-}
-
 export interface ContainerExecOptions {
   /** Default 10 minutes; then the exec's stream is dropped and the result says it timed out. */
   timeoutMs?: number;

@@ -13,6 +13,19 @@ export async function containerRunning(target: Target, container: string): Promi
   return r.stdout.trim() === 'true';
 }
 
+/** What Docker says of the container, for a failure: its state, entrypoint, command and init. */
+export async function containerState(target: Target, container: string): Promise<string> {
+  const r = await target.exec(
+    [
+      ...['docker', 'inspect', '-f'],
+      '{{json .State}} entrypoint={{json .Config.Entrypoint}} cmd={{json .Config.Cmd}} init={{json .HostConfig.Init}}',
+      container,
+    ],
+    { reject: false },
+  );
+  return r.failed ? `(not inspectable: ${r.stderr.trim()})` : r.stdout.trim();
+}
+
 /** The container's start, as Docker records it (`State.StartedAt`, with its restart count): it changes when its process restarts. */
 export async function containerStart(target: Target, container: string): Promise<string> {
   const r = await target.exec(

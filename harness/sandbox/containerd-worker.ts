@@ -30,7 +30,7 @@ export class ContainerdWorker extends DaemonWorker {
 
   private constructor(
     target: Target,
-    readonly container: string,
+    override readonly container: string,
     /** The containerd namespace the worker builds in. */
     readonly namespace: string,
     /** buildkitd's --root, the same path on the host and in the container. */

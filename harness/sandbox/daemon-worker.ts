@@ -14,6 +14,8 @@ export abstract class DaemonWorker implements BuildkitWorker {
   abstract readonly name: string;
   abstract readonly how: string;
   abstract readonly address: string;
+  /** The container on the target its daemon runs in, when it runs in one. */
+  readonly container?: string;
   private readiness: Promise<string> | undefined;
   private stopped: Promise<void> | undefined;
 

@@ -6,7 +6,7 @@
 import type { CommandResult } from '../../helpers/command-result.ts';
 import type { ResourceTracker } from '../target/resources.ts';
 import type { ExecOptions, Target } from '../target/target.ts';
-import { containerLogs, containerRunning } from './container-state.ts';
+import { containerLogs, containerRunning, containerState } from './container-state.ts';
 import { DaemonWorker } from './daemon-worker.ts';
 import { MTLS_LISTEN } from './target-certs.ts';
 
@@ -21,6 +21,8 @@ export interface ImageDaemonOptions {
   toml?: string;
   /** A Docker volume for the daemon's state (/var/lib/buildkit), e.g. a small tmpfs one. */
   stateVolume?: string;
+  /** `docker run --init`: the engine's init as PID 1, as Buildx runs the image. */
+  init?: boolean;
 }
 
 export class ImageDaemonWorker extends DaemonWorker {
@@ -30,7 +32,7 @@ export class ImageDaemonWorker extends DaemonWorker {
 
   private constructor(
     target: Target,
-    readonly container: string,
+    override readonly container: string,
     readonly how: string,
   ) {
     super(target, 'buildctl');
@@ -46,6 +48,7 @@ export class ImageDaemonWorker extends DaemonWorker {
     const run = await o.target.exec(
       [
         ...['docker', 'run', '-d', '--privileged', '--name', name, ...o.resources.labelFlags],
+        ...(o.init ? ['--init'] : []),
         ...(o.certsDir ? ['-p', '127.0.0.1::1234', '-v', `${o.certsDir}:/certs:ro`] : []),
         ...(o.toml ? ['-v', `${o.toml}:/etc/buildkit/buildkitd.toml:ro`] : []),
         ...(o.stateVolume ? ['-v', `${o.stateVolume}:/var/lib/buildkit`] : []),
@@ -55,7 +58,7 @@ export class ImageDaemonWorker extends DaemonWorker {
       { context: 'starting the image under test as a daemon' },
     );
     o.resources.container(run.stdout.trim());
-    const how = `docker run -d --privileged ${o.image.slice(0, 19)}${o.certsDir ? ' on TCP with mTLS' : ' (unix socket only)'}`;
+    const how = `docker run -d --privileged${o.init ? ' --init' : ''} ${o.image.slice(0, 19)}${o.certsDir ? ' on TCP with mTLS' : ' (unix socket only)'}${o.toml ? '' : ', as published'}`;
     const worker = new ImageDaemonWorker(o.target, name, how);
     if (o.certsDir) {
       const port = await o.target.exec(['docker', 'port', name, '1234/tcp']);
@@ -75,6 +78,10 @@ export class ImageDaemonWorker extends DaemonWorker {
 
   alive() {
     return containerRunning(this.target, this.container);
+  }
+
+  state() {
+    return containerState(this.target, this.container);
   }
 
   protected async shutdown() {

@@ -57,18 +57,21 @@ export class PrivilegedContainerWorker extends DaemonWorker {
     readonly address: string,
     readonly how: string,
     /** The daemon's container on the target. */
-    readonly id: string,
+    override readonly container: string,
   ) {
     super(target, buildctl);
   }
   logs() {
-    return containerLogs(this.target, this.id);
+    return containerLogs(this.target, this.container);
   }
   alive() {
-    return containerRunning(this.target, this.id);
+    return containerRunning(this.target, this.container);
   }
   async shutdown() {
-    await this.target.exec(['docker', 'stop', '-t', '10', this.id], { reject: false, timeoutMs: 60_000 });
+    await this.target.exec(['docker', 'stop', '-t', '10', this.container], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
   }
 }
 

@@ -17,7 +17,7 @@ import { ImageDaemonWorker } from './image-daemon-worker.ts';
 import { phase1Worker } from './phase1-workers.ts';
 
 export { remoteTlsOpts } from './buildx-remote-worker.ts';
-export { phase1WorkerName } from './phase1-workers.ts';
+export { phase1WorkerName, runcMounts } from './phase1-workers.ts';
 
 import { RootlessWorker } from './rootless-worker.ts';
 import { SystemdWorker } from './systemd-worker.ts';
@@ -40,6 +40,10 @@ export interface WorkerOptions {
   keepStorageMb?: number;
   /** Extra buildkitd flags (the Buildx docker-container driver's `--buildkitd-flags`). */
   buildkitdFlags?: string;
+  /** image-daemon: `docker run --init` (the engine's init as PID 1, as Buildx runs the image). */
+  init?: boolean;
+  /** image-daemon: the image as published, nothing mounted (no buildkitd.toml of the run's). */
+  asPublished?: boolean;
 }
 
 /** Each kind, and the worker a test body gets for it. */
@@ -97,7 +101,8 @@ export async function startWorker<K extends WorkerKind>(
           target,
           resources,
           image: image().id,
-          toml: await tomlFile(),
+          ...(o.asPublished ? {} : { toml: await tomlFile() }),
+          ...(o.init ? { init: true } : {}),
           ...(o.stateVolume ? { stateVolume: o.stateVolume } : {}),
           ...(o.certsDir ? { certsDir: o.certsDir } : {}),
         });
@@ -108,7 +113,8 @@ export async function startWorker<K extends WorkerKind>(
           target,
           resources,
           image: image().id,
-          toml: await tomlFile(),
+          ...(o.asPublished ? {} : { toml: await tomlFile() }),
+          ...(o.init ? { init: true } : {}),
           certsDir: need(o.certsDir, 'mTLS material (certsDir)', kind),
         });
       case 'remote-docker-container':

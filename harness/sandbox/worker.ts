@@ -16,11 +16,15 @@ export interface BuildkitWorker extends AsyncDisposable {
   readonly how: string;
   /** The address buildctl on the target uses: unix://, tcp:// or docker-container://. */
   readonly address: string;
+  /** The container on the target its daemon runs in, when it runs in one. */
+  readonly container?: string;
   /** `buildctl --addr <address> ...args` on the target. */
   buildctl(args: string[], options?: ExecOptions): Promise<CommandResult>;
   /** Waits once for `buildctl debug workers`; returns its JSON. A dead daemon fails at once. */
   ready(timeoutMs?: number): Promise<string>;
   logs(): Promise<string>;
+  /** What its runtime says of it (a container's docker inspect), for a failure; optional. */
+  state?(): Promise<string>;
   alive(): Promise<boolean>;
   /** Why this worker cannot do `feature` here, or undefined when it can. */
   supports(feature: Feature): string | undefined;
@@ -35,6 +39,9 @@ export async function withWorkerLogs<T>(
   if (!worker) return fn();
   return withFailureEvidence(fn, async () => {
     const logs = await worker.logs().catch((e: unknown) => `(could not read the daemon log: ${e})`);
-    return `buildkitd log (worker=${worker.name}: ${worker.how}, tail):\n${tailLines(logs, 40)}`;
+    const state = worker.state
+      ? `\n\ndocker inspect (state, entrypoint, cmd, init):\n${await worker.state().catch((e: unknown) => `(${e})`)}`
+      : '';
+    return `buildkitd log (worker=${worker.name}: ${worker.how}, tail):\n${tailLines(logs, 40)}${state}`;
   });
 }

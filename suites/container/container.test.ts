@@ -3,25 +3,25 @@
  * image and must run in order: the distribution check at the end removes the image from the store.
  * Over 250 lines for that reason: it is the phase's whole list, in the order it must run.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type ContainerExecOptions,
-  containerLogs,
   execIn,
   runToCompletion,
 } from '../../harness/docker/container-commands.ts';
-import { withContainerEvidence } from '../../harness/docker/container-evidence.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
 import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
 import { defaultImageRepository } from '../../harness/plan/project-repository.ts';
 import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
 import { pushRegistry } from '../../harness/run/run-registry.ts';
-import { startWorker, workerName } from '../../harness/sandbox/sandbox.ts';
-import { certsOnTarget, MTLS_LISTEN } from '../../harness/sandbox/target-certs.ts';
+import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
+import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
+import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import {
   type ImageUnderTest,
   imageUnderTest,
@@ -51,15 +51,11 @@ const CHILDREN = join(FIXTURES, 'container', 'children');
 let image: ImageUnderTest;
 let api: DockerEndpoint;
 let fixtures: string;
-/** Mounted into every daemon container: docker.io through the configured mirror (none: empty file). */
-let mirrorToml: string;
 
 beforeAll(async () => {
   api = await dockerFor(ctx.target);
   image = await imageUnderTest(ctx);
   fixtures = await ctx.resources.tempDir('fixtures');
-  mirrorToml = `${fixtures}/buildkitd.toml`;
-  await ctx.target.writeFile(mirrorToml, buildkitdToml(ctx.config.registryMirror));
   for (const f of ['Dockerfile', 'hello.txt'])
     await ctx.target.upload(join(FIXTURES, 'binaries', 'scratch', f), `${fixtures}/scratch/${f}`);
 });
@@ -67,55 +63,30 @@ beforeAll(async () => {
 /** A container of the image under test, labelled and tracked from the moment it exists. */
 const container = () => new TrackedContainer(image.ref, ctx.resources, api);
 
-/** A buildkitd container of the image: privileged, the mirror's buildkitd.toml mounted unless `config` replaces it. */
-const daemon = (config = mirrorToml) =>
-  container()
-    .withPrivilegedMode()
-    .withBindMounts([{ source: config, target: '/etc/buildkit/buildkitd.toml', mode: 'ro' }]);
+type Daemon = WorkerOf<'image-daemon'>;
+/** The image under test as a daemon, from the sandbox: privileged, the run's buildkitd.toml mounted unless asked otherwise. */
+const daemon = (options: Parameters<typeof startWorker>[2] = {}) =>
+  startWorker(ctx, 'image-daemon', { image, ...options });
 
 const exec = (id: string, argv: string[], options?: ContainerExecOptions) =>
-  execIn(api, id, argv, { context: `in container ${id.slice(0, 12)}`, ...options });
+  execIn(api, id, argv, { context: `in container ${id}`, ...options });
 const sh = async (id: string, script: string) => (await exec(id, ['sh', '-c', script])).stdout;
 
 /**
- * Waits once per container for buildkitd to answer. A daemon known dead (its container exited, or it
- * never became ready) fails every later check at once with the same evidence, instead of each check
- * waiting out its own timeout.
+ * Waits once per daemon for buildkitd to answer (the worker's ready(): a daemon known dead fails every
+ * later check at once with the same evidence). Once any daemon of the image under test never answered,
+ * later ones get 30 s, not 180 s, and say so.
  */
-const readiness = new Map<string, Promise<void>>();
-/** Set once any daemon of the image under test failed to become ready: later ones get 30 s, not 180 s. */
 let neverReady: string | undefined;
-function waitForBuildkitd(id: string): Promise<void> {
-  let ready = readiness.get(id);
-  if (!ready) {
-    const before = neverReady;
-    ready = pollUntil(
-      async () => {
-        const r = await exec(id, ['buildctl', 'debug', 'workers'], { reject: false, timeoutMs: 30_000 });
-        return r.failed ? undefined : true;
-      },
-      {
-        timeoutMs: before ? 30_000 : 180_000,
-        what: `buildkitd in the container to answer buildctl debug workers${before ? ` (an earlier daemon of this image never did: ${before})` : ''}`,
-        giveUp: async () => {
-          const state = await api.docker
-            .getContainer(id)
-            .inspect()
-            .then((i) => i.State)
-            .catch(() => undefined);
-          return state && !state.Running ? `the container exited with code ${state.ExitCode}` : undefined;
-        },
-      },
-    ).then(
-      () => undefined,
-      (err: Error) => {
-        neverReady ??= err.message.split('\n')[0];
-        throw err;
-      },
-    );
-    readiness.set(id, ready);
+async function ready(worker: Daemon): Promise<void> {
+  const before = neverReady;
+  try {
+    await worker.ready(before ? 30_000 : 180_000);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    neverReady ??= message.split('\n')[0];
+    throw before ? new Error(`${message}\n(an earlier daemon of this image never answered: ${before})`) : err;
   }
-  return ready;
 }
 
 describe('the image', { tags: [SERVES['#208']] }, () => {
@@ -258,15 +229,12 @@ describe('the image', { tags: [SERVES['#208']] }, () => {
 });
 
 describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
-  let plain: StartedTestContainer;
-  let withInit: StartedTestContainer;
+  let plain: Daemon;
+  let withInit: Daemon;
 
   beforeAll(async () => {
     // withInit runs as Buildx runs it and as published: the image's own configuration, nothing mounted.
-    [plain, withInit] = await Promise.all([
-      daemon().start(),
-      container().withPrivilegedMode().withInit().start(),
-    ]);
+    [plain, withInit] = await Promise.all([daemon(), daemon({ init: true, asPublished: true })]);
   });
   // Stop the daemons as soon as their checks are done (the tracker removes them again, idempotently).
   afterAll(async () => {
@@ -274,28 +242,28 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   });
 
   test('buildkitd is up within three minutes, and its log shows no startup error', async () => {
-    await withContainerEvidence(api, plain.getId(), async () => {
-      await waitForBuildkitd(plain.getId());
-      expect(await containerLogs(api, plain.getId())).not.toMatch(
+    await withWorkerLogs(plain, async () => {
+      await ready(plain);
+      expect(await plain.logs()).not.toMatch(
         /docker-init: no such file|exec format error|level=fatal|refusing/i,
       );
     });
   });
 
   test('PID 1 is tini without --init, and docker-init with it', async () => {
-    await withContainerEvidence(api, withInit.getId(), async () => {
-      expect((await sh(plain.getId(), 'cat /proc/1/comm')).trim()).toBe('tini');
-      await waitForBuildkitd(withInit.getId());
-      expect((await sh(withInit.getId(), 'cat /proc/1/comm')).trim()).toBe('docker-init');
-      expect(await sh(withInit.getId(), 'cat /proc/[0-9]*/comm')).toContain('buildkitd');
+    await withWorkerLogs(withInit, async () => {
+      expect((await sh(plain.container, 'cat /proc/1/comm')).trim()).toBe('tini');
+      await ready(withInit);
+      expect((await sh(withInit.container, 'cat /proc/1/comm')).trim()).toBe('docker-init');
+      expect(await sh(withInit.container, 'cat /proc/[0-9]*/comm')).toContain('buildkitd');
     });
   });
 
   test('the default command listens on the unix socket only, with no TCP listener', async () => {
     // The image as published: its own entrypoint, command and any configuration baked into it.
-    const id = withInit.getId();
-    await withContainerEvidence(api, id, async () => {
-      await waitForBuildkitd(id);
+    const id = withInit.container;
+    await withWorkerLogs(withInit, async () => {
+      await ready(withInit);
       const listening = await sh(
         id,
         'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" {print $2}\'',
@@ -306,9 +274,9 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   });
 
   test('its HEALTHCHECK reports the running daemon healthy', async ({ annotate }) => {
-    const id = plain.getId();
-    await withContainerEvidence(api, id, async () => {
-      await waitForBuildkitd(id);
+    const id = plain.container;
+    await withWorkerLogs(plain, async () => {
+      await ready(plain);
       const t0 = performance.now();
       const healthOf = async () => (await api.docker.getContainer(id).inspect()).State.Health;
       const health = await pollUntil(
@@ -336,8 +304,8 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   });
 
   test('PID 1 reaps orphaned processes: none is left a zombie', async ({ annotate }) => {
-    const id = plain.getId();
-    await withContainerEvidence(api, id, async () => {
+    const id = plain.container;
+    await withWorkerLogs(plain, async () => {
       // The subshell exits at once: its sleep is orphaned, reparented to PID 1, and must be reaped by it.
       const pid = (await sh(id, '(sleep 1 >/dev/null 2>&1 & echo $!)')).trim();
       await new Promise((r) => setTimeout(r, 3000));
@@ -356,9 +324,11 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   });
 
   test('builds that spawn children leave no zombie processes in the container', async () => {
-    await withContainerEvidence(api, plain.getId(), async () => {
-      await plain.copyDirectoriesToContainer([{ source: CHILDREN, target: '/tmp/children' }]);
-      await exec(plain.getId(), [
+    await withWorkerLogs(plain, async () => {
+      const children = await ctx.resources.tempDir('children');
+      for (const f of readdirSync(CHILDREN)) await ctx.target.upload(join(CHILDREN, f), `${children}/${f}`);
+      await ctx.target.exec(['docker', 'cp', `${children}/.`, `${plain.container}:/tmp/children`]);
+      await exec(plain.container, [
         'buildctl',
         'build',
         '--frontend',
@@ -370,7 +340,7 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
       ]);
       await new Promise((r) => setTimeout(r, 2000));
       const zombies = await sh(
-        plain.getId(),
+        plain.container,
         'for s in /proc/[0-9]*/stat; do awk \'$3 == "Z" {print $1, $2}\' $s 2>/dev/null; done; true',
       );
       expect(zombies.trim(), 'processes in state Z (pid, comm)').toBe('');
@@ -380,10 +350,11 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
   test('docker stop makes buildkitd exit cleanly before the 10-second kill (tini forwards SIGTERM)', async ({
     annotate,
   }) => {
-    const id = plain.getId();
-    await withContainerEvidence(api, id, async () => {
+    const id = plain.container;
+    await withWorkerLogs(plain, async () => {
       const t0 = performance.now();
-      await plain.stop({ timeout: 10_000, remove: false });
+      // Docker's own 10-second deadline, then SIGKILL; the worker's stop() removes the container later.
+      await ctx.target.exec(['docker', 'stop', '--time', '10', id], { timeoutMs: 120_000 });
       const stopMs = performance.now() - t0;
       const { State } = await api.docker.getContainer(id).inspect();
       await annotate(
@@ -393,7 +364,7 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
       expect(State.ExitCode, 'exit code 137 means it had to be killed').not.toBe(137);
       // buildkitd's graceful path: it logs "stopping server" on the first SIGTERM (and then exits 1,
       // as upstream does when its context is cancelled by a signal).
-      expect(await containerLogs(api, id, 50), 'buildkitd did not take the graceful shutdown path').toMatch(
+      expect(await plain.logs(), 'buildkitd did not take the graceful shutdown path').toMatch(
         /stopping server/,
       );
     });
@@ -402,16 +373,19 @@ describe('run privileged as a daemon', { tags: [SERVES['#208']] }, () => {
 
 describe('configuration and TCP', { tags: [SERVES['#208']] }, () => {
   test('a buildkitd.toml mounted at /etc/buildkit/buildkitd.toml takes effect', async () => {
-    const dir = await ctx.resources.tempDir('toml');
     const probe = `bka-${ctx.resources.runId}`;
-    await ctx.target.writeFile(
-      `${dir}/buildkitd.toml`,
-      `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  labels = { "io.github.buildkit-riscv64-acceptance.probe" = "${probe}" }\n`,
-    );
-    await using started = await daemon(`${dir}/buildkitd.toml`).start();
-    await withContainerEvidence(api, started.getId(), async () => {
-      await waitForBuildkitd(started.getId());
-      const workers = await exec(started.getId(), ['buildctl', 'debug', 'workers', '--format', '{{json .}}']);
+    await using started = await daemon({
+      toml: `${buildkitdToml(ctx.config.registryMirror)}\n[worker.oci]\n  labels = { "io.github.buildkit-riscv64-acceptance.probe" = "${probe}" }\n`,
+    });
+    await withWorkerLogs(started, async () => {
+      await ready(started);
+      const workers = await exec(started.container, [
+        'buildctl',
+        'debug',
+        'workers',
+        '--format',
+        '{{json .}}',
+      ]);
       expect(workers.stdout).toContain(`"io.github.buildkit-riscv64-acceptance.probe":"${probe}"`);
     });
   });
@@ -431,18 +405,11 @@ describe('configuration and TCP', { tags: [SERVES['#208']] }, () => {
     annotate,
   }) => {
     const dir = await certsOnTarget(ctx.target, ctx.resources);
-    await using started = await daemon()
-      .withLoopbackPort(1234)
-      .withBindMounts([{ source: dir, target: '/certs', mode: 'ro' }])
-      .withCommand(MTLS_LISTEN)
-      .start();
-    const id = started.getId();
-    await withContainerEvidence(api, id, async () => {
-      await waitForBuildkitd(id);
-      const { NetworkSettings } = await api.docker.getContainer(id).inspect();
-      const port = NetworkSettings.Ports['1234/tcp']?.[0]?.HostPort;
-      expect(port, 'port 1234 is not published on the target').toBeTruthy();
-      const addr = `tcp://127.0.0.1:${port}`;
+    // The worker publishes port 1234 on the target's loopback (and fails to start when it is not published).
+    await using started = await daemon({ certsDir: dir });
+    await withWorkerLogs(started, async () => {
+      await ready(started);
+      const addr = `tcp://127.0.0.1:${started.port}`;
       // buildctl as a client on the target's network, outside the daemon's container.
       const buildctl = (...args: string[]) =>
         runToCompletion(api, ctx.resources, {
@@ -505,7 +472,7 @@ describe('as a Buildx docker-container builder', { tags: [SERVES['#208']] }, () 
         filters: { name: [worker.container] },
       });
       const containerId = builderContainer?.Id;
-      await withContainerEvidence(api, containerId, async () => {
+      await withWorkerLogs(worker, async () => {
         const inspect = await worker.buildx(['inspect']);
         await annotate(
           `buildx inspect: ${inspect.stdout

@@ -4,7 +4,14 @@ import { execa } from 'execa';
 import { describe, test } from 'vitest';
 import { workflowArgv } from '../../automation/workflow-commands.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
-import { PROJECT, RUN_STARTED, SCENARIOS, type Tool, type ToolEnv, type ToolRun } from '../lists/release-tracking.ts';
+import {
+  PROJECT,
+  RUN_STARTED,
+  SCENARIOS,
+  type Tool,
+  type ToolEnv,
+  type ToolRun,
+} from '../lists/release-tracking.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'buildkit-acceptance.mjs');

@@ -15,7 +15,7 @@ import { GUEST_HOST_ADDR } from '../../harness/lab/layout.ts';
 import { loadConfig } from '../../harness/plan/config.ts';
 import type { PhaseContext } from '../../harness/run/phase-context.ts';
 import { openTarget, planTarget } from '../../harness/run/session.ts';
-import { PrivilegedContainerWorker, phase1Worker, runcMounts } from '../../harness/sandbox/phase1-workers.ts';
+import { runcMounts, startWorker, type WorkerOf } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { binariesUnderTest } from '../../harness/subjects/binaries-under-test.ts';
 import { HttpProxy } from '../../harness/target/http-proxy.ts';
@@ -39,7 +39,9 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/buildx/', import.meta.url
 describe('phase verdicts against broken setups on the lab', () => {
   let ctx: PhaseContext;
   let target: Target;
-  let root: PrivilegedContainerWorker;
+  let root: WorkerOf<'phase1'>;
+  /** The container phase 1's daemon runs in (the lab's user is not root). */
+  let rootContainer: string;
   let bin: string;
   let dir: string;
 
@@ -52,10 +54,10 @@ describe('phase verdicts against broken setups on the lab', () => {
     ctx = { target, config: plan.config, facts, buildMode: plan.buildMode, origin: plan.origin, resources };
     const bins = await binariesUnderTest(ctx);
     bin = bins.remoteBinDir;
-    const worker = await phase1Worker(ctx, bins);
-    if (!(worker instanceof PrivilegedContainerWorker))
+    root = await startWorker(ctx, 'phase1', { binaries: bins });
+    if (!root.container)
       throw new Error(`the lab's user is ${facts.user}: phase 1 should run as a privileged container`);
-    root = worker;
+    rootContainer = root.container;
     await root.ready();
     dir = await resources.tempDir('broken-setups');
     for (const f of ['cache', 'export', 'proxy', 'broken/secret-in-layer', 'broken/secret-as-build-arg'])
@@ -81,7 +83,9 @@ describe('phase verdicts against broken setups on the lab', () => {
   const read = async (path: string) => (await target.exec(['cat', path])).stdout;
 
   test('the rootless checks fail for a daemon running as root: uid 0 processes, the host user namespace', async () => {
-    const pid = (await target.exec(['docker', 'inspect', '-f', '{{.State.Pid}}', root.id])).stdout.trim();
+    const pid = (
+      await target.exec(['docker', 'inspect', '-f', '{{.State.Pid}}', rootContainer])
+    ).stdout.trim();
     const pgid = (await target.exec(['ps', '-o', 'pgid=', '-p', pid])).stdout.trim();
     const rows = parsePs((await target.exec(['ps', '-o', 'uid=,pid=,comm=', '-g', pgid])).stdout);
     expect(processOwnerProblems(rows, ctx.facts.uid)).toContainEqual(
@@ -200,7 +204,7 @@ describe('phase verdicts against broken setups on the lab', () => {
     ]);
     const layers = (await ociImage(target, `${dir}/export.tar`)).manifest.layers.map((l) => l.digest);
     const scan = await target.exec(
-      ['docker', 'exec', root.id, 'sh', '-c', STATE_SCAN, 'sh', `${mark} riscv64`, '/var/lib/buildkit'],
+      ['docker', 'exec', rootContainer, 'sh', '-c', STATE_SCAN, 'sh', `${mark} riscv64`, '/var/lib/buildkit'],
       { timeoutMs: 120_000 },
     );
     const copies = copiesInState(scan.stdout, layers);

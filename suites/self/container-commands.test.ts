@@ -1,10 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import {
-  containerLogs,
-  demuxDockerStream,
-  execIn,
-  runToCompletion,
-} from '../../harness/docker/container-commands.ts';
+import { demuxDockerStream, execIn, runToCompletion } from '../../harness/docker/container-commands.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
 import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
 import { ResourceTracker, RUN_LABEL } from '../../harness/target/resources.ts';
@@ -140,17 +135,6 @@ describe('containers on the target through the forwarded Docker socket', () => {
     });
     expect(r.timedOut).toBe(true);
     expect(await labelled()).toEqual([]);
-  });
-
-  test('logs are read through the API with both streams', async () => {
-    const c = await new TrackedContainer(IMAGE, resources, api)
-      .withNetworkMode('none')
-      .withCommand(['sh', '-c', 'echo to-stdout; echo to-stderr >&2; sleep 300'])
-      .start();
-    await new Promise((r) => setTimeout(r, 500));
-    const logs = await containerLogs(api, c.getId());
-    expect(logs).toContain('to-stdout');
-    expect(logs).toContain('to-stderr');
   });
 
   test('withInit runs the engine’s init as PID 1', async ({ skip }) => {
