@@ -234,44 +234,35 @@ export function loadConfig(options: LoadOptions = {}): Config {
       fail('phase', phasesRaw!.origin, `one of ${PHASES.join(', ')}`, p);
   }
 
-  const fpRaw = get('hostKeyFingerprint');
-  const hostKeyFingerprint = str('hostKeyFingerprint', fpRaw);
-  if (hostKeyFingerprint && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(hostKeyFingerprint)) {
-    fail(
-      'hostKeyFingerprint',
-      fpRaw!.origin,
-      "an OpenSSH fingerprint 'SHA256:<43 base64 characters>'",
-      hostKeyFingerprint,
-    );
-  }
-
-  const mirrorRaw = get('registryMirror');
-  const registryMirror = str('registryMirror', mirrorRaw);
-  if (registryMirror && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/.test(registryMirror)) {
-    fail(
-      'registryMirror',
-      mirrorRaw!.origin,
-      "a registry host[:port] such as 'mirror.example:5000'",
-      registryMirror,
-    );
-  }
-
-  const pushRaw = get('pushRegistry');
-  const pushRegistry = str('pushRegistry', pushRaw);
-  if (pushRegistry && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(pushRegistry)) {
-    fail('pushRegistry', pushRaw!.origin, "a registry host[:port] such as '127.0.0.1:5000'", pushRegistry);
-  }
-
-  const debianMirrorRaw = get('debianMirror');
-  const debianMirror = str('debianMirror', debianMirrorRaw)?.replace(/\/+$/, '');
-  if (debianMirror && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(debianMirror)) {
-    fail(
-      'debianMirror',
-      debianMirrorRaw!.origin,
-      "an http(s) URL of a Debian archive such as 'http://mirror.example/debian'",
-      debianMirror,
-    );
-  }
+  /** A string option that must match `shape`, else a config error naming what was expected. */
+  const shaped = (name: FieldName, shape: RegExp, expected: string, tidy = (v: string) => v) => {
+    const raw = get(name);
+    const given = str(name, raw);
+    const value = given === undefined ? undefined : tidy(given);
+    if (value && !shape.test(value)) fail(name, raw!.origin, expected, value);
+    return value;
+  };
+  const hostKeyFingerprint = shaped(
+    'hostKeyFingerprint',
+    /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+    "an OpenSSH fingerprint 'SHA256:<43 base64 characters>'",
+  );
+  const registryMirror = shaped(
+    'registryMirror',
+    /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/,
+    "a registry host[:port] such as 'mirror.example:5000'",
+  );
+  const pushRegistry = shaped(
+    'pushRegistry',
+    /^[A-Za-z0-9.-]+(:\d{1,5})?$/,
+    "a registry host[:port] such as '127.0.0.1:5000'",
+  );
+  const debianMirror = shaped(
+    'debianMirror',
+    /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/,
+    "an http(s) URL of a Debian archive such as 'http://mirror.example/debian'",
+    (v) => v.replace(/\/+$/, ''),
+  );
 
   const refRaw = get('buildkitRef');
   const buildkitRef = str('buildkitRef', refRaw) ?? DEFAULT_BUILDKIT_REF;
