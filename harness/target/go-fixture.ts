@@ -12,6 +12,13 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const KEY = Symbol.for('buildkit-acceptance.go-fixtures');
 const store = globalThis as unknown as Record<symbol, Map<string, Promise<GoFixture>> | undefined>;
 
+/**
+ * A cold Go build cache compiles the standard library for the platform first: seconds here, most of
+ * half an hour for Debian's Go on an emulated riscv64 guest that the other phases keep busy (a
+ * 10-minute deadline killed two such builds in an all-phase board rehearsal).
+ */
+const BUILD_DEADLINE_MS = 30 * 60_000;
+
 export type GoFixture = { file: string } | { missing: string };
 
 /**
@@ -40,16 +47,20 @@ export function goFixture(source: string, goarch?: string): Promise<GoFixture> {
         },
         reject: false,
         all: true,
-        timeout: 10 * 60_000,
+        timeout: BUILD_DEADLINE_MS,
       });
       if ((r as { code?: string }).code === 'ENOENT')
         return {
           missing: `needs go: the machine running the suite builds fixtures/${source} (apt-get install golang-go)`,
         };
-      if (r.failed)
+      if (r.failed) {
+        const how = r.timedOut
+          ? `killed: not done within ${BUILD_DEADLINE_MS / 60_000} min (a cold Go cache builds the standard library first)`
+          : `exit ${r.exitCode}`;
         throw new Error(
-          `building fixtures/${source} for ${goarch ?? 'this machine'} failed (exit ${r.exitCode}):\n${r.all}`,
+          `building fixtures/${source} for ${goarch ?? 'this machine'} failed (${how}):\n${r.all}`,
         );
+      }
       return { file: out };
     })();
     built.set(key, p);
