@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { CommandError } from '../../helpers/command-result.ts';
+import { LocalTarget } from './local-target.ts';
 import { localTempDir } from './local-temp.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -13,8 +14,8 @@ const KEY = Symbol.for('buildkit-acceptance.go-fixtures');
 const store = globalThis as unknown as Record<symbol, Map<string, Promise<GoFixture>> | undefined>;
 
 /**
- * A cold Go build cache compiles the standard library for the platform first: seconds here, most of
- * half an hour for Debian's Go on an emulated riscv64 guest that the other phases keep busy (a
+ * A cold Go build cache compiles the standard library for the platform first: seconds on a workstation,
+ * more than 10 minutes for Debian's Go on an emulated riscv64 guest that the other phases keep busy (a
  * 10-minute deadline killed two such builds in an all-phase board rehearsal).
  */
 const BUILD_DEADLINE_MS = 30 * 60_000;
@@ -36,7 +37,8 @@ export function goFixture(source: string, goarch?: string): Promise<GoFixture> {
         await localTempDir('go-fixture'),
         `${source.replace(/\W+/g, '-')}-${goarch ?? 'host'}`,
       );
-      const r = await execa('go', ['build', '-trimpath', '-o', out, '.'], {
+      // The command result every target gives: a killed build says it timed out, and after how long.
+      const r = await new LocalTarget().exec(['go', 'build', '-trimpath', '-o', out, '.'], {
         cwd: join(FIXTURES, source),
         env: {
           CGO_ENABLED: '0',
@@ -46,21 +48,15 @@ export function goFixture(source: string, goarch?: string): Promise<GoFixture> {
           GOTOOLCHAIN: 'local',
         },
         reject: false,
-        all: true,
-        timeout: BUILD_DEADLINE_MS,
+        timeoutMs: BUILD_DEADLINE_MS,
       });
-      if ((r as { code?: string }).code === 'ENOENT')
+      // Never started because there is no `go` (execa's spawn error, not a missing fixture directory).
+      if (r.exitCode === undefined && /^spawn go ENOENT$/m.test(r.stderr) && !/"cwd"/.test(r.stderr))
         return {
           missing: `needs go: the machine running the suite builds fixtures/${source} (apt-get install golang-go)`,
         };
-      if (r.failed) {
-        const how = r.timedOut
-          ? `killed: not done within ${BUILD_DEADLINE_MS / 60_000} min (a cold Go cache builds the standard library first)`
-          : `exit ${r.exitCode}`;
-        throw new Error(
-          `building fixtures/${source} for ${goarch ?? 'this machine'} failed (${how}):\n${r.all}`,
-        );
-      }
+      if (r.failed)
+        throw new CommandError(r, { context: `building fixtures/${source} for ${goarch ?? 'this machine'}` });
       return { file: out };
     })();
     built.set(key, p);
