@@ -206,7 +206,17 @@ async function ensureBoardPackages(vm: SshTarget): Promise<void> {
     ...(go ? [] : ['golang-go']),
     ...(proxy ? [] : ['tinyproxy']),
   ];
-  if (missing.length === 0) return;
+  if (missing.length === 0) {
+    // The lab's disk has them, as a board has Debian's Node and Go before its runner starts: the same
+    // install through the runner's sudo (a no-op that proves the sudo rule and the packages' state).
+    await inVm(
+      vm,
+      'sudo -n apt-get install -y -qq --no-install-recommends nodejs npm golang-go tinyproxy >/dev/null',
+      'nodejs, npm, golang-go and tinyproxy through sudo apt-get (installed: a no-op)',
+      10 * 60_000,
+    );
+    return;
+  }
   // tinyproxy as doctor tells a board's owner: the package, not its own service (the suite runs its own).
   const proxyService = missing.includes('tinyproxy') ? ' && sudo -n systemctl disable --now tinyproxy' : '';
   await inVm(
@@ -327,15 +337,24 @@ async function summarize(
       ? (JSON.parse(await readFile(options.compare, 'utf8')) as RunResults)
       : undefined;
     if (ssh) {
-      const diffs = compareRuns(results, ssh, options.phases);
-      differs = diffs.length > 0;
+      // "For the same phases": what only one run was asked to run is named, not compared (CI runs each
+      // phase once where it can, and one phase both ways); a phase asked of both and absent is a difference.
+      const asked = options.phases.length ? options.phases : results.phases.map((p) => p.name);
+      const sshAsked = ssh.phases.map((p) => p.name);
+      const both = asked.filter((p) => sshAsked.includes(p));
+      const diffs = compareRuns(results, ssh, both);
+      differs = diffs.length > 0 || both.length === 0;
       lines.push(
         '',
-        diffs.length
-          ? `Differences from the SSH run (${options.compare}), so the rehearsal fails:`
-          : 'Same verdicts and counts as the SSH run.',
+        both.length === 0
+          ? `The SSH run (${options.compare}) ran none of these phases: nothing to compare, so the rehearsal fails.`
+          : diffs.length
+            ? `Differences from the SSH run (${options.compare}) in ${both.join(', ')}, so the rehearsal fails:`
+            : `Same verdicts and counts as the SSH run in ${both.join(', ')}.`,
       );
       for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
+      const alone = asked.filter((p) => !both.includes(p) && p !== 'self');
+      if (alone.length) lines.push(`- not compared (the SSH run did not run them): ${alone.join(', ')}`);
     }
     const closure = await closureLines(results, options, ssh, startedAt);
     lines.push('', ...closure.lines);

@@ -45,6 +45,13 @@ export const VM_PACKAGES = [
   'fuse-overlayfs',
   'dbus-user-session',
   'libpam-systemd',
+  // What the real runner has from Debian before the suite runs (Node 20.19 and Go for its runner and
+  // the fixtures it builds), and tinyproxy, which doctor asks a board's owner for (its own service
+  // disabled by vm-image.sh). Installed here under qemu-user, not by the board rehearsal under TCG.
+  'nodejs',
+  'npm',
+  'golang-go',
+  'tinyproxy',
 ];
 
 /** The platforms of the `debian:trixie-slim` stand-in the lab registry serves. */

@@ -128,6 +128,23 @@ UseDNS no
 MaxSessions 10
 CONF
 
+# tinyproxy as doctor tells a board's owner to have it: the package, not its own service (the suite
+# runs its own proxy, and the package's would hold port 8888).
+in_root systemctl disable tinyproxy.service 2>/dev/null || true
+# The runner's Go build cache, as a board's runner has it after its first night: the standard library the
+# suite's Go fixtures import (fixtures/), compiled with their flags. Under qemu-user here, a minute; on
+# the booted guest under TCG, the first fixture build's 10+ minutes. Only a cache: nothing is kept but
+# what Go's own cache keys, and a failure here leaves it cold.
+if [ -x "$root/usr/bin/go" ]; then
+  mkdir -p "$root/tmp/go-warm"
+  printf '%s\n' 'package main' 'import (' '_ "crypto/sha256"' '_ "encoding/hex"' '_ "fmt"' '_ "os"' \
+    '_ "os/exec"' '_ "strconv"' '_ "sync"' '_ "syscall"' ')' 'func main() {}' > "$root/tmp/go-warm/main.go"
+  chroot --userspec=1000:1000 "$root" env HOME=/home/runner CGO_ENABLED=0 GOOS=linux GOTOOLCHAIN=local \
+    GOFLAGS=-mod=mod go build -trimpath -o /dev/null /tmp/go-warm/main.go > "$work/go-warm.log" 2>&1 ||
+    { echo "lab: warming the runner's Go build cache failed (left cold):"; tail -n 5 "$work/go-warm.log"; } >&2
+  rm -rf "$root/tmp/go-warm"
+fi
+
 # Docker: pull docker.io images through the lab's registry on the host (10.0.2.2 from the guest); the
 # image store the flavour asks for.
 mkdir -p "$root/etc/docker"
