@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_BUILDKIT_REF, defaultCacheDir } from '../harness/plan/config.ts';
 import { lowestPriority } from '../harness/target/process-tree.ts';
+import { formatDuration } from '../helpers/command-result.ts';
 import { errorMessage } from '../helpers/errors.ts';
 
 export const MODULE = 'github.com/moby/buildkit';
@@ -41,6 +42,11 @@ export interface BuildOptions {
   replace?: Record<string, string>;
   /** Compile at the lowest CPU priority (nice 19): a build made ahead of need, beside other work. */
   background?: boolean;
+  /**
+   * How long each `go build` may take before it is killed (default 45 minutes: a cold build on an
+   * 8-core board takes a fraction of it; an emulated riscv64 needs longer, --build-deadline).
+   */
+  deadlineMs?: number;
   log?: (line: string) => void;
 }
 
@@ -71,6 +77,9 @@ const sha256File = async (path: string) =>
   createHash('sha256')
     .update(await readFile(path))
     .digest('hex');
+
+/** The default deadline of one `go build` (see BuildOptions.deadlineMs). */
+export const BUILD_DEADLINE_MS = 45 * 60_000;
 
 async function go(
   args: string[],
@@ -368,9 +377,15 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
         ],
         env,
         srcDir,
-        undefined,
+        options.deadlineMs ?? BUILD_DEADLINE_MS,
         options.background,
       );
+      if (r.timedOut) {
+        const tail = (r.all ?? '').trim().split('\n').slice(-5).join('\n');
+        throw new BuildError(
+          `go build ./cmd/${cmd} did not finish within ${formatDuration(options.deadlineMs ?? BUILD_DEADLINE_MS)} and was killed (--build-deadline MINUTES gives a slower machine longer)${tail ? `\n${tail}` : ''}`,
+        );
+      }
       if (r.failed) {
         const tail = (r.all ?? '').trim().split('\n').slice(-15).join('\n');
         if (/dial tcp|no such host|proxyconnect|i\/o timeout/.test(tail)) {

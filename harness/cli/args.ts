@@ -14,6 +14,8 @@ export interface Parsed {
   out?: string;
   fresh?: boolean;
   noVersionInjection?: boolean;
+  /** build-binaries: minutes each `go build` may take. */
+  buildDeadline?: string;
   grep?: string;
   push?: boolean;
   /** build-deb: the Debian revision. */
@@ -65,6 +67,7 @@ export function parseArgs(argv: string[]): Parsed {
     else if (name === '--out') parsed.out = takeValue();
     else if (name === '--fresh') parsed.fresh = true;
     else if (name === '--no-version-injection') parsed.noVersionInjection = true;
+    else if (name === '--build-deadline') parsed.buildDeadline = takeValue();
     else if (name === '--grep') parsed.grep = takeValue();
     else if (name === '--push') parsed.push = true;
     else if (name === '--deb-revision') parsed.debRevision = takeValue();

@@ -12,6 +12,7 @@ Usage:
   buildkit-acceptance lab up|down|status|destroy
   buildkit-acceptance lab ssh [-- COMMAND...]
   buildkit-acceptance build-binaries [--buildkit-ref REF | --source DIR] [--goarch ARCH] [--out DIR] [--fresh]
+                                   [--build-deadline MINUTES]  (each go build's limit, default 45)
   buildkit-acceptance build-image [--target T] [--binaries DIR] [--image-repository REPO] [--push]
   buildkit-acceptance build-deb [--binaries DIR] [--out DIR] [--deb-revision N]
                                    buildkit_<version>_<arch>.deb from phase 1's output (and its .sha256)

@@ -72,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
           outDir: parsed.out,
           fresh: parsed.fresh,
           versionInjection: !parsed.noVersionInjection,
+          ...(parsed.buildDeadline === undefined ? {} : { deadlineMs: minutes(parsed.buildDeadline) }),
           log: say,
         });
         process.stdout.write(
@@ -133,4 +134,12 @@ if (process.argv[1] && /buildkit-acceptance(\.mjs)?$|cli\.ts$/.test(process.argv
       return code;
     })
     .then((code) => process.exit(code));
+}
+
+/** A positive number of minutes (`--build-deadline`), in ms; anything else is a usage error. */
+function minutes(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0))
+    throw new ConfigError(`usage: --build-deadline takes minutes, a positive number (got '${value}')`);
+  return n * 60_000;
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect } from 'vitest';
@@ -137,4 +137,21 @@ describe('binaries build script', () => {
     }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/go build \.\/cmd\/buildctl failed/);
   });
+
+  test('a go build past its deadline is killed and says so, with the option that gives it longer', async () => {
+    const src = await fakeCheckout('1.20');
+    await mkdir(join(src, 'cmd', 'buildctl'), { recursive: true });
+    await writeFile(join(src, 'cmd', 'buildctl', 'main.go'), 'package main\n\nfunc main() {}\n');
+    await execa('git', ['-C', src, 'add', '.']);
+    await execa('git', ['-C', src, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'cmd']);
+    await execa('git', ['-C', src, 'tag', '-f', 'v9.9.9']);
+    const out = await localTempDir('self-build');
+    const err = await buildBinaries({ source: src, outDir: out, deadlineMs: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildError);
+    expect((err as Error).message).toMatch(
+      /go build \.\/cmd\/buildctl did not finish within \S+ and was killed \(--build-deadline MINUTES/,
+    );
+    expect(await readdir(out)).toEqual([]);
+  });
 });
+
