@@ -139,8 +139,9 @@ if [ -x "$root/usr/bin/go" ]; then
   mkdir -p "$root/tmp/go-warm"
   printf '%s\n' 'package main' 'import (' '_ "crypto/sha256"' '_ "encoding/hex"' '_ "fmt"' '_ "os"' \
     '_ "os/exec"' '_ "strconv"' '_ "sync"' '_ "syscall"' ')' 'func main() {}' > "$root/tmp/go-warm/main.go"
-  chroot --userspec=1000:1000 "$root" env HOME=/home/runner CGO_ENABLED=0 GOOS=linux GOTOOLCHAIN=local \
-    GOFLAGS=-mod=mod go build -trimpath -o /dev/null /tmp/go-warm/main.go > "$work/go-warm.log" 2>&1 ||
+  # Only what the runner's own environment has: none of this machine's cache or Go settings.
+  chroot --userspec=1000:1000 "$root" env -i PATH=/usr/bin:/bin HOME=/home/runner \
+    GOCACHE=/home/runner/.cache/go-build CGO_ENABLED=0 GOOS=linux GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -trimpath -o /dev/null /tmp/go-warm/main.go > "$work/go-warm.log" 2>&1 ||
     { echo "lab: warming the runner's Go build cache failed (left cold):"; tail -n 5 "$work/go-warm.log"; } >&2
   rm -rf "$root/tmp/go-warm"
 fi
