@@ -154,4 +154,3 @@ describe('binaries build script', () => {
     expect(await readdir(out)).toEqual([]);
   });
 });
-
