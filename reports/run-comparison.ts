@@ -58,3 +58,19 @@ export function compareRuns(
   }
   return out;
 }
+
+/**
+ * Which of the phases asked of the board run (every phase it ran when none was named) both runs ran, to
+ * compare, and which only the board run was asked, to name as not compared (CI runs most phases one way
+ * only; "for the same phases"). A phase the SSH run had but the board lacks stays in `both`, so that its
+ * absence is a difference.
+ */
+export function comparedPhases(
+  asked: readonly string[],
+  board: RunResults,
+  ssh: RunResults,
+): { both: string[]; alone: string[] } {
+  const names = (asked.length ? [...asked] : board.phases.map((p) => p.name)).filter((p) => p !== 'self');
+  const sshRan = new Set(ssh.phases.map((p) => p.name));
+  return { both: names.filter((p) => sshRan.has(p)), alone: names.filter((p) => !sshRan.has(p)) };
+}

@@ -16,7 +16,7 @@ import { stepEnv, stepScript, workflowArgv } from '../../automation/workflow-com
 import { formatDuration } from '../../helpers/command-result.ts';
 import { quoteCommand } from '../../helpers/quote.ts';
 import { allTests, counts, type RunResults, verdict, verdictExitCode } from '../../reports/model.ts';
-import { compareRuns } from '../../reports/run-comparison.ts';
+import { comparedPhases, compareRuns } from '../../reports/run-comparison.ts';
 import { Lab } from '../lab/lab.ts';
 import { Progress } from '../lab/progress.ts';
 import { type Config, PHASES } from '../plan/config.ts';
@@ -339,9 +339,7 @@ async function summarize(
     if (ssh) {
       // "For the same phases": what only one run was asked to run is named, not compared (CI runs each
       // phase once where it can, and one phase both ways); a phase asked of both and absent is a difference.
-      const asked = options.phases.length ? options.phases : results.phases.map((p) => p.name);
-      const sshAsked = ssh.phases.map((p) => p.name);
-      const both = asked.filter((p) => sshAsked.includes(p));
+      const { both, alone } = comparedPhases(options.phases, results, ssh);
       const diffs = compareRuns(results, ssh, both);
       differs = diffs.length > 0 || both.length === 0;
       lines.push(
@@ -353,7 +351,6 @@ async function summarize(
             : `Same verdicts and counts as the SSH run in ${both.join(', ')}.`,
       );
       for (const d of diffs) lines.push(`- ${d.phase}: ${d.what}`);
-      const alone = asked.filter((p) => !both.includes(p) && p !== 'self');
       if (alone.length) lines.push(`- not compared (the SSH run did not run them): ${alone.join(', ')}`);
     }
     const closure = await closureLines(results, options, ssh, startedAt);

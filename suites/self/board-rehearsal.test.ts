@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { closeWithNightlyStep } from '../../harness/cli/rehearsal-closure.ts';
 import type { RunResults } from '../../reports/model.ts';
-import { compareRuns } from '../../reports/run-comparison.ts';
+import { comparedPhases, compareRuns } from '../../reports/run-comparison.ts';
 import { ALL_GREEN, boardResults } from '../lists/release-tracking.ts';
 
 /** Every phase green, as the scenarios' boards report it. */
@@ -30,6 +30,22 @@ describe('the board rehearsal compared with the SSH run', () => {
       'rootless: counts 1/0/1 on the board, 1/0/0 over SSH (passed/failed/skipped)',
       'rootless: rootless › the other check: skipped (no uidmap on the target) on the board, absent over SSH',
     ]);
+  });
+
+  test('only the phases both runs ran are compared; the ones only the board was asked for are named', () => {
+    const ssh = green();
+    ssh.phases = ssh.phases.filter((p) => ['buildx', 'release-tracking'].includes(p.name));
+    const board = green();
+    board.phases = board.phases.filter((p) => ['binaries', 'container', 'release-tracking'].includes(p.name));
+    const { both, alone } = comparedPhases(['release-tracking', 'binaries', 'container'], board, ssh);
+    expect(both).toEqual(['release-tracking']);
+    expect(alone).toEqual(['binaries', 'container']);
+    expect(compareRuns(board, ssh, both)).toEqual([]);
+    // Nothing named: every phase the board ran; one the board lacks but SSH ran is still a difference.
+    expect(comparedPhases([], board, ssh).both).toEqual(['release-tracking']);
+    const lacking = comparedPhases(['buildx', 'binaries'], board, ssh);
+    expect(lacking.both).toEqual(['buildx']);
+    expect(compareRuns(board, ssh, lacking.both).map((d) => d.what)).toEqual(['the phase ran only over SSH']);
   });
 
   test('a phase that ran on one side only is named', () => {
