@@ -1,6 +1,7 @@
 import { errorMessage } from '../../helpers/errors.ts';
 import { factsAsProperties } from '../docker/facts.ts';
 import type { Config } from '../plan/config.ts';
+import { buildLabel } from '../run/build-label.ts';
 import { proxyRoute } from '../run/proxy-route.ts';
 import { openTarget, planTarget, preflight } from '../run/session.ts';
 import { unmetRequirements } from '../sandbox/requirements.ts';
@@ -19,7 +20,7 @@ export async function doctor(config: Config): Promise<number> {
     const { facts, problems } = await preflight(target, plan.config, false, say);
     const props = {
       ...factsAsProperties(facts),
-      'run.build': plan.buildMode,
+      'run.build': buildLabel(plan.buildMode, plan.config.binaries),
       'run.target-origin': plan.origin,
     };
     const width = Math.max(...Object.keys(props).map((k) => k.length));

@@ -12,6 +12,7 @@ import { reportDirFromEnv } from '../plan/options.ts';
 import { runEnv } from '../plan/run-env.ts';
 import { removeLeftLocalTempDirs } from '../target/local-temp.ts';
 import { currentRunId } from '../target/resources.ts';
+import { buildLabel } from './build-label.ts';
 import { handedPlan } from './handover.ts';
 import { openTarget, planEnv, planTarget, preflightFacts, type TargetPlan } from './session.ts';
 
@@ -63,7 +64,7 @@ async function start(): Promise<Session> {
   const properties = {
     'run.id': runId,
     'run.target-origin': plan.origin,
-    'run.build': plan.buildMode,
+    'run.build': buildLabel(plan.buildMode, plan.config.binaries),
     'run.buildkit-ref': plan.config.buildkitRef,
     ...(plan.config.registryMirror ? { 'run.registry-mirror': plan.config.registryMirror } : {}),
     ...factsAsProperties(facts),
