@@ -78,14 +78,23 @@ const sha256File = async (path: string) =>
     .update(await readFile(path))
     .digest('hex');
 
-/** The default deadline of one `go build` (see BuildOptions.deadlineMs). */
+/** The default deadline of one `go build` (see BuildOptions.deadlineMs), and of the other go commands. */
 export const BUILD_DEADLINE_MS = 45 * 60_000;
+
+/**
+ * The build's manifest.json for binaries laid out as this script lays them out (DIR/bin/buildkitd, or the
+ * bin directory itself given): beside them, or in the directory above their bin/.
+ */
+export function manifestFileFor(dir: string): string | undefined {
+  const binDir = existsSync(join(dir, 'bin', 'buildkitd')) ? join(dir, 'bin') : dir;
+  return [join(dir, 'manifest.json'), join(binDir, '..', 'manifest.json')].find(existsSync);
+}
 
 async function go(
   args: string[],
   env: Record<string, string>,
   cwd?: string,
-  timeoutMs = 45 * 60_000,
+  timeoutMs = BUILD_DEADLINE_MS,
   background = false,
 ) {
   // In the background: the lowest CPU weight, in a session of its own (see lowestPriority).
@@ -360,6 +369,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       GOFLAGS: '-mod=mod -modcacherw',
     };
     const modfile = options.replace && (await modfileWith(srcDir, options.replace, modDir));
+    const deadline = options.deadlineMs ?? BUILD_DEADLINE_MS;
     for (const cmd of ['buildctl', 'buildkitd']) {
       log(`binaries: go build ./cmd/${cmd} (${src.version}, ${goVersion}, linux/${goarch}, ${mode})`);
       const t0 = performance.now();
@@ -377,13 +387,13 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
         ],
         env,
         srcDir,
-        options.deadlineMs ?? BUILD_DEADLINE_MS,
+        deadline,
         options.background,
       );
       if (r.timedOut) {
         const tail = (r.all ?? '').trim().split('\n').slice(-5).join('\n');
         throw new BuildError(
-          `go build ./cmd/${cmd} did not finish within ${formatDuration(options.deadlineMs ?? BUILD_DEADLINE_MS)} and was killed (--build-deadline MINUTES gives a slower machine longer)${tail ? `\n${tail}` : ''}`,
+          `go build ./cmd/${cmd} did not finish within ${formatDuration(deadline)} and was killed (--build-deadline MINUTES gives a slower machine longer)${tail ? `\n${tail}` : ''}`,
         );
       }
       if (r.failed) {

@@ -206,24 +206,16 @@ async function ensureBoardPackages(vm: SshTarget): Promise<void> {
     ...(go ? [] : ['golang-go']),
     ...(proxy ? [] : ['tinyproxy']),
   ];
-  if (missing.length === 0) {
-    // The lab's disk has them, as a board has Debian's Node and Go before its runner starts: the same
-    // install through the runner's sudo (a no-op that proves the sudo rule and the packages' state).
-    await inVm(
-      vm,
-      'sudo -n apt-get install -y -qq --no-install-recommends nodejs npm golang-go tinyproxy >/dev/null',
-      'nodejs, npm, golang-go and tinyproxy through sudo apt-get (installed: a no-op)',
-      10 * 60_000,
-    );
-    return;
-  }
+  // Installed (the lab's disk has them, as a board has Debian's Node and Go before its runner starts): the
+  // same install through the runner's sudo, a no-op that proves the sudo rule. Missing: the index first.
+  const install = missing.length ? missing : ['nodejs', 'npm', 'golang-go', 'tinyproxy'];
   // tinyproxy as doctor tells a board's owner: the package, not its own service (the suite runs its own).
   const proxyService = missing.includes('tinyproxy') ? ' && sudo -n systemctl disable --now tinyproxy' : '';
   await inVm(
     vm,
-    `sudo -n apt-get update -qq && sudo -n apt-get install -y -qq --no-install-recommends ${missing.join(' ')} >/dev/null${proxyService}`,
-    `installing ${missing.join(', ')} with sudo apt-get`,
-    30 * 60_000,
+    `${missing.length ? 'sudo -n apt-get update -qq && ' : ''}sudo -n apt-get install -y -qq --no-install-recommends ${install.join(' ')} >/dev/null${proxyService}`,
+    `${missing.length ? 'installing' : 'installed, a no-op:'} ${install.join(', ')} with sudo apt-get`,
+    (missing.length ? 30 : 10) * 60_000,
   );
 }
 

@@ -3,13 +3,13 @@
  * machine, cross-compiled elsewhere), or given with --binaries, where the build's own manifest (when it
  * has one) says how it was made: the lab can test binaries built natively on a board or in its VM.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { manifestFileFor } from '../../build/binaries.ts';
 import type { BuildMode } from './session.ts';
 
 export function buildLabel(mode: BuildMode, binaries: string | undefined): string {
   if (!binaries) return mode;
-  const file = [join(binaries, 'manifest.json'), join(binaries, '..', 'manifest.json')].find(existsSync);
+  const file = manifestFileFor(binaries);
   if (!file) return 'given (--binaries)';
   try {
     const m = JSON.parse(readFileSync(file, 'utf8')) as {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { type BuildManifest, buildBinaries, resolveRef } from '../../build/binaries.ts';
+import { type BuildManifest, buildBinaries, manifestFileFor, resolveRef } from '../../build/binaries.ts';
 import { type ElfInfo, parseElf } from '../../helpers/elf.ts';
 import { versionFromArchiveName } from '../../helpers/release-files.ts';
 import { runEnv } from '../plan/run-env.ts';
@@ -72,7 +72,7 @@ async function externalBinaries(spec: string): Promise<{
     if (!existsSync(join(binDir, b)))
       throw new Error(`--binaries ${spec}: no ${b} in it (expected bin/${b} or ${b})`);
   }
-  const manifestFile = [join(dir, 'manifest.json'), join(binDir, '..', 'manifest.json')].find(existsSync);
+  const manifestFile = manifestFileFor(dir);
   const manifest = manifestFile
     ? (JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest)
     : undefined;
