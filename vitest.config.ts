@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { PHASES } from './harness/plan/config.ts';
 import { ISSUE_TAGS } from './helpers/tracking-issue.ts';
@@ -76,6 +77,10 @@ export default defineConfig({
           pool: 'forks' as const,
           isolate: false,
           maxWorkers: groupWorkers(name),
+          // release-tracking's scenarios are independent (a stand-in and a temp dir each) and CPU-bound (a
+          // CLI start is most of a minute on an emulated riscv64): one at a time per CPU, so that a board's
+          // run does not wait on one core while the others idle. Other phases' concurrency is their own.
+          ...(name === 'release-tracking' ? { maxConcurrency: availableParallelism() } : {}),
           sequence: { groupOrder: PHASE_GROUP[name] },
         },
       })),
