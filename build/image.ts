@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Target } from '../harness/target/target.ts';
-import { CommandError } from '../helpers/command-result.ts';
+import { CommandError, type CommandResult } from '../helpers/command-result.ts';
 import { debianMirrorSyncHint } from '../helpers/errors.ts';
 import { tagsFor } from '../helpers/image-tags.ts';
 import type { BuildManifest } from './binaries.ts';
@@ -52,24 +52,61 @@ export interface BuiltImage {
   durationMs: number;
   /** The build's progress (plain): which steps ran and which came from a cache. */
   progress: string;
+  /** The context it was built from, for a second build of it (the attested push). */
+  context: ImageContext;
 }
 
-export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
-  const manifestFile = join(o.binariesDir, 'manifest.json');
+/** The build context on the target, and what every build of it (Docker's, or an attested one) is given. */
+export interface ImageContext {
+  /** The context directory on the target. */
+  dir: string;
+  manifest: BuildManifest;
+  tags: string[];
+  /** `--build-arg K=V ...`: the version, revision, creation time, source and mirror. */
+  buildArgs: string[];
+  /** The Dockerfile as sent: what the provenance must name. */
+  dockerfile: string;
+}
+
+/** Phase 1's output directory, checked: its manifest names a riscv64 build. */
+async function phase1Manifest(binariesDir: string): Promise<BuildManifest> {
+  const manifestFile = join(binariesDir, 'manifest.json');
   if (!existsSync(manifestFile))
     throw new Error(
-      `${o.binariesDir} has no manifest.json: the image is built from phase 1's output directory (build-binaries --out DIR), which names its tarball, version and revision`,
+      `${binariesDir} has no manifest.json: the image is built from phase 1's output directory (build-binaries --out DIR), which names its tarball, version and revision`,
     );
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as BuildManifest;
   if (manifest.goarch !== 'riscv64') {
-    throw new Error(`phase 1's binaries in ${o.binariesDir} are for ${manifest.goarch}, not riscv64`);
+    throw new Error(`phase 1's binaries in ${binariesDir} are for ${manifest.goarch}, not riscv64`);
   }
-  const ctx = `${o.workDir}/context`;
-  await o.target.upload(join(o.binariesDir, manifest.tarball), `${ctx}/${manifest.tarball}`);
-  await o.target.upload(o.dockerfile ?? DOCKERFILE, `${ctx}/Dockerfile`);
-  await o.target.upload(ENTRYPOINT, `${ctx}/buildkit-entrypoint`, 0o755);
-  const tags = tagsFor(manifest.version, o.repository, o.now);
+  return manifest;
+}
+
+/** Lays out the build context in `workDir/context` on the target. */
+export async function imageContext(o: ImageBuildOptions): Promise<ImageContext> {
+  const manifest = await phase1Manifest(o.binariesDir);
+  const dir = `${o.workDir}/context`;
+  const dockerfile = await readFile(o.dockerfile ?? DOCKERFILE, 'utf8');
+  await o.target.upload(join(o.binariesDir, manifest.tarball), `${dir}/${manifest.tarball}`);
+  await o.target.upload(o.dockerfile ?? DOCKERFILE, `${dir}/Dockerfile`);
+  await o.target.upload(ENTRYPOINT, `${dir}/buildkit-entrypoint`, 0o755);
   const created = (o.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+  const args: Record<string, string | undefined> = {
+    BUILDKIT_VERSION: manifest.version,
+    BUILDKIT_REVISION: manifest.revision,
+    CREATED: created,
+    SOURCE: o.source,
+    DEBIAN_MIRROR: o.debianMirror,
+    // The pushed image carries its build cache inline, so the next build (a fresh VM, a new runner) can reuse it.
+    BUILDKIT_INLINE_CACHE: '1',
+  };
+  const buildArgs = Object.entries(args).flatMap(([k, v]) => (v ? ['--build-arg', `${k}=${v}`] : []));
+  return { dir, manifest, tags: tagsFor(manifest.version, o.repository, o.now), buildArgs, dockerfile };
+}
+
+export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
+  const context = await imageContext(o);
+  const { manifest, tags } = context;
   const args = [
     'docker',
     'build',
@@ -77,24 +114,14 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
     'plain',
     '--platform',
     'linux/riscv64',
-    '--build-arg',
-    `BUILDKIT_VERSION=${manifest.version}`,
-    '--build-arg',
-    `BUILDKIT_REVISION=${manifest.revision}`,
-    '--build-arg',
-    `CREATED=${created}`,
-    ...(o.source ? ['--build-arg', `SOURCE=${o.source}`] : []),
-    ...(o.debianMirror ? ['--build-arg', `DEBIAN_MIRROR=${o.debianMirror}`] : []),
-    // The pushed image carries its build cache inline, so the next build (a fresh VM, a new runner) can reuse it.
-    '--build-arg',
-    'BUILDKIT_INLINE_CACHE=1',
+    ...context.buildArgs,
     ...(o.cacheFromTags ? tags.flatMap((t) => ['--cache-from', t]) : []),
     ...(o.cacheFrom ?? []).flatMap((ref) => ['--cache-from', ref]),
     ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...tags.flatMap((t) => ['-t', t]),
     '--iidfile',
     `${o.workDir}/iid`,
-    ctx,
+    context.dir,
   ];
   const r = await o.target.exec(args, { reject: false, timeoutMs: 40 * 60_000 });
   if (r.failed) {
@@ -115,5 +142,81 @@ export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
       digests[t] = digest;
     }
   }
-  return { tags, ref: tags[0]!, imageId, digests, manifest, durationMs: r.durationMs, progress: r.stderr };
+  return {
+    tags,
+    ref: tags[0]!,
+    imageId,
+    digests,
+    manifest,
+    durationMs: r.durationMs,
+    progress: r.stderr,
+    context,
+  };
+}
+
+/** BuildKit's default SBOM generator (Docker Hub's; the lab registry serves a stand-in under its name). */
+export const SBOM_GENERATOR = 'docker/buildkit-syft-scanner:stable-1';
+
+export interface AttestedPushOptions {
+  /** `docker buildx <args>` against a builder of the BuildKit under test. */
+  buildx: (args: string[], options: { reject: false; timeoutMs: number }) => Promise<CommandResult>;
+  /** Where the image goes: one or more names (`registry/repo:tag`), pushed with its attestations. */
+  names: string[];
+  /** The SBOM generator image (default: BuildKit's). */
+  sbomGenerator?: string;
+  /** A registry that speaks plain HTTP (the lab's, a run-owned one). */
+  insecure?: boolean;
+  /** Images whose inline build cache to reuse (the same Dockerfile pushed before). */
+  cacheFrom?: string[];
+  /** Where buildx writes its metadata file on the target. */
+  workDir: string;
+  target: Target;
+}
+
+export interface AttestedPush {
+  /** The pushed index's digest (the image with its attestation manifests). */
+  digest: string;
+  names: string[];
+  durationMs: number;
+  progress: string;
+}
+
+/**
+ * Builds the context again on a builder of the BuildKit under test (never the engine's own BuildKit,
+ * whose provenance would name Docker's version) with provenance (mode=max) and an SBOM, and pushes the
+ * image with both attached. Returns the pushed index's digest, from buildx's metadata file.
+ */
+export async function pushAttested(context: ImageContext, o: AttestedPushOptions): Promise<AttestedPush> {
+  const metadata = `${o.workDir}/attested-metadata.json`;
+  const output = [
+    'type=image',
+    `"name=${o.names.join(',')}"`,
+    'push=true',
+    ...(o.insecure ? ['registry.insecure=true'] : []),
+  ].join(',');
+  const r = await o.buildx(
+    [
+      ...['build', '--progress', 'plain', '--platform', 'linux/riscv64'],
+      ...['--provenance', 'mode=max', '--sbom', `generator=${o.sbomGenerator ?? SBOM_GENERATOR}`],
+      ...context.buildArgs,
+      ...(o.cacheFrom ?? []).flatMap((ref) => ['--cache-from', `type=registry,ref=${ref}`]),
+      ...['--metadata-file', metadata, '--output', output],
+      context.dir,
+    ],
+    { reject: false, timeoutMs: 40 * 60_000 },
+  );
+  if (r.failed) {
+    const hint = debianMirrorSyncHint(`${r.stdout}\n${r.stderr}`, '--debian-mirror');
+    throw new CommandError(r, {
+      context: 'building and pushing the image with provenance and an SBOM on the BuildKit under test',
+      hint,
+    });
+  }
+  const meta = JSON.parse((await o.target.readFile(metadata)).toString()) as Record<string, unknown>;
+  const digest = meta['containerimage.digest'];
+  if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw new Error(
+      `buildx's metadata names no pushed digest (containerimage.digest): ${JSON.stringify(meta).slice(0, 500)}`,
+    );
+  return { digest, names: o.names, durationMs: r.durationMs, progress: r.stderr };
 }

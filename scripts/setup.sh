@@ -13,8 +13,9 @@ arch=$(uname -m)
 
 if [ "$arch" = riscv64 ]; then
   # What the phases call on the board (git for the build script, rootless's tools). Docker, containerd,
-  # runc and buildx are the board's (doctor checks them); self tests that need a lab host's tool skip.
-  want=(git ca-certificates uidmap rootlesskit slirp4netns dbus-user-session tinyproxy)
+  # runc and buildx are the board's (doctor checks them); cosign verifies the image's signature (the
+  # container phase); self tests that need a lab host's tool skip.
+  want=(git ca-certificates uidmap rootlesskit slirp4netns dbus-user-session tinyproxy cosign)
 else
   want=(openssh-server openssh-client docker.io busybox-static git ca-certificates shellcheck chromium tinyproxy lintian)
 fi

@@ -5,6 +5,7 @@ import type { Config } from '../plan/config.ts';
 import { openTarget, planTarget, preflight } from '../run/session.ts';
 import { ResourceTracker } from '../target/resources.ts';
 import { EXIT } from './help.ts';
+import { publishAttested } from './publish-image.ts';
 import { say } from './say.ts';
 
 /** Phase 1's output directory: --binaries, else the riscv64 build of the ref (made now, or cached). */
@@ -31,19 +32,26 @@ export async function buildImageCommand(config: Config, push: boolean): Promise<
   try {
     await preflight(target, plan.config);
     const repository = repositoryFor(plan.config);
-    say(`build-image: building on ${target.host} for ${repository}${push ? ', then pushing' : ''} ...`);
+    say(
+      `build-image: building on ${target.host} for ${repository}${push ? ', then publishing with provenance and an SBOM from the BuildKit it carries' : ''} ...`,
+    );
+    const workDir = await resources.tempDir('build-image');
     const built = await buildImage({
       target,
       binariesDir,
       repository,
-      workDir: await resources.tempDir('build-image'),
+      workDir,
       debianMirror: plan.config.debianMirror,
       source: plan.config.projectRepository?.url,
       cacheFromTags: push,
-      push,
     });
+    // Every tag names the one pushed index: the image and its attestation manifests.
+    const published = push
+      ? await publishAttested({ target, resources, config: plan.config }, built, built.context, workDir)
+      : undefined;
+    const digests = Object.fromEntries(built.tags.map((t) => [t, published?.digest]));
     process.stdout.write(
-      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, digest: built.digests[built.tags[0]!], digests: built.digests, version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000) }, null, 2)}\n`,
+      `${JSON.stringify({ tags: built.tags, imageId: built.imageId, pushed: push, digest: published?.digest, digests: published ? digests : {}, attestations: published ? ['provenance mode=max', 'sbom'] : [], version: built.manifest.version, revision: built.manifest.revision, seconds: Math.round(built.durationMs / 1000), publishSeconds: published?.seconds }, null, 2)}\n`,
     );
     return EXIT.ok;
   } finally {

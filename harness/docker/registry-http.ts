@@ -28,24 +28,55 @@ export function parseRef(ref: string, insecure: boolean): RegistryRef {
   return { base: `${insecure ? 'http' : 'https'}://${host}/v2/${repo}`, repo, tag };
 }
 
+/**
+ * GET as an anonymous client: a registry that answers 401 with a Bearer challenge (Docker Hub, ghcr.io)
+ * is asked for an anonymous token at its realm, once per scope, and the request is made again with it.
+ */
 async function getJson(
   target: Target,
   url: string,
   accept?: string,
 ): Promise<{ body: Record<string, unknown>; digest?: string }> {
-  // Headers and body both on stdout (`-D -`): curl 7.88 can crash writing headers to /dev/stderr on a pipe.
-  const r = await target.exec(
-    ['curl', '-fsS', '-D', '-', ...(accept ? ['-H', `Accept: ${accept}`] : []), url],
-    {
-      context: `GET ${url}`,
-      timeoutMs: 60_000,
-    },
-  );
-  const split = /\r?\n\r?\n/.exec(r.stdout);
-  const headers = split ? r.stdout.slice(0, split.index) : '';
-  const body = split ? r.stdout.slice(split.index + split[0].length) : r.stdout;
-  const digest = /^docker-content-digest:\s*(\S+)/im.exec(headers)?.[1];
-  return { body: JSON.parse(body) as Record<string, unknown>, digest };
+  const get = (token?: string) =>
+    // Headers and body both on stdout (`-D -`): curl 7.88 can crash writing headers to /dev/stderr on a pipe.
+    target.exec(
+      [
+        ...['curl', '-sSL', '-D', '-', ...(accept ? ['-H', `Accept: ${accept}`] : [])],
+        ...(token ? ['-H', `Authorization: Bearer ${token}`] : []),
+        ...['-w', '\n%{http_code}', url],
+      ],
+      { context: `GET ${url}`, timeoutMs: 60_000 },
+    );
+  const parse = (out: string) => {
+    const code = Number(out.slice(out.lastIndexOf('\n') + 1));
+    const rest = out.slice(0, out.lastIndexOf('\n'));
+    // Redirects (blobs) repeat the headers: the last header block is the answer's.
+    const blocks = rest.split(/\r?\n\r?\n/);
+    let i = 0;
+    while (i < blocks.length - 1 && /^HTTP\/\S+ 3\d\d/.test(blocks[i]!)) i++;
+    const headers = blocks[i] ?? '';
+    return { code, headers, body: blocks.slice(i + 1).join('\n\n') };
+  };
+  let r = parse((await get()).stdout);
+  const challenge = /^www-authenticate:\s*Bearer\s+(.+)$/im.exec(r.headers)?.[1];
+  if (r.code === 401 && challenge) {
+    const param = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(challenge)?.[1];
+    const realm = param('realm');
+    if (realm) {
+      const q = new URLSearchParams();
+      for (const k of ['service', 'scope']) if (param(k)) q.set(k, param(k)!);
+      const t = await target.exec(['curl', '-fsS', `${realm}?${q}`], {
+        context: `an anonymous token from ${realm}`,
+        timeoutMs: 60_000,
+      });
+      const token = (JSON.parse(t.stdout) as { token?: string; access_token?: string }) ?? {};
+      r = parse((await get(token.token ?? token.access_token)).stdout);
+    }
+  }
+  if (r.code < 200 || r.code >= 300)
+    throw new Error(`GET ${url}: HTTP ${r.code}: ${r.body.trim().slice(0, 300)}`);
+  const digest = /^docker-content-digest:\s*(\S+)/im.exec(r.headers)?.[1];
+  return { body: JSON.parse(r.body) as Record<string, unknown>, digest };
 }
 
 /** The tag's manifest (or index, and each of its platforms' configs). */
@@ -87,4 +118,87 @@ export async function pushedImage(target: Target, ref: string, insecure: boolean
     indexPlatforms: manifests.length ? images.map((m) => (m.platform ? platformOf(m.platform) : '?')) : [],
     attestations: manifests.filter(isAttestation).length,
   };
+}
+
+/** One in-toto statement attached to an image: its predicate type and the statement as stored. */
+export interface AttachedStatement {
+  predicateType: string;
+  statement: Record<string, unknown>;
+}
+
+/** What a pushed index holds: its image manifests by platform, and each one's attached statements. */
+export interface PushedAttestations {
+  /** The index's digest, as the registry serves the ref. */
+  digest: string | undefined;
+  images: Array<{ platform: string; digest: string; statements: AttachedStatement[] }>;
+}
+
+/**
+ * The attestation manifests of a pushed image (BuildKit's attestation storage: index entries annotated
+ * `vnd.docker.reference.type: attestation-manifest`, pointing at their image by
+ * `vnd.docker.reference.digest`, each layer an in-toto statement), read back through the registry API.
+ */
+export async function pushedAttestations(
+  target: Target,
+  ref: string,
+  insecure: boolean,
+): Promise<PushedAttestations> {
+  const r = parseRef(ref.replace(/@sha256:[0-9a-f]{64}$/, ''), insecure);
+  const at = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1] ?? r.tag;
+  const top = await getJson(target, `${r.base}/manifests/${at}`, ACCEPT);
+  type Entry = {
+    digest: string;
+    platform?: { os: string; architecture: string; variant?: string };
+    annotations?: Record<string, string>;
+  };
+  const entries = (top.body.manifests as Entry[] | undefined) ?? [];
+  const isAttestation = (m: Entry) => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+  const images = entries.filter((m) => !isAttestation(m) && m.platform?.architecture !== 'unknown');
+  const out: PushedAttestations = { digest: top.digest, images: [] };
+  // A single manifest, not an index: an image with nothing attached.
+  if (entries.length === 0)
+    out.images.push({ platform: 'single manifest', digest: top.digest ?? at, statements: [] });
+  for (const image of images) {
+    const statements: AttachedStatement[] = [];
+    for (const a of entries.filter(
+      (m) => isAttestation(m) && m.annotations?.['vnd.docker.reference.digest'] === image.digest,
+    )) {
+      const manifest = (await getJson(target, `${r.base}/manifests/${a.digest}`, ACCEPT)).body;
+      const layers =
+        (manifest.layers as Array<{ digest: string; annotations?: Record<string, string> }>) ?? [];
+      for (const layer of layers) {
+        const predicateType = layer.annotations?.['in-toto.io/predicate-type'];
+        if (!predicateType) continue;
+        statements.push({
+          predicateType,
+          statement: (await getJson(target, `${r.base}/blobs/${layer.digest}`)).body,
+        });
+      }
+    }
+    out.images.push({
+      platform: image.platform ? platformOf(image.platform) : '?',
+      digest: image.digest,
+      statements,
+    });
+  }
+  return out;
+}
+
+/**
+ * A tag's digest as the registry serves it and, when it is an index, the digest of its `platform`
+ * manifest (os/arch): what a build that pulled it may record.
+ */
+export async function servedDigests(
+  target: Target,
+  ref: string,
+  insecure: boolean,
+  platform: string,
+): Promise<string[]> {
+  const r = parseRef(ref, insecure);
+  const top = await getJson(target, `${r.base}/manifests/${r.tag}`, ACCEPT);
+  const [os, arch] = platform.split('/');
+  const entries =
+    (top.body.manifests as Array<{ digest: string; platform?: { os: string; architecture: string } }>) ?? [];
+  const entry = entries.find((m) => m.platform?.os === os && m.platform?.architecture === arch);
+  return [top.digest, entry?.digest].filter((d): d is string => Boolean(d));
 }

@@ -25,6 +25,7 @@ import { Progress } from './progress.ts';
 import { Provisioner } from './provision.ts';
 import { type LabState, LabVm } from './qemu.ts';
 import { type BasesStatus, LabRegistry } from './registry.ts';
+import { buildScanner, type ScannerBuild } from './scanner-image.ts';
 
 export { BASE_PLATFORMS, LAB_USER, type LabEndpoint, VM_PACKAGES } from './layout.ts';
 export type { LabState } from './qemu.ts';
@@ -39,6 +40,7 @@ export class Lab {
   private readonly vm: LabVm;
   private readonly registry: LabRegistry;
   private readonly debianMirror: LabDebianMirror;
+  private scanner: Promise<ScannerBuild> | undefined;
 
   constructor(
     readonly config: LabConfig,
@@ -109,6 +111,20 @@ export class Lab {
     const sources = await this.busyboxSources();
     await this.registry.ensureBusybox(sources);
     await this.registry.ensureRegistryImage(sources);
+    await this.registry.ensureScanner(() => this.scannerBuild());
+  }
+
+  /**
+   * The SBOM scanner stand-in's binaries (scanner-image.ts): started once per process, at the lowest CPU
+   * priority; a fresh start begins it beside the VM disk, whose build leaves a host core mostly idle.
+   */
+  private scannerBuild(): Promise<ScannerBuild> {
+    if (!this.scanner) {
+      this.scanner = buildScanner(this.layout.p('scanner'));
+      // Awaited by services(); never an unhandled rejection meanwhile.
+      this.scanner.catch(() => undefined);
+    }
+    return this.scanner;
   }
 
   /**
@@ -140,6 +156,7 @@ export class Lab {
         this.progress.say('the lab VM had died (no qemu process); starting it again');
       }
       await provision.prepareHost();
+      void this.scannerBuild();
       const hostKeyPub = await provision.ensureKeys();
       // The VM disk starts from the riscv64 tree; the amd64 and arm64 trees are made meanwhile and after.
       // Recorded as being made from now on (this process waits for them before it exits); pushed once

@@ -47,11 +47,13 @@ export const VM_PACKAGES = [
   'libpam-systemd',
   // What the real runner has from Debian before the suite runs (Node 20.19 and Go for its runner and
   // the fixtures it builds), and tinyproxy, which doctor asks a board's owner for (its own service
-  // disabled by vm-image.sh). Installed here under qemu-user, not by the board rehearsal under TCG.
+  // disabled by vm-image.sh), and cosign, which verifies the image's signature (setup.sh installs it on a
+  // board). Installed here under qemu-user, not by the board rehearsal under TCG.
   'nodejs',
   'npm',
   'golang-go',
   'tinyproxy',
+  'cosign',
 ];
 
 /** The platforms of the `debian:trixie-slim` stand-in the lab registry serves. */

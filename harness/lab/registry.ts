@@ -12,6 +12,14 @@ import { BASE_PLATFORMS, type LabLayout } from './layout.ts';
 import { type PlatformRootfs, pushMultiPlatformImage, registryPlatforms } from './oci-push.ts';
 import type { Progress } from './progress.ts';
 import { REGISTRY_CMD, REGISTRY_REPOSITORY, REGISTRY_TAG, registryRootfs } from './registry-image.ts';
+import {
+  SCANNER_CMD,
+  SCANNER_REPOSITORY,
+  SCANNER_TAG,
+  type ScannerBuild,
+  scannerKey,
+  scannerRootfs,
+} from './scanner-image.ts';
 
 /** The other platforms' base trees, made after the lab's start returned: still being made, or failed. */
 export type BasesStatus =
@@ -158,6 +166,34 @@ export class LabRegistry {
             tarPath: tar,
             cmd: REGISTRY_CMD,
             createdBy: 'docker-registry from Debian (buildkit-acceptance lab)',
+          },
+        ]);
+      },
+    );
+    await writeFile(marker, new Date().toISOString());
+  }
+
+  /**
+   * Pushes the SBOM scanner stand-in (scanner-image.ts) when this build of it is not there yet; `build`
+   * gives its binaries (a build started earlier, beside the VM disk, or one made now).
+   */
+  async ensureScanner(build: () => Promise<ScannerBuild>): Promise<void> {
+    const key = await scannerKey();
+    const marker = join(this.layout.p('registry', this.layout.imagesKey), `pushed-${key}`);
+    if (existsSync(marker)) return;
+    await this.progress.step(
+      `pushing ${SCANNER_REPOSITORY}:${SCANNER_TAG} (syft built from source, the lab's SBOM generator) to the lab registry`,
+      async () => {
+        const built = await build();
+        const tar = this.layout.p('scanner', `${key}-riscv64.tar`);
+        await scannerRootfs(built, tar);
+        await pushMultiPlatformImage(this.addr, SCANNER_REPOSITORY, SCANNER_TAG, [
+          {
+            os: 'linux',
+            architecture: 'riscv64',
+            tarPath: tar,
+            cmd: SCANNER_CMD,
+            createdBy: built.createdBy,
           },
         ]);
       },

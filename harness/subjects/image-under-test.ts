@@ -77,24 +77,15 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
   // Built once per run: a later phase takes the image an earlier phase of this run built (its run label).
   const earlier = await imageOfThisRun(ctx, repositoryFor(config));
   if (earlier) return { ...earlier, ...expected };
-  // Phase 1's output as given (--binaries, as a board's nightly gives it), else the build script's.
-  const bins = config.binaries
-    ? { dir: config.binaries, from: `--binaries ${config.binaries}` }
-    : await buildBinaries({
-        ref: config.buildkitRef,
-        goarch: 'riscv64',
-        log: (l) => process.stderr.write(`${l}\n`),
-      }).then((b) => ({ dir: b.dir, from: `${join(b.dir, b.manifest.tarball)} (${b.manifest.mode})` }));
+  const inputs = await imageBuildInputs(ctx);
   const workDir = await resources.tempDir('image');
   const builtAt = new Date();
   const built = await buildImage({
+    ...inputs,
     now: builtAt,
     target,
-    binariesDir: bins.dir,
     repository: repositoryFor(config),
     workDir,
-    debianMirror: config.debianMirror,
-    source: config.projectRepository?.url,
     // The lab's registry keeps what earlier runs pushed: its inline cache spares the apt step under TCG.
     cacheFromTags: Boolean(config.registryMirror),
     labels: { [RUN_LABEL]: resources.runId },
@@ -106,8 +97,34 @@ export async function imageUnderTest(ctx: PhaseContext): Promise<ImageUnderTest>
     tags: built.tags,
     ...expected,
     builtAt,
-    source: `built on the target from ${bins.from}`,
+    source: `built on the target from ${inputs.from}`,
     buildMs: built.durationMs,
+  };
+}
+
+/**
+ * What the image is built from: phase 1's output as given (--binaries, as a board's nightly gives it),
+ * else the build script's (cached after the first), the Debian mirror and this project's source URL.
+ */
+export async function imageBuildInputs(ctx: PhaseContext): Promise<{
+  binariesDir: string;
+  from: string;
+  debianMirror: string | undefined;
+  source: string | undefined;
+}> {
+  const { config } = ctx;
+  const bins = config.binaries
+    ? { dir: config.binaries, from: `--binaries ${config.binaries}` }
+    : await buildBinaries({
+        ref: config.buildkitRef,
+        goarch: 'riscv64',
+        log: (l) => process.stderr.write(`${l}\n`),
+      }).then((b) => ({ dir: b.dir, from: `${join(b.dir, b.manifest.tarball)} (${b.manifest.mode})` }));
+  return {
+    binariesDir: bins.dir,
+    from: bins.from,
+    debianMirror: config.debianMirror,
+    source: config.projectRepository?.url,
   };
 }
 

@@ -3,36 +3,53 @@
  * image and must run in order: the distribution check at the end removes the image from the store.
  * Over 250 lines for that reason: it is the phase's whole list, in the order it must run.
  */
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DOCKERFILE, type ImageContext, imageContext, pushAttested } from '../../build/image.ts';
 import {
   type ContainerExecOptions,
   execIn,
   runToCompletion,
 } from '../../harness/docker/container-commands.ts';
+import { cosignKeyPair, cosignSign, cosignVerify, cosignVerifyKeyless } from '../../harness/docker/cosign.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
+import {
+  type PushedAttestations,
+  pushedAttestations,
+  servedDigests,
+} from '../../harness/docker/registry-http.ts';
 import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
 import { defaultImageRepository } from '../../harness/plan/project-repository.ts';
 import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
-import { pushRegistry } from '../../harness/run/run-registry.ts';
+import { engineRef, type PushRegistry, pushRegistry } from '../../harness/run/run-registry.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import {
   type ImageUnderTest,
+  imageBuildInputs,
   imageUnderTest,
   repositoryFor,
 } from '../../harness/subjects/image-under-test.ts';
+import {
+  askedDockerfileVersion,
+  baseImageDigests,
+  installedDebianPackages,
+} from '../../harness/subjects/supply-chain.ts';
 import { RUN_LABEL } from '../../harness/target/resources.ts';
-import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import { formatEvidence } from '../../helpers/command-result.ts';
+import { BASE_IMAGE, buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { type CommandResult, formatEvidence } from '../../helpers/command-result.ts';
 import { describeElf, parseElf, riscv64Problem } from '../../helpers/elf.ts';
 import { isReleaseVersion, releaseFromTag, tagsFor } from '../../helpers/image-tags.ts';
 import { pollUntil } from '../../helpers/poll.ts';
+import { provenanceFacts, provenanceProblems, SLSA_V1 } from '../../helpers/provenance.ts';
+import { requestedDebianPackages, SPDX_PREDICATE, sbomPackages, sbomProblems } from '../../helpers/sbom.ts';
+import { signatureVerdict } from '../../helpers/signature-verdict.ts';
 import { SERVES } from '../../helpers/tracking-issue.ts';
 import { parseBuildkitVersion } from '../../helpers/versions.ts';
 
@@ -575,5 +592,233 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
       // The image under test under its own names again, for what runs after.
       if (tag !== image.tags[i]) await docker(['tag', tag, image.tags[i]!]);
     }
+  });
+});
+
+/**
+ * The image as users get it from a registry, with provenance (mode=max) and an SBOM attached by the
+ * BuildKit under test, and signed by digest. Without --image the phase publishes it as build-image
+ * --push does: built again on a Buildx builder running the image under test (its apt step from the
+ * pushed inline cache), pushed to the run's registry; with --image, the published image is read.
+ */
+describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']] }, () => {
+  let published: { ref: string; digest: string; http: boolean; context?: ImageContext };
+  let registry: PushRegistry;
+  let attached: PushedAttestations;
+  const statement = (type: string) =>
+    attached.images
+      .find((i) => i.platform === 'linux/riscv64')
+      ?.statements.find((s) => s.predicateType === type);
+
+  beforeAll(async () => {
+    registry = await pushRegistry(ctx);
+    if (ctx.config.image) {
+      const digest = (
+        await docker([
+          'buildx',
+          'imagetools',
+          'inspect',
+          ctx.config.image,
+          '--format',
+          '{{.Manifest.Digest}}',
+        ])
+      ).stdout.trim();
+      published = { ref: ctx.config.image, digest, http: false };
+    } else {
+      const workDir = await ctx.resources.tempDir('attested');
+      const context = await imageContext({
+        ...(await imageBuildInputs(ctx)),
+        target: ctx.target,
+        repository: repositoryFor(ctx.config),
+        workDir,
+        now: image.builtAt,
+      });
+      const worker = await startWorker(ctx, 'buildx-docker-container', { image });
+      const name = `${registry.forBuilders}/bka/supply-chain:${ctx.resources.runId}`;
+      const pushed = await withWorkerLogs(worker, () =>
+        pushAttested(context, {
+          buildx: (args, options) => worker.buildx(args, options),
+          names: [name],
+          insecure: true,
+          // The apt step from the inline cache of the tags the distribution check pushed (the lab's registry).
+          cacheFrom: ctx.config.registryMirror ? image.tags : [],
+          workDir,
+          target: ctx.target,
+        }),
+      );
+      await worker.stop();
+      published = { ref: name, digest: pushed.digest, http: true, context };
+    }
+    attached = await pushedAttestations(
+      ctx.target,
+      `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`,
+      published.http,
+    );
+  }, 45 * 60_000);
+
+  test('the pushed image carries a provenance and an SBOM attestation for linux/riscv64, read back through the registry API', async ({
+    annotate,
+  }) => {
+    await annotate(
+      `${published.ref}@${published.digest}: ${attached.images.map((i) => `${i.platform} ${i.statements.map((s) => s.predicateType).join(', ') || 'no attestations'}`).join('; ')}`,
+    );
+    const riscv = attached.images.find((i) => i.platform === 'linux/riscv64');
+    expect(
+      riscv,
+      `no linux/riscv64 image in ${published.ref} (${attached.images.map((i) => i.platform).join(', ')})`,
+    ).toBeDefined();
+    const types = riscv!.statements.map((s) => s.predicateType);
+    expect(types, 'attestations of the linux/riscv64 image').toContain(SLSA_V1);
+    expect(types, 'attestations of the linux/riscv64 image').toContain(SPDX_PREDICATE);
+    for (const s of riscv!.statements) {
+      const subjects = (s.statement.subject as Array<{ digest?: { sha256?: string } }>) ?? [];
+      expect(
+        subjects.some((x) => `sha256:${x.digest?.sha256}` === riscv!.digest),
+        `the ${s.predicateType} statement's subject is not the image ${riscv!.digest}`,
+      ).toBe(true);
+    }
+  });
+
+  test('its provenance names the BuildKit asked for, the Dockerfile frontend and the Dockerfile sent, debian:trixie-slim by digest, and linux/riscv64', async ({
+    annotate,
+  }) => {
+    const s = statement(SLSA_V1);
+    expect(s, 'no SLSA v1 provenance for linux/riscv64').toBeDefined();
+    const facts = provenanceFacts(s!.statement);
+    const version = image.expectedVersion ?? '';
+    const dockerfile = published.context?.dockerfile ?? readFileSync(DOCKERFILE, 'utf8');
+    const want = {
+      frontend: 'dockerfile.v0',
+      platform: 'linux/riscv64',
+      dockerfileSha256: createHash('sha256').update(dockerfile).digest('hex'),
+      dockerfileVersion: await askedDockerfileVersion(ctx.config.buildkitRef, version),
+      base: {
+        name: 'debian',
+        tag: 'trixie-slim',
+        digests: await baseImageDigests(ctx, BASE_IMAGE, 'linux/riscv64'),
+      },
+    };
+    await annotate(
+      `provenance: frontend ${facts.frontend} ${facts.dockerfileVersion} on ${facts.builderPlatform}; materials ${facts.materials.map((m) => `${m.uri}@${m.sha256?.slice(0, 12)}`).join(', ')}; expected from ${image.expectedFrom} (BuildKit ${version}: Dockerfile frontend ${want.dockerfileVersion})`,
+    );
+    expect(provenanceProblems(facts, want)).toEqual([]);
+  });
+
+  test('its SBOM lists every Debian package dpkg lists in the image with its version, and buildkitd and buildctl as github.com/moby/buildkit at the asked version', async ({
+    annotate,
+  }) => {
+    const s = statement(SPDX_PREDICATE);
+    expect(s, 'no SPDX SBOM for linux/riscv64').toBeDefined();
+    const pkgs = sbomPackages((s!.statement.predicate as Record<string, unknown>) ?? {});
+    const engineRefOf = `${engineRef(registry, published.ref.replace(/:[^:/]+$/, ''))}@${published.digest}`;
+    const pulled = published.http
+      ? engineRefOf
+      : `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`;
+    ctx.resources.image(pulled);
+    const installed = await installedDebianPackages(ctx, pulled);
+    const dockerfile = published.context?.dockerfile ?? readFileSync(DOCKERFILE, 'utf8');
+    const want = {
+      installed,
+      requested: requestedDebianPackages(dockerfile),
+      goModule: {
+        path: 'github.com/moby/buildkit',
+        version: image.expectedVersion ?? '',
+        binaries: ['/usr/local/bin/buildkitd', '/usr/local/bin/buildctl'],
+      },
+    };
+    await annotate(
+      `SBOM: ${pkgs.length} packages (${pkgs.filter((p) => p.purl?.startsWith('pkg:deb/')).length} Debian); dpkg lists ${installed.length}; asked for ${want.requested.join(' ')}`,
+    );
+    expect(sbomProblems(pkgs, want)).toEqual([]);
+  });
+
+  test('cosign verify passes for the signed digest with an empty Docker config, and names each failure: a re-pointed tag, another key, no signature', async ({
+    annotate,
+  }) => {
+    const dir = await ctx.resources.tempDir('cosign');
+    const emptyConfig = await ctx.resources.tempDir('docker-config');
+    await ctx.target.exec(['mkdir', '-p', `${dir}/a`, `${dir}/b`]);
+    const ours = await cosignKeyPair(ctx.target, `${dir}/a`);
+    const other = await cosignKeyPair(ctx.target, `${dir}/b`);
+    const repo = `${registry.forBuilders}/bka/supply-chain`;
+    const keyed = (ref: string) =>
+      cosignVerify(ctx.target, ref, { pub: ours.pub, http: true, dockerConfig: emptyConfig });
+    // Small images of their own in the run's registry (the scratch fixture, a label per case: each its
+    // own config, so its own digest), pushed under the engine's name for it.
+    const pushCase = async (tag: string, label: string) => {
+      const local = `${registry.forEngine}/bka/supply-chain:${tag}`;
+      ctx.resources.image(local);
+      await docker([
+        ...['build', '-q', ...ctx.resources.labelFlags, '--label', `bka.case=${label}`],
+        ...['-t', local, `${fixtures}/scratch`],
+      ]);
+      const push = await docker(['push', local], `pushing ${local}`);
+      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
+      if (!digest) throw new Error(`pushing ${local}: no digest in its output:\n${push.stdout}`);
+      return digest;
+    };
+    // The published image: keyless from the weekly workflow (--image), else signed by digest with the run's key.
+    let first: { what: string; result: CommandResult };
+    if (ctx.config.image) {
+      const url = ctx.config.projectRepository?.url;
+      if (!url)
+        throw new Error(
+          '--image: no project repository (GITHUB_REPOSITORY or the git remote) names the workflow that signs it',
+        );
+      const ref = `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`;
+      first = {
+        what: `${ref}, keyless from ${url}`,
+        result: await cosignVerifyKeyless(ctx.target, ref, { repositoryUrl: url, dockerConfig: emptyConfig }),
+      };
+    } else {
+      const ref = `${repo}@${published.digest}`;
+      await cosignSign(ctx.target, ours, ref, true);
+      first = { what: `${ref} (the pushed digest)`, result: await keyed(ref) };
+    }
+    // A tag signed through its digest, then re-pointed to another image signed with another key.
+    const tag = `repointed-${ctx.resources.runId}`;
+    const signedDigest = await pushCase(tag, 'signed-then-repointed');
+    await cosignSign(ctx.target, ours, `${repo}@${signedDigest}`, true);
+    const otherDigest = await pushCase(tag, 'other-key');
+    await cosignSign(ctx.target, other, `${repo}@${otherDigest}`, true);
+    const unsignedDigest = await pushCase('unsigned', 'unsigned');
+    // What the tag names now, as the registry serves it.
+    const [resolved] = await servedDigests(ctx.target, `${repo}:${tag}`, true, 'linux/riscv64');
+    const cases = [
+      {
+        what: first.what,
+        want: 'verified',
+        result: first.result,
+        digests: { signed: published.digest, resolved: published.digest },
+      },
+      {
+        what: `${repo}:${tag}, re-pointed`,
+        want: 're-pointed tag',
+        result: await keyed(`${repo}:${tag}`),
+        digests: { signed: signedDigest, resolved },
+      },
+      {
+        what: `${repo}@${otherDigest}, signed with another key`,
+        want: 'another key',
+        result: await keyed(`${repo}@${otherDigest}`),
+        digests: { signed: otherDigest, resolved: otherDigest },
+      },
+      {
+        what: 'an image pushed without a signature',
+        want: 'unsigned',
+        result: await keyed(`${repo}@${unsignedDigest}`),
+        digests: { signed: unsignedDigest, resolved: unsignedDigest },
+      },
+    ];
+    const verdicts = cases.map((c) => signatureVerdict(c.result, c.digests));
+    const seen = cases.map(
+      (c, i) =>
+        `${c.what}: ${verdicts[i]!.why}${verdicts[i]!.verified ? '' : ` (${verdicts[i]!.detail.slice(0, 300)})`}`,
+    );
+    await annotate(`cosign verify, an empty DOCKER_CONFIG: ${seen.join('; ')}`);
+    expect(
+      verdicts.map((v) => v.why),
+      `${seen.join('\n')}\n${formatEvidence(cases[0]!.result)}`,
+    ).toEqual(cases.map((c) => c.want));
   });
 });

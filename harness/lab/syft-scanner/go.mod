@@ -1,0 +1,3 @@
+module github.com/buildkit-riscv64-acceptance/sbom-scanner
+
+go 1.24

@@ -1,0 +1,96 @@
+// Command syft-scanner is the lab's BuildKit SBOM generator: it implements BuildKit's SBOM scanning
+// protocol (docs/attestations/sbom-protocol.md) around the syft CLI, as docker/buildkit-syft-scanner does
+// around syft's library. That image publishes linux/riscv64 on Docker Hub, which the lab cannot reach, and
+// its source is not served by the Go module proxy; syft is, so the lab builds syft from it and this glue.
+//
+// For the main target (BUILDKIT_SCAN_SOURCE) and each directory under BUILDKIT_SCAN_SOURCE_EXTRAS, it runs
+// syft on the root filesystem with the catalogers syft uses for container images, and writes the SPDX JSON
+// document as an in-toto statement to BUILDKIT_SCAN_DESTINATION/<name>.spdx.json. Any failure exits
+// non-zero with syft's own output: an SBOM is never silently left out.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+const (
+	statementType = "https://in-toto.io/Statement/v0.1"
+	predicateSPDX = "https://spdx.dev/Document"
+)
+
+// syft is the CLI beside this binary in the image.
+var syft = "/usr/bin/syft"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "syft-scanner: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dest := os.Getenv("BUILDKIT_SCAN_DESTINATION")
+	src := os.Getenv("BUILDKIT_SCAN_SOURCE")
+	if dest == "" || src == "" {
+		return fmt.Errorf("BUILDKIT_SCAN_DESTINATION and BUILDKIT_SCAN_SOURCE must be set (BuildKit's SBOM protocol)")
+	}
+	targets := []string{src}
+	// Optional: unset, empty or missing means no extras.
+	if extras := os.Getenv("BUILDKIT_SCAN_SOURCE_EXTRAS"); extras != "" {
+		if entries, err := os.ReadDir(extras); err == nil {
+			for _, e := range entries {
+				if e.IsDir() {
+					targets = append(targets, filepath.Join(extras, e.Name()))
+				}
+			}
+		}
+	}
+	for _, t := range targets {
+		if err := scan(t, dest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scan(root, dest string) error {
+	name := filepath.Base(root)
+	out := filepath.Join(os.TempDir(), name+".syft-spdx.json")
+	cmd := exec.Command(syft, "scan", "dir:"+root, "--quiet",
+		// A build stage's root filesystem is an image's: installed packages (dpkg, Go binaries, ...).
+		"--override-default-catalogers", "image",
+		"--source-name", name,
+		"-o", "spdx-json="+out)
+	cmd.Env = append(os.Environ(),
+		// No network in a build step: no update check.
+		"SYFT_CHECK_FOR_APP_UPDATE=false",
+		// Packages, not a digest of every file they own (minutes under emulation).
+		"SYFT_FILE_METADATA_SELECTION=none",
+	)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("syft scan of %s: %w", root, err)
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(doc) {
+		return fmt.Errorf("syft wrote no valid JSON for %s", root)
+	}
+	statement, err := json.Marshal(struct {
+		Type          string          `json:"_type"`
+		PredicateType string          `json:"predicateType"`
+		Subject       []struct{}      `json:"subject"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}{statementType, predicateSPDX, []struct{}{}, doc})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dest, name+".spdx.json"), statement, 0o644)
+}
