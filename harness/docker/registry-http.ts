@@ -3,6 +3,7 @@
  * a tag's manifest, index or config, by the registry's v2 HTTP API. The registries the suite pushes to
  * in the lab speak plain HTTP; `https://` is used for any other.
  */
+import type { AttachedImage } from '../../helpers/attestations.ts';
 import type { PushedImage } from '../../helpers/platform-index.ts';
 import type { Target } from '../target/target.ts';
 
@@ -120,17 +121,11 @@ export async function pushedImage(target: Target, ref: string, insecure: boolean
   };
 }
 
-/** One in-toto statement attached to an image: its predicate type and the statement as stored. */
-export interface AttachedStatement {
-  predicateType: string;
-  statement: Record<string, unknown>;
-}
-
 /** What a pushed index holds: its image manifests by platform, and each one's attached statements. */
 export interface PushedAttestations {
   /** The index's digest, as the registry serves the ref. */
   digest: string | undefined;
-  images: Array<{ platform: string; digest: string; statements: AttachedStatement[] }>;
+  images: AttachedImage[];
 }
 
 /**
@@ -159,7 +154,7 @@ export async function pushedAttestations(
   if (entries.length === 0)
     out.images.push({ platform: 'single manifest', digest: top.digest ?? at, statements: [] });
   for (const image of images) {
-    const statements: AttachedStatement[] = [];
+    const statements: AttachedImage['statements'] = [];
     for (const a of entries.filter(
       (m) => isAttestation(m) && m.annotations?.['vnd.docker.reference.digest'] === image.digest,
     )) {

@@ -111,7 +111,47 @@ export class Lab {
     const sources = await this.busyboxSources();
     await this.registry.ensureBusybox(sources);
     await this.registry.ensureRegistryImage(sources);
-    await this.registry.ensureScanner(() => this.scannerBuild());
+    await this.finishScanner();
+  }
+
+  /**
+   * Pushes the SBOM scanner stand-in in the background when this build of it is not there: its build
+   * takes minutes beside the VM disk's, and only the container phase's SBOM check needs it (it waits,
+   * with a deadline, as the checks that need the other platforms' bases do). Recorded meanwhile where
+   * `scannerStatus()` reads it.
+   */
+  private async finishScanner(): Promise<void> {
+    if (await this.registry.hasScanner()) return;
+    const platforms = ['linux/riscv64'];
+    const work = (async () => {
+      try {
+        await this.registry.recordBases(
+          { state: 'making', platforms, since: new Date().toISOString(), pid: process.pid },
+          'scanner',
+        );
+        await this.registry.ensureScanner(() => this.scannerBuild());
+        await this.registry.recordBases(undefined, 'scanner');
+      } catch (err) {
+        await this.registry
+          .recordBases({ state: 'failed', platforms, error: errorMessage(err) }, 'scanner')
+          .catch(() => this.progress.say(`the SBOM scanner stand-in: ${errorMessage(err)}`));
+      }
+    })();
+    const dir = this.config.dir;
+    const before = PENDING.get(dir) ?? Promise.resolve();
+    const both = untilExit(Promise.all([before, work]).then(() => undefined));
+    PENDING.set(dir, both);
+    void both.finally(() => {
+      if (PENDING.get(dir) === both) PENDING.delete(dir);
+    });
+  }
+
+  /** How the SBOM scanner stand-in's background push stands (undefined: pushed, or nothing pending). */
+  async scannerStatus(): Promise<BasesStatus | undefined> {
+    const status = await this.registry.basesStatus('scanner');
+    if (status?.state === 'making' && !alive(status.pid))
+      return { state: 'failed', platforms: status.platforms, error: 'the lab start making it has exited' };
+    return status;
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage } from '../../helpers/errors.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
 import { answers, startDetached, stopDetached } from './detached.ts';
@@ -25,6 +25,9 @@ import {
 export type BasesStatus =
   | { state: 'making'; platforms: string[]; since: string; pid: number }
   | { state: 'failed'; platforms: string[]; error: string };
+
+/** The lab start's work that goes on after it returned. */
+export type BackgroundWork = 'bases' | 'scanner';
 
 export class LabRegistry {
   constructor(
@@ -89,23 +92,27 @@ export class LabRegistry {
     if (made.length === BASE_PLATFORMS.length) await writeFile(marker, new Date().toISOString());
   }
 
-  /** Where a lab start says how its background work on the base images stands (see basesStatus). */
-  private get basesFile(): string {
-    return this.layout.p('registry', this.layout.imagesKey, 'bases-status.json');
+  /**
+   * Where a lab start says how its background work stands: `bases` (the other platforms' base images),
+   * `scanner` (the SBOM scanner stand-in).
+   */
+  private statusFile(work: BackgroundWork): string {
+    return this.layout.p('registry', this.layout.imagesKey, `${work}-status.json`);
   }
 
-  async recordBases(status: BasesStatus | undefined): Promise<void> {
+  async recordBases(status: BasesStatus | undefined, work: BackgroundWork = 'bases'): Promise<void> {
+    const file = this.statusFile(work);
     if (status) {
       // Before the registry's first start on a fresh machine, its directory is not there yet.
-      await mkdir(dirname(this.basesFile), { recursive: true });
-      await writeFile(this.basesFile, `${JSON.stringify(status)}\n`);
-    } else await rm(this.basesFile, { force: true });
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, `${JSON.stringify(status)}\n`);
+    } else await rm(file, { force: true });
   }
 
-  /** The base images' background work as the last lab start recorded it (undefined: nothing pending). */
-  async basesStatus(): Promise<BasesStatus | undefined> {
+  /** A background work as the last lab start recorded it (undefined: nothing pending). */
+  async basesStatus(work: BackgroundWork = 'bases'): Promise<BasesStatus | undefined> {
     try {
-      return JSON.parse(await readFile(this.basesFile, 'utf8')) as BasesStatus;
+      return JSON.parse(await readFile(this.statusFile(work), 'utf8')) as BasesStatus;
     } catch {
       return undefined;
     }
@@ -178,14 +185,13 @@ export class LabRegistry {
    * gives its binaries (a build started earlier, beside the VM disk, or one made now).
    */
   async ensureScanner(build: () => Promise<ScannerBuild>): Promise<void> {
-    const key = await scannerKey();
-    const marker = join(this.layout.p('registry', this.layout.imagesKey), `pushed-${key}`);
-    if (existsSync(marker)) return;
+    if (await this.hasScanner()) return;
+    const marker = await this.scannerMarker();
     await this.progress.step(
       `pushing ${SCANNER_REPOSITORY}:${SCANNER_TAG} (syft built from source, the lab's SBOM generator) to the lab registry`,
       async () => {
         const built = await build();
-        const tar = this.layout.p('scanner', `${key}-riscv64.tar`);
+        const tar = this.layout.p('scanner', `${basename(built.dir)}-riscv64.tar`);
         await scannerRootfs(built, tar);
         await pushMultiPlatformImage(this.addr, SCANNER_REPOSITORY, SCANNER_TAG, [
           {
@@ -199,6 +205,15 @@ export class LabRegistry {
       },
     );
     await writeFile(marker, new Date().toISOString());
+  }
+
+  private async scannerMarker(): Promise<string> {
+    return join(this.layout.p('registry', this.layout.imagesKey), `pushed-${await scannerKey()}`);
+  }
+
+  /** Whether this build of the scanner stand-in is pushed. */
+  async hasScanner(): Promise<boolean> {
+    return existsSync(await this.scannerMarker());
   }
 
   stop(): Promise<void> {

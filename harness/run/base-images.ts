@@ -19,11 +19,18 @@ export async function awaitBaseImage(
   ctx: Ctx,
   image: string,
   platforms: readonly string[],
-  options: { deadlineMs?: number; pollMs?: number; log?: (line: string) => void } = {},
+  options: {
+    deadlineMs?: number;
+    pollMs?: number;
+    log?: (line: string) => void;
+    /** What makes it in the lab: the base trees (default), or the SBOM scanner stand-in. */
+    work?: 'bases' | 'scanner';
+  } = {},
 ): Promise<void> {
   const mirror = ctx.config.registryMirror;
   if (!mirror) return;
-  const ref = `${mirror}/library/${image}`;
+  const ref = `${mirror}/${image.includes('/') ? image : `library/${image}`}`;
+  const making = options.work === 'scanner' ? 'the SBOM scanner stand-in' : 'their trees';
   const deadlineMs = options.deadlineMs ?? 30 * 60_000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const lab = ctx.origin === 'lab' ? new Lab(ctx.config.lab, { quiet: true }) : undefined;
@@ -38,7 +45,10 @@ export async function awaitBaseImage(
     const waited = performance.now() - t0;
     const what = `${ref} for ${missing.join(', ')}`;
     const status = lab
-      ? await lab.basesStatus().catch((err) => ({ state: 'unknown', error: errorMessage(err) }))
+      ? await (options.work === 'scanner' ? lab.scannerStatus() : lab.basesStatus()).catch((err) => ({
+          state: 'unknown',
+          error: errorMessage(err),
+        }))
       : undefined;
     if (lab && status?.state !== 'making') {
       const why =
@@ -49,11 +59,11 @@ export async function awaitBaseImage(
     }
     if (waited > deadlineMs)
       throw new Error(
-        `base image: ${what} was not served within ${formatDuration(deadlineMs)}${lab ? ' (the lab is still making their trees)' : ` (is the mirror ${mirror} mid-sync?)`}`,
+        `base image: ${what} was not served within ${formatDuration(deadlineMs)}${lab ? ` (the lab is still making ${making})` : ` (is the mirror ${mirror} mid-sync?)`}`,
       );
     if (waited >= said * 60_000) {
       log(
-        `base image: waiting for ${what} (${lab ? 'the lab is making their trees' : 'the mirror does not serve them yet'}; ${formatDuration(waited)} of at most ${formatDuration(deadlineMs)})`,
+        `base image: waiting for ${what} (${lab ? `the lab is making ${making}` : 'the mirror does not serve them yet'}; ${formatDuration(waited)} of at most ${formatDuration(deadlineMs)})`,
       );
       said++;
     }
