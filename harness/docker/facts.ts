@@ -34,6 +34,8 @@ export interface TargetFacts {
   rootlessProblem: string | undefined;
   /** Why a BuildKit containerd worker cannot reach the target's containerd, or undefined. */
   containerdProblem: string | undefined;
+  /** cosign's version, when it is on the target's PATH (it verifies the image's signature). */
+  cosign?: string | undefined;
   /** Why the user cannot install a systemd service (no systemd, no sudo for systemctl), or undefined. */
   systemdProblem: string | undefined;
   /** Why the user cannot install, upgrade and remove a package (no dpkg, no sudo for apt-get/dpkg), or undefined. */
@@ -102,6 +104,7 @@ p buildx "$(docker buildx version 2>/dev/null | awk '{print $2}')" &
 p cgroup "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
 p userns "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1):$(cat /proc/sys/user/max_user_namespaces 2>/dev/null):$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)"
 p go "$(go version 2>/dev/null | awk '{print $3}')" &
+p cosign "$(cosign version 2>/dev/null | awk '/^GitVersion:/{print $2}')" &
 kconfig() {
 ${KERNEL_CONFIG_PROBE}
 }
@@ -196,6 +199,7 @@ export function parseFacts(host: string, stdout: string): TargetFacts {
     aptProblem: opt('apt'),
     containerdProblem: opt('containerd_socket'),
     go: opt('go'),
+    cosign: opt('cosign'),
   };
 }
 
@@ -237,5 +241,6 @@ export function factsAsProperties(f: TargetFacts): Record<string, string> {
     'target.systemd': f.systemdProblem ?? 'ready',
     'target.apt': f.aptProblem ?? 'ready',
     'target.go': f.go ?? 'absent',
+    'target.cosign': f.cosign ?? 'absent',
   };
 }

@@ -19,6 +19,7 @@ export const FEATURES = [
   'systemd',
   'apt-packages',
   'containerd',
+  'cosign',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
@@ -45,6 +46,8 @@ export function missingFeature(facts: TargetFacts, feature: Feature): string | u
         : `unprivileged user namespaces are refused on ${facts.host}`;
     case 'rootless':
       return facts.rootlessProblem;
+    case 'cosign':
+      return facts.cosign ? undefined : `no cosign on ${facts.host}`;
     case 'systemd':
       return facts.systemdProblem;
     case 'apt-packages':

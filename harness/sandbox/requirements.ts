@@ -52,6 +52,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     fix: () => 'sudo apt-get install qemu-user-binfmt (registers qemu-aarch64 with the F flag)',
   },
   {
+    need: "the container phase verifies the image's signature",
+    feature: 'cosign',
+    fix: () =>
+      'sudo apt-get install cosign (Debian trixie builds it for riscv64; scripts/setup.sh installs it)',
+  },
+  {
     need: 'the rootless phase runs buildkitd in a user namespace',
     feature: 'unprivileged-userns',
     fix: () => 'an administrator, once: sudo sysctl -w kernel.unprivileged_userns_clone=1 (and persist it)',

@@ -34,6 +34,7 @@ import { awaitBaseImage } from '../../harness/run/base-images.ts';
 import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
 import { engineRef, type PushRegistry, pushRegistry } from '../../harness/run/run-registry.ts';
+import { requireFeature } from '../../harness/sandbox/features.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
@@ -724,7 +725,9 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
 
   test('cosign verify passes for the signed digest with an empty Docker config, and names each failure: a re-pointed tag, another key, no signature', async ({
     annotate,
+    skip,
   }) => {
+    requireFeature(skip, ctx.facts, 'cosign');
     const dir = await ctx.resources.tempDir('cosign');
     const emptyConfig = await ctx.resources.tempDir('docker-config');
     await ctx.target.exec(['mkdir', '-p', `${dir}/a`, `${dir}/b`]);
