@@ -13,7 +13,7 @@ export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 export interface ProvenanceFacts {
   predicateType: string;
   frontend: string | undefined;
-  /** The platform the build asked for (the frontend's `platform` argument). */
+  /** The platform of the image it describes (its subject's package URL). */
   requestedPlatform: string | undefined;
   /** The platform BuildKit ran on. */
   builderPlatform: string | undefined;
@@ -39,7 +39,10 @@ export function provenanceFacts(statement: Json): ProvenanceFacts {
   return {
     predicateType: str(statement.predicateType) ?? '',
     frontend: str(request.frontend),
-    requestedPlatform: str(obj(request.args).platform),
+    requestedPlatform: arr(statement.subject)
+      .map((x) => str(obj(x).name) ?? '')
+      .map((name) => new URLSearchParams(name.split('?')[1] ?? '').get('platform') ?? undefined)
+      .find(Boolean),
     builderPlatform: str(internal.builderPlatform),
     dockerfileVersion: str(internal.dockerfileVersion),
     sources: arr(obj(meta.source).infos).map((i) => {
@@ -78,6 +81,8 @@ export interface ProvenanceExpectation {
   dockerfileVersion: string;
   /** The base image as asked (`debian:trixie-slim`) and its digests as the registry serves it. */
   base: { name: string; tag: string; digests: string[] };
+  /** The SBOM generator asked for (`docker/buildkit-syft-scanner:stable-1`): the other image it may record. */
+  generator?: { name: string; tag: string };
 }
 
 /** What the provenance says that differs from what was asked for; empty when it all agrees. */
@@ -89,7 +94,7 @@ export function provenanceProblems(f: ProvenanceFacts, want: ProvenanceExpectati
   if (f.frontend !== want.frontend)
     problems.push(`frontend is ${f.frontend ?? 'missing'}, not ${want.frontend}`);
   if (f.requestedPlatform !== want.platform)
-    problems.push(`requested platform is ${f.requestedPlatform ?? 'missing'}, not ${want.platform}`);
+    problems.push(`it describes an image for ${f.requestedPlatform ?? 'no platform'}, not ${want.platform}`);
   if (f.builderPlatform !== want.platform)
     problems.push(
       `the builder ran on ${f.builderPlatform ?? 'an unrecorded platform'}, not ${want.platform}`,
@@ -120,7 +125,9 @@ export function provenanceProblems(f: ProvenanceFacts, want: ProvenanceExpectati
         `the base image material is for ${base.p!.platform ?? 'no platform'}, not ${want.platform}`,
       );
   }
-  for (const x of images.filter((x) => x !== base))
+  const asked = (x: (typeof images)[number]) =>
+    x === base || (want.generator && x.p!.name === want.generator.name && x.p!.tag === want.generator.tag);
+  for (const x of images.filter((x) => !asked(x)))
     problems.push(`an image material nobody asked for: ${x.m.uri}`);
   return problems;
 }

@@ -76,7 +76,8 @@ export function sbomProblems(pkgs: SbomPackage[], want: SbomExpectation): string
         `${i.name} is ${i.version} in the image, ${found.map((p) => p.version).join(', ')} in the SBOM`,
       );
   }
-  const go = pkgs.filter((p) => p.purl?.startsWith(`pkg:golang/${want.goModule.path}@`));
+  // Its package URL has no @version when the scanner could not tell one.
+  const go = pkgs.filter((p) => p.purl?.split('@')[0] === `pkg:golang/${want.goModule.path}`);
   for (const bin of want.goModule.binaries) {
     const at = go.filter((p) => p.sourceInfo.split(/[\s,:]+/).includes(bin));
     if (at.length === 0)

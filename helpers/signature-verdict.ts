@@ -21,8 +21,7 @@ export function signatureVerdict(
       detail: `the tag resolves to ${digests.resolved}, not the signed ${digests.signed}${r.exitCode === 0 ? ' (and cosign verified the new image: it is signed too)' : `: ${said}`}`,
     };
   if (r.exitCode === 0) return { verified: true, why: 'verified' };
-  if (/no signatures found|no matching attestations|MANIFEST_UNKNOWN|not found/i.test(said))
-    return { verified: false, why: 'unsigned', detail: said };
+  if (/no signatures found/i.test(said)) return { verified: false, why: 'unsigned', detail: said };
   if (/no matching signatures|invalid signature|verification error|failed to verify signature/i.test(said))
     return { verified: false, why: 'another key', detail: said };
   return { verified: false, why: 'unreadable', detail: said };

@@ -44,6 +44,9 @@ export async function buildImageCommand(config: Config, push: boolean): Promise<
       debianMirror: plan.config.debianMirror,
       source: plan.config.projectRepository?.url,
       cacheFromTags: push,
+      // Pushed first as Docker built it (its inline cache in the registry): the attested build of the
+      // same context on the image's own BuildKit takes its apt step from there, then re-points every tag.
+      push,
     });
     // Every tag names the one pushed index: the image and its attestation manifests.
     const published = push

@@ -1,8 +1,8 @@
 /**
  * `build-image --push`: the image is published by the BuildKit it carries. A Buildx docker-container
  * builder runs the image just built (`--driver-opt image=<id>`), builds the same context again (its apt
- * step from the registry's inline cache where there is one) with provenance (mode=max) and an SBOM, and
- * pushes every tag with both attached. The builder is registered for removal before it exists.
+ * step from the inline cache of the tags Docker's build pushed just before) with provenance (mode=max)
+ * and an SBOM, and pushes every tag again with both attached. The builder is registered for removal before it exists.
  */
 import type { BuiltImage, ImageContext } from '../../build/image.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';

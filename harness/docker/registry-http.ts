@@ -46,7 +46,8 @@ async function getJson(
         ...(token ? ['-H', `Authorization: Bearer ${token}`] : []),
         ...['-w', '\n%{http_code}', url],
       ],
-      { context: `GET ${url}`, timeoutMs: 60_000 },
+      // Whole: an SBOM statement is megabytes (4 MB for the buildkit-riscv64 image).
+      { context: `GET ${url}`, timeoutMs: 120_000, maxOutputBytes: 256 * 1024 * 1024 },
     );
   const parse = (out: string) => {
     const code = Number(out.slice(out.lastIndexOf('\n') + 1));

@@ -69,31 +69,13 @@ export async function buildScanner(cacheDir: string): Promise<ScannerBuild> {
   const dir = join(cacheDir, await scannerKey());
   const createdBy = `syft ${SYFT_VERSION} from ${SYFT_MODULE} (Go module proxy) and the buildkit-acceptance lab's syft-scanner glue`;
   if (existsSync(join(dir, 'syft')) && existsSync(join(dir, 'syft-scanner'))) return { dir, createdBy };
+  const env = { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'riscv64', GORISCV64: 'rva20u64' };
+  const syft = await buildSyft(join(cacheDir, `syft-${SYFT_VERSION}`), env);
   const partial = `${dir}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  const env = { CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'riscv64', GORISCV64: 'rva20u64' };
   try {
-    const info = JSON.parse(
-      await go(
-        ['mod', 'download', '-json', `${SYFT_MODULE}@${SYFT_VERSION}`],
-        { GOFLAGS: '-mod=mod' },
-        cacheDir,
-        `fetching ${SYFT_MODULE}@${SYFT_VERSION} through the Go module proxy`,
-      ),
-    ) as { Dir?: string; Error?: string };
-    if (!info.Dir) throw new Error(`lab: ${SYFT_MODULE}@${SYFT_VERSION}: ${info.Error ?? 'no directory'}`);
-    const version = SYFT_VERSION.replace(/^v/, '');
-    await go(
-      [
-        ...['build', '-trimpath', '-buildvcs=false', '-ldflags'],
-        `-s -w -X main.version=${version} -X main.gitDescription=${SYFT_VERSION}`,
-        ...['-o', join(partial, 'syft'), './cmd/syft'],
-      ],
-      { ...env, GOFLAGS: '-mod=mod -modcacherw' },
-      info.Dir,
-      `go build of syft ${SYFT_VERSION} for linux/riscv64`,
-    );
+    await execa('cp', ['--preserve=mode', syft, join(partial, 'syft')]);
     await go(
       ['build', '-trimpath', '-ldflags', '-s -w', '-o', join(partial, 'syft-scanner'), '.'],
       env,
@@ -108,6 +90,40 @@ export async function buildScanner(cacheDir: string): Promise<ScannerBuild> {
     throw err instanceof Error && err.message.startsWith('lab:')
       ? err
       : new Error(`lab: ${errorMessage(err)}`);
+  }
+}
+
+/** syft's CLI at the pinned release, in `dir/syft` (made once: minutes of `go build`). */
+async function buildSyft(dir: string, env: Record<string, string>): Promise<string> {
+  const out = join(dir, 'syft');
+  if (existsSync(out)) return out;
+  const partial = `${out}.partial-${process.pid}`;
+  await mkdir(dir, { recursive: true });
+  try {
+    const info = JSON.parse(
+      await go(
+        ['mod', 'download', '-json', `${SYFT_MODULE}@${SYFT_VERSION}`],
+        { GOFLAGS: '-mod=mod' },
+        dir,
+        `fetching ${SYFT_MODULE}@${SYFT_VERSION} through the Go module proxy`,
+      ),
+    ) as { Dir?: string; Error?: string };
+    if (!info.Dir) throw new Error(`lab: ${SYFT_MODULE}@${SYFT_VERSION}: ${info.Error ?? 'no directory'}`);
+    const version = SYFT_VERSION.replace(/^v/, '');
+    await go(
+      [
+        ...['build', '-trimpath', '-buildvcs=false', '-ldflags'],
+        `-s -w -X main.version=${version} -X main.gitDescription=${SYFT_VERSION}`,
+        ...['-o', partial, './cmd/syft'],
+      ],
+      { ...env, GOFLAGS: '-mod=mod -modcacherw' },
+      info.Dir,
+      `go build of syft ${SYFT_VERSION} for linux/riscv64`,
+    );
+    await rename(partial, out);
+    return out;
+  } finally {
+    await rm(partial, { force: true });
   }
 }
 

@@ -688,6 +688,7 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
         tag: 'trixie-slim',
         digests: await baseImageDigests(ctx, BASE_IMAGE, 'linux/riscv64'),
       },
+      generator: { name: SBOM_GENERATOR.split(':')[0]!, tag: SBOM_GENERATOR.split(':')[1]! },
     };
     await annotate(
       `provenance: frontend ${facts.frontend} ${facts.dockerfileVersion} on ${facts.builderPlatform}; materials ${facts.materials.map((m) => `${m.uri}@${m.sha256?.slice(0, 12)}`).join(', ')}; expected from ${image.expectedFrom} (BuildKit ${version}: Dockerfile frontend ${want.dockerfileVersion})`,

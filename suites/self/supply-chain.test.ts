@@ -3,11 +3,28 @@
  * the packages asked for, the Dockerfile frontend version a BuildKit release records, dpkg's list, and
  * what cosign's answers mean.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { DOCKERFILE } from '../../build/image.ts';
-import { dockerfileFrontendVersion, dockerPurl } from '../../helpers/provenance.ts';
-import { parseDpkgQuery, requestedDebianPackages } from '../../helpers/sbom.ts';
+import { attestationProblems } from '../../helpers/attestations.ts';
+import {
+  dockerfileFrontendVersion,
+  dockerPurl,
+  provenanceFacts,
+  provenanceProblems,
+  SLSA_V1,
+} from '../../helpers/provenance.ts';
+import {
+  parseDpkgQuery,
+  requestedDebianPackages,
+  SPDX_PREDICATE,
+  sbomPackages,
+  sbomProblems,
+} from '../../helpers/sbom.ts';
+import { signatureVerdict } from '../../helpers/signature-verdict.ts';
 
 describe('what the image build asks for', () => {
   test("the packages of the Dockerfile's apt-get install, and nothing from its other commands", () => {
@@ -61,5 +78,173 @@ describe('what the image build asks for', () => {
       { name: 'tini', version: '0.19.0-1+b3' },
       { name: 'pigz', version: '2.8-1' },
     ]);
+  });
+});
+
+describe("what cosign verify's answer means", () => {
+  const d1 = `sha256:${'1'.repeat(64)}`;
+  const d2 = `sha256:${'2'.repeat(64)}`;
+  const failed = (stderr: string) => ({ exitCode: 1, stdout: '', stderr });
+  test('verified only when it passed for the digest that was signed', () => {
+    expect(
+      signatureVerdict({ exitCode: 0, stdout: '[{"critical":{}}]', stderr: '' }, { signed: d1, resolved: d1 })
+        .why,
+    ).toBe('verified');
+  });
+  test('a tag that resolves to another digest is re-pointed, whatever cosign said', () => {
+    const v = signatureVerdict({ exitCode: 0, stdout: '', stderr: '' }, { signed: d1, resolved: d2 });
+    expect(v).toMatchObject({ verified: false, why: 're-pointed tag' });
+  });
+  test('no signature, and a signature from another key, each named', () => {
+    expect(signatureVerdict(failed('Error: no signatures found'), { signed: d1, resolved: d1 }).why).toBe(
+      'unsigned',
+    );
+    expect(
+      signatureVerdict(
+        failed('Error: no matching signatures: invalid signature when validating ASN.1 encoded signature'),
+        {
+          signed: d1,
+          resolved: d1,
+        },
+      ).why,
+    ).toBe('another key');
+    expect(signatureVerdict(failed('Error: connection refused'), { signed: d1, resolved: d1 }).why).toBe(
+      'unreadable',
+    );
+  });
+});
+
+/**
+ * Captured 2026-12-02 from the lab: `build-image --push` of BuildKit v0.33.1 (the image's own BuildKit
+ * publishing it with provenance and an SBOM), read back from the lab registry; the SBOM cut to its Debian
+ * packages and github.com/moby/buildkit; dpkg-query run in the same image.
+ */
+const CAPTURED = fileURLToPath(new URL('./fixtures/supply-chain/', import.meta.url));
+const captured = (f: string) => readFileSync(join(CAPTURED, f), 'utf8');
+const PROVENANCE = JSON.parse(captured('provenance.json')) as Record<string, unknown>;
+const SBOM = JSON.parse(captured('sbom.spdx.json')) as Record<string, unknown>;
+const INSTALLED = parseDpkgQuery(captured('dpkg-query.txt'));
+const DEBIAN = `sha256:3afdf3f38aeb68b950d4454e9ddf6836d4bc7a5ee69d301d500c3f4f087a2d7c`;
+/** What build-image asked for: the Dockerfile sent, BuildKit v0.33.1 (frontend 1.27), debian:trixie-slim. */
+const ASKED = {
+  frontend: 'dockerfile.v0',
+  platform: 'linux/riscv64',
+  dockerfileSha256: createHash('sha256').update(readFileSync(DOCKERFILE)).digest('hex'),
+  dockerfileVersion: '1.27.0',
+  base: { name: 'debian', tag: 'trixie-slim', digests: [`sha256:${'0'.repeat(64)}`, DEBIAN] },
+  generator: { name: 'docker/buildkit-syft-scanner', tag: 'stable-1' },
+};
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+describe('the provenance of the published image', () => {
+  test('the captured one agrees with what was asked for', () => {
+    expect(provenanceProblems(provenanceFacts(PROVENANCE), ASKED)).toEqual([]);
+  });
+  test('materials that name another base image are named', () => {
+    const p = clone(PROVENANCE) as {
+      predicate: {
+        buildDefinition: { resolvedDependencies: Array<{ uri: string; digest: { sha256: string } }> };
+      };
+    };
+    const deps = p.predicate.buildDefinition.resolvedDependencies;
+    deps.find((d) => d.uri.includes('debian'))!.uri =
+      'pkg:docker/debian@bookworm-slim?platform=linux%2Friscv64';
+    const problems = provenanceProblems(provenanceFacts(p as unknown as Record<string, unknown>), ASKED);
+    expect(problems.join('\n')).toMatch(/no material is debian:trixie-slim/);
+    expect(problems.join('\n')).toMatch(/nobody asked for: pkg:docker\/debian@bookworm-slim/);
+  });
+  test('a base image at a digest the registry does not serve is named', () => {
+    const problems = provenanceProblems(provenanceFacts(PROVENANCE), {
+      ...ASKED,
+      base: { ...ASKED.base, digests: [`sha256:${'9'.repeat(64)}`] },
+    });
+    expect(problems.join('\n')).toMatch(
+      /recorded as sha256:3afdf3f3.*the registry serves debian:trixie-slim as sha256:9999/,
+    );
+  });
+  test('another BuildKit (another Dockerfile frontend), another Dockerfile, mode=min: each named', () => {
+    expect(
+      provenanceProblems(provenanceFacts(PROVENANCE), { ...ASKED, dockerfileVersion: '1.19.0' })[0],
+    ).toMatch(/frontend is 1.27.0, not 1.19.0.*another BuildKit built it/);
+    expect(
+      provenanceProblems(provenanceFacts(PROVENANCE), { ...ASKED, dockerfileSha256: '0'.repeat(64) })[0],
+    ).toMatch(/recorded Dockerfile is sha256:/);
+    const min = clone(PROVENANCE) as { predicate: { runDetails: { metadata: Record<string, unknown> } } };
+    delete min.predicate.runDetails.metadata.buildkit_metadata;
+    delete min.predicate.runDetails.metadata.buildkit_completeness;
+    expect(
+      provenanceProblems(provenanceFacts(min as unknown as Record<string, unknown>), ASKED).join('\n'),
+    ).toMatch(/not mode=max/);
+  });
+});
+
+describe('the SBOM of the published image', () => {
+  const want = {
+    installed: INSTALLED,
+    requested: requestedDebianPackages(readFileSync(DOCKERFILE, 'utf8')),
+    goModule: {
+      path: 'github.com/moby/buildkit',
+      version: 'v0.33.1',
+      binaries: ['/usr/local/bin/buildkitd', '/usr/local/bin/buildctl'],
+    },
+  };
+  test("lists every package dpkg lists, with its version; a scanner that reads only the build info names BuildKit's binaries UNKNOWN", () => {
+    expect(INSTALLED.length).toBe(134);
+    // syft's default reads the Go build info only: -trimpath drops the -ldflags that carry the version.
+    expect(sbomProblems(sbomPackages(SBOM), want)).toEqual([
+      '/usr/local/bin/buildkitd is listed as github.com/moby/buildkit UNKNOWN, not v0.33.1',
+      '/usr/local/bin/buildctl is listed as github.com/moby/buildkit UNKNOWN, not v0.33.1',
+    ]);
+  });
+  test('with the version read from the binaries, it agrees; a package the image holds but the SBOM misses is named', () => {
+    const fixed = clone(SBOM) as {
+      packages: Array<{
+        name: string;
+        versionInfo: string;
+        externalRefs: Array<{ referenceLocator: string }>;
+      }>;
+    };
+    for (const p of fixed.packages.filter((p) => p.name === 'github.com/moby/buildkit')) {
+      p.versionInfo = 'v0.33.1';
+      p.externalRefs[0]!.referenceLocator = 'pkg:golang/github.com/moby/buildkit@v0.33.1';
+    }
+    expect(sbomProblems(sbomPackages(fixed as unknown as Record<string, unknown>), want)).toEqual([]);
+    fixed.packages = fixed.packages.filter((p) => p.name !== 'pigz');
+    expect(sbomProblems(sbomPackages(fixed as unknown as Record<string, unknown>), want)).toEqual([
+      'pigz 2.8-1+b1 (installed) is not in the SBOM',
+    ]);
+  });
+});
+
+describe('what a pushed image carries', () => {
+  const image = `sha256:fed02096800df03c316b9d4ac23dc3bc7916bcd65fa3cfeedb126348ddb4d6d5`;
+  const types = [SLSA_V1, SPDX_PREDICATE];
+  test('the captured image: both statements, each naming it', () => {
+    const statements = [
+      { predicateType: SLSA_V1, statement: PROVENANCE },
+      { predicateType: SPDX_PREDICATE, statement: { subject: PROVENANCE.subject, predicate: SBOM } },
+    ];
+    expect(
+      attestationProblems([{ platform: 'linux/riscv64', digest: image, statements }], 'linux/riscv64', types),
+    ).toEqual([]);
+  });
+  test('an image pushed without attestations, and a single manifest, are named', () => {
+    expect(
+      attestationProblems(
+        [{ platform: 'linux/riscv64', digest: image, statements: [] }],
+        'linux/riscv64',
+        types,
+      ),
+    ).toEqual([
+      `no ${SLSA_V1} statement is attached to the linux/riscv64 image`,
+      `no ${SPDX_PREDICATE} statement is attached to the linux/riscv64 image`,
+    ]);
+    expect(
+      attestationProblems(
+        [{ platform: 'single manifest', digest: image, statements: [] }],
+        'linux/riscv64',
+        types,
+      ),
+    ).toEqual(['no linux/riscv64 image in it (single manifest)']);
   });
 });

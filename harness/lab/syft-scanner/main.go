@@ -70,6 +70,10 @@ func scan(root, dest string) error {
 		"SYFT_CHECK_FOR_APP_UPDATE=false",
 		// Packages, not a digest of every file they own (minutes under emulation).
 		"SYFT_FILE_METADATA_SELECTION=none",
+		// A Go binary built with -trimpath from module source (no VCS) records its main module as
+		// (devel) and drops its -ldflags from the build info; its version is then read from the binary's
+		// contents (BuildKit's -X version.Version) instead of reported as UNKNOWN.
+		"SYFT_GOLANG_MAIN_MODULE_VERSION_FROM_CONTENTS=true",
 	)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
