@@ -5,18 +5,41 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sourceDir } from '../../build/binaries.ts';
+import { MODULE, sourceDir } from '../../build/binaries.ts';
 import { dockerfileFrontendVersion } from '../../helpers/provenance.ts';
 import { parseDpkgQuery } from '../../helpers/sbom.ts';
+import { zipEntry } from '../../helpers/zip-entry.ts';
 import { servedDigests } from '../docker/registry-http.ts';
 import type { PhaseContext } from '../run/phase-context.ts';
 
-/** The asked ref's Dockerfile frontend version, as its provenance must record it. */
+const VERSION_GO = 'frontend/dockerfile/version/version.go';
+
+/**
+ * The asked ref's Dockerfile frontend version, as its provenance must record it: from its source, as
+ * the Go module proxy serves it (the module's zip, read whole: a board's Go may be older than BuildKit's
+ * go.mod, and then `go mod download` gives no files).
+ */
 export async function askedDockerfileVersion(ref: string, version: string): Promise<string> {
-  const file = join(await sourceDir(ref), 'frontend/dockerfile/version/version.go');
-  const v = dockerfileFrontendVersion(await readFile(file, 'utf8'), version);
-  if (!v) throw new Error(`${file} names no Dockerfile frontend version (const version = "X.Y")`);
+  const dir = await sourceDir(ref).catch(() => undefined);
+  const source = dir
+    ? await readFile(join(dir, VERSION_GO), 'utf8')
+    : await fromModuleZip(MODULE, version, VERSION_GO);
+  const v = dockerfileFrontendVersion(source, version);
+  if (!v) throw new Error(`${MODULE}@${version} ${VERSION_GO} names no Dockerfile frontend version`);
   return v;
+}
+
+/** One file of a module at a version, from the module proxy's zip. */
+async function fromModuleZip(module: string, version: string, file: string): Promise<string> {
+  const proxy =
+    (process.env.GOPROXY ?? 'https://proxy.golang.org').split(/[,|]/).find((p) => /^https?:\/\//.test(p)) ??
+    'https://proxy.golang.org';
+  const url = `${proxy.replace(/\/$/, '')}/${module.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`)}/@v/${version}.zip`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(5 * 60_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  const data = zipEntry(Buffer.from(await res.arrayBuffer()), `${module}@${version}/${file}`);
+  if (!data) throw new Error(`${url} has no ${file}`);
+  return data.toString('utf8');
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   sbomProblems,
 } from '../../helpers/sbom.ts';
 import { signatureVerdict } from '../../helpers/signature-verdict.ts';
+import { zipEntry } from '../../helpers/zip-entry.ts';
 
 describe('what the image build asks for', () => {
   test("the packages of the Dockerfile's apt-get install, and nothing from its other commands", () => {
@@ -246,5 +247,19 @@ describe('what a pushed image carries', () => {
         types,
       ),
     ).toEqual(['no linux/riscv64 image in it (single manifest)']);
+  });
+});
+
+describe('a file out of a Go module zip', () => {
+  const zip = readFileSync(join(CAPTURED, 'module.zip'));
+  test('stored and deflated entries by path; a missing one is undefined; not a zip is an error', () => {
+    expect(zipEntry(zip, 'example.com/m@v1.2.3/go.mod')?.toString()).toBe('module example.com/m\n');
+    expect(
+      zipEntry(zip, 'example.com/m@v1.2.3/frontend/dockerfile/version/version.go')?.toString(),
+    ).toContain('const version = "1.27"');
+    expect(zipEntry(zip, 'example.com/m@v1.2.3/nothing.go')).toBeUndefined();
+    expect(() => zipEntry(Buffer.from('not a zip at all, just text long enough to scan'), 'x')).toThrow(
+      /not a zip/,
+    );
   });
 });
