@@ -122,6 +122,8 @@ export class Lab {
    */
   private async finishScanner(): Promise<void> {
     if (await this.registry.hasScanner()) return;
+    // Another start (the CLI's, or a run's setup) is making it now: never two pushes of it at once.
+    if ((await this.scannerStatus())?.state === 'making') return;
     const platforms = ['linux/riscv64'];
     const work = (async () => {
       try {
