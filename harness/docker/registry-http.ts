@@ -81,6 +81,10 @@ async function getJson(
   return { body: JSON.parse(r.body) as Record<string, unknown>, digest };
 }
 
+/** An index entry that is BuildKit's attestation manifest for an image of the index. */
+const isAttestation = (m: { annotations?: Record<string, string> }) =>
+  m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+
 /** The tag's manifest (or index, and each of its platforms' configs). */
 const platformOf = (p: { os: string; architecture: string; variant?: string }) =>
   [p.os, p.architecture, p.variant].filter(Boolean).join('/');
@@ -97,8 +101,6 @@ export async function pushedImage(target: Target, ref: string, insecure: boolean
           annotations?: Record<string, string>;
         }>
       | undefined) ?? [];
-  const isAttestation = (m: (typeof manifests)[number]) =>
-    m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
   const images = manifests.length
     ? manifests.filter((m) => m.platform && !isAttestation(m) && m.platform.architecture !== 'unknown')
     : [{ digest: r.tag, platform: undefined }];
@@ -148,7 +150,6 @@ export async function pushedAttestations(
     annotations?: Record<string, string>;
   };
   const entries = (top.body.manifests as Entry[] | undefined) ?? [];
-  const isAttestation = (m: Entry) => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
   const images = entries.filter((m) => !isAttestation(m) && m.platform?.architecture !== 'unknown');
   const out: PushedAttestations = { digest: top.digest, images: [] };
   // A single manifest, not an index: an image with nothing attached.

@@ -24,7 +24,7 @@ import { alive } from './processes.ts';
 import { Progress } from './progress.ts';
 import { Provisioner } from './provision.ts';
 import { type LabState, LabVm } from './qemu.ts';
-import { type BasesStatus, LabRegistry } from './registry.ts';
+import { type BackgroundWork, type BasesStatus, LabRegistry } from './registry.ts';
 import { buildScanner, type ScannerBuild } from './scanner-image.ts';
 
 export { BASE_PLATFORMS, LAB_USER, type LabEndpoint, VM_PACKAGES } from './layout.ts';
@@ -118,12 +118,12 @@ export class Lab {
    * Pushes the SBOM scanner stand-in in the background when this build of it is not there: its build
    * takes minutes beside the VM disk's, and only the container phase's SBOM check needs it (it waits,
    * with a deadline, as the checks that need the other platforms' bases do). Recorded meanwhile where
-   * `scannerStatus()` reads it.
+   * `basesStatus('scanner')` reads it.
    */
   private async finishScanner(): Promise<void> {
     if (await this.registry.hasScanner()) return;
     // Another start (the CLI's, or a run's setup) is making it now: never two pushes of it at once.
-    if ((await this.scannerStatus())?.state === 'making') return;
+    if ((await this.basesStatus('scanner'))?.state === 'making') return;
     const platforms = ['linux/riscv64'];
     const work = (async () => {
       try {
@@ -148,14 +148,6 @@ export class Lab {
     });
   }
 
-  /** How the SBOM scanner stand-in's background push stands (undefined: pushed, or nothing pending). */
-  async scannerStatus(): Promise<BasesStatus | undefined> {
-    const status = await this.registry.basesStatus('scanner');
-    if (status?.state === 'making' && !alive(status.pid))
-      return { state: 'failed', platforms: status.platforms, error: 'the lab start making it has exited' };
-    return status;
-  }
-
   /**
    * The SBOM scanner stand-in's binaries (scanner-image.ts): started once per process, at the lowest CPU
    * priority; a fresh start begins it beside the VM disk, whose build leaves a host core mostly idle.
@@ -163,7 +155,7 @@ export class Lab {
   private scannerBuild(): Promise<ScannerBuild> {
     if (!this.scanner) {
       this.scanner = buildScanner(this.layout.p('scanner'));
-      // Awaited by services(); never an unhandled rejection meanwhile.
+      // Awaited by finishScanner's background push; never an unhandled rejection meanwhile.
       this.scanner.catch(() => undefined);
     }
     return this.scanner;
@@ -292,8 +284,8 @@ export class Lab {
   }
 
   /** How the background work on the base images stands; undefined when none is pending or failed. */
-  async basesStatus(): Promise<BasesStatus | undefined> {
-    const status = await this.registry.basesStatus();
+  async basesStatus(work: BackgroundWork = 'bases'): Promise<BasesStatus | undefined> {
+    const status = await this.registry.basesStatus(work);
     // A start that was killed while making them left 'making' behind: the next start makes them again.
     if (status?.state === 'making' && !alive(status.pid))
       return { state: 'failed', platforms: status.platforms, error: 'the lab start making them has exited' };

@@ -45,7 +45,7 @@ export async function awaitBaseImage(
     const waited = performance.now() - t0;
     const what = `${ref} for ${missing.join(', ')}`;
     const status = lab
-      ? await (options.work === 'scanner' ? lab.scannerStatus() : lab.basesStatus()).catch((err) => ({
+      ? await lab.basesStatus(options.work).catch((err) => ({
           state: 'unknown',
           error: errorMessage(err),
         }))
