@@ -93,7 +93,16 @@ export async function startGithubStandin(o: StandinOptions): Promise<RunningStan
       }));
       return error(422, 'Validation Failed', { errors, status: '422' });
     },
-    notFound: (): Reply => error(404, 'Not Found', { status: '404' }),
+    // GitHub's other operations are not in the stand-in's description (spec.ts): a request for one is
+    // told which operations are served.
+    notFound: (c: Context): Reply =>
+      error(
+        404,
+        `Not Found (the stand-in serves only ${Object.keys(handlers).join(', ')}; not ${c.request.method.toUpperCase()} ${c.request.path})`,
+        {
+          status: '404',
+        },
+      ),
     notImplemented: (c: Context): Reply =>
       error(404, `Not Found (the stand-in does not serve ${c.operation?.operationId})`, { status: '404' }),
     postResponseHandler: (c: Context): Reply => {

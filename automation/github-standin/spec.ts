@@ -1,15 +1,14 @@
 /**
- * GitHub's REST API description (`@octokit/openapi`, pinned in package.json), made acceptable to ajv.
+ * GitHub's REST API description, as far as the stand-in serves it (the verbatim slice of
+ * `@octokit/openapi`'s `api.github.com.json` in subset.ts), made acceptable to ajv.
  *
  * Two fixes, both keeping what the description allows: 135 schemas say `nullable: true` without a
  * `type` (ajv's `nullable` needs one), rewritten as `anyOf: [schema, {enum: [null]}]`; and a nullable
  * `enum` gets `null` among its values, as OpenAPI 3.0 means it.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { OpenAPIV3 } from 'openapi-types';
-
-const require = createRequire(import.meta.url);
+import { SUBSET_FILE, type Subset } from './subset.ts';
 
 type Node = Record<string, unknown>;
 
@@ -28,18 +27,17 @@ function fixNullable(node: unknown): unknown {
   return out;
 }
 
-let cached: OpenAPIV3.Document | undefined;
+let cached: Subset | undefined;
 
-/** The description, parsed and fixed once per process (13 MB; about a second). */
+/** The description, parsed and fixed once per process. */
 export function githubApiDescription(): OpenAPIV3.Document {
-  if (!cached) {
-    const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
-    cached = fixNullable(JSON.parse(readFileSync(file, 'utf8'))) as OpenAPIV3.Document;
-  }
+  cached ??= fixNullable(JSON.parse(readFileSync(SUBSET_FILE, 'utf8'))) as Subset;
   return cached;
 }
 
+/** What the description was cut from: `@octokit/openapi 23.0.2 (GitHub v1.1.4)`. */
 export function githubApiVersion(): string {
-  const pkg = require('@octokit/openapi/package.json') as { version: string };
-  return `@octokit/openapi ${pkg.version} (${githubApiDescription().info.version})`;
+  githubApiDescription();
+  const from = (cached as Subset)['x-sliced-from'];
+  return `${from.package} ${from.version} (${cached?.info.version})`;
 }

@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Reply } from '../../automation/github-standin/handlers.ts';
+import { handlers, type Reply } from '../../automation/github-standin/handlers.ts';
 import { type RunningStandin, startGithubStandin } from '../../automation/github-standin/server.ts';
+import {
+  SUBSET_FILE,
+  type Subset,
+  sliceDescription,
+  unresolvedRefs,
+} from '../../automation/github-standin/subset.ts';
 
 /** The GitHub stand-in holds itself and its callers to GitHub's API description, both ways. */
 const TOKEN = 'ghs_Standin0123456789abcdefABCDEF01234567';
@@ -124,5 +131,75 @@ describe('the GitHub stand-in', () => {
     } finally {
       tampered = {};
     }
+  });
+});
+
+describe("the stand-in's slice of GitHub's description", () => {
+  const subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8')) as Subset;
+  const ids = Object.values(subset.paths).flatMap((p) =>
+    Object.values(p ?? {}).flatMap((op) =>
+      op && typeof op === 'object' && 'operationId' in op ? [op.operationId] : [],
+    ),
+  );
+
+  test('holds exactly the operations the stand-in serves, every reference resolving inside it', () => {
+    expect(ids.sort()).toEqual(Object.keys(handlers).sort());
+    expect(unresolvedRefs(subset)).toEqual([]);
+    expect(subset['x-sliced-from']).toMatchObject({
+      package: '@octokit/openapi',
+      file: 'generated/api.github.com.json',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+  });
+
+  test('slicing keeps what an operation reaches, drops the rest, and refuses an operation GitHub lacks', () => {
+    const doc = {
+      openapi: '3.0.3',
+      info: { title: 'GitHub', version: '1' },
+      paths: {
+        '/a/{id}': {
+          parameters: [{ $ref: '#/components/parameters/id' }],
+          get: { operationId: 'a/get', responses: { 200: { $ref: '#/components/responses/ok' } } },
+          delete: { operationId: 'a/delete', responses: { 204: { description: 'gone' } } },
+        },
+        '/b': { get: { operationId: 'b/get', responses: { 200: { $ref: '#/components/responses/other' } } } },
+      },
+      components: {
+        parameters: { id: { name: 'id', in: 'path', required: true, schema: { type: 'integer' } } },
+        responses: {
+          ok: {
+            description: 'ok',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/thing' } } },
+          },
+          other: { description: 'other' },
+        },
+        schemas: {
+          thing: { type: 'object', properties: { owner: { $ref: '#/components/schemas/user' } } },
+          user: { type: 'object' },
+          unused: { type: 'string' },
+        },
+      },
+    } as never;
+    const from = { package: 'p', version: '1', file: 'f', sha256: '0'.repeat(64) };
+    const slice = sliceDescription(doc, ['a/get'], from);
+    expect(Object.keys(slice.paths)).toEqual(['/a/{id}']);
+    expect(Object.keys(slice.paths['/a/{id}'] ?? {})).toEqual(['parameters', 'get']);
+    expect(slice.components).toEqual({
+      parameters: { id: expect.anything() },
+      responses: { ok: expect.anything() },
+      schemas: { thing: expect.anything(), user: expect.anything() },
+    });
+    expect(unresolvedRefs(slice)).toEqual([]);
+    expect(() => sliceDescription(doc, ['a/get', 'c/get'], from)).toThrow(
+      "not in GitHub's description: c/get",
+    );
+  });
+
+  test('a request for an operation it does not serve is a 404 naming what it serves', async () => {
+    const r = await fetch(`${s.url}/repos/me/bk/pulls`, { headers: { authorization: `token ${TOKEN}` } });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { message: string }).message).toBe(
+      `Not Found (the stand-in serves only ${Object.keys(handlers).join(', ')}; not GET /repos/me/bk/pulls)`,
+    );
   });
 });
