@@ -102,15 +102,18 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
     await target.exec([...sudo, 'systemctl', 'reset-failed', unit], { reject: false });
   }
   if (units.length) await target.exec([...sudo, 'systemctl', 'daemon-reload'], { reject: false });
-  // Temp dirs; a `pids` file in one lists background process groups to kill first.
+  // A `pids` file in a temp dir lists background process groups to kill first.
   const rootOwned: string[] = [];
-  for (const dir of await list(['sh', '-c', `ls -d /tmp/${prefix}* 2>/dev/null || true`])) {
+  // Temp dirs under /tmp, and the board rehearsal's checkout in the runner's home.
+  for (const dir of await list(['sh', '-c', runDirs(prefix)])) {
     await target.exec(
       [
         'sh',
         '-c',
-        // Kill each recorded group, then wait (up to 5 s) until it is really gone.
-        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; i=0; while kill -0 "-$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done; true',
+        // Kill each recorded group, then wait (up to 5 s) until it is really gone; then every process
+        // still working in the dir (a rehearsal's run in its checkout, orphaned when its driver died).
+        'for p in $(cat "$1"/*.pgid 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; i=0; while kill -0 "-$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done; ' +
+          'for p in /proc/[0-9]*; do case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"|"$1"/*) kill -KILL "$(basename "$p")" 2>/dev/null;; esac; done; true',
         'sh',
         dir,
       ],
@@ -132,4 +135,40 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
     if (!(await target.exec(['test', '-e', dir], { reject: false })).failed)
       failed.push(`temp dir ${dir}: not removed (root-owned files, and no way to remove them as root)`);
   return { removed, failed };
+}
+
+/**
+ * A shell listing the runs' directories: temp dirs under /tmp and the board rehearsal's checkout in the
+ * runner's home; never the one the janitor works in (the rehearsal's nightly runs it from its checkout).
+ */
+const runDirs = (prefix: string) =>
+  `for d in /tmp/${prefix}* "$HOME"/${prefix}*; do [ -e "$d" ] || continue; case "$PWD/" in "$d"/*) continue;; esac; echo "$d"; done`;
+
+/**
+ * What runs left on the target, at a glance (one shell on the target, each listing at most a few
+ * lines): labelled containers, volumes, networks and images, the runs' builders, units and directories.
+ * Empty when there is nothing for `janitor` (of the same `runId`, or of every run) to remove.
+ */
+export async function leftovers(target: Target, runId?: string): Promise<string[]> {
+  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
+  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
+  const script = [
+    ...Object.entries({
+      container: 'ps -aq',
+      volume: 'volume ls -q',
+      network: 'network ls -q',
+      image: 'images -q',
+    }).map(([what, ls]) => `docker ${ls} --filter label=${label} 2>/dev/null | sed 's/^/${what} /'`),
+    `docker buildx ls --format '{{.Name}}' 2>/dev/null | grep '^${prefix}' | sed 's/^/builder /'`,
+    `systemctl list-unit-files --no-legend --plain '${prefix}*' 2>/dev/null | awk '{print "unit " $1}'`,
+    runDirs(prefix),
+  ].join('; ');
+  const r = await target.exec(['sh', '-c', `{ ${script}; } | head -20`], {
+    reject: false,
+    timeoutMs: 120_000,
+  });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }

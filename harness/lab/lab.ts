@@ -10,6 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../helpers/errors.ts';
+import { janitor, leftovers } from '../docker/janitor.ts';
 import { LAB_DOCKER_FLAVOURS, type LabConfig } from '../plan/config.ts';
 import { untilExit } from '../target/background-work.ts';
 import { LocalTarget } from '../target/local-target.ts';
@@ -150,7 +151,9 @@ export class Lab {
 
   /**
    * The SBOM scanner stand-in's binaries (scanner-image.ts): started once per process, at the lowest CPU
-   * priority; a fresh start begins it beside the VM disk, whose build leaves a host core mostly idle.
+   * priority, when the services start (beside the boot, after the VM disk): on a fresh machine, syft's
+   * build beside the VM disk's made that take twice as long (docs/performance.md). Only the container
+   * phase's SBOM check waits for it.
    */
   private scannerBuild(): Promise<ScannerBuild> {
     if (!this.scanner) {
@@ -190,7 +193,6 @@ export class Lab {
         this.progress.say('the lab VM had died (no qemu process); starting it again');
       }
       await provision.prepareHost();
-      void this.scannerBuild();
       const hostKeyPub = await provision.ensureKeys();
       // The VM disk starts from the riscv64 tree; the amd64 and arm64 trees are made meanwhile and after.
       // Recorded as being made from now on (this process waits for them before it exits); pushed once
@@ -207,9 +209,33 @@ export class Lab {
       } finally {
         servicesUp(false);
       }
+      await this.sweepDeadRuns();
       return this.endpoint();
     } finally {
       await release();
+    }
+  }
+
+  /**
+   * A VM this start has just booted or resumed holds no live run: whatever runs labelled in it was left
+   * by a run that died with the VM (CI's time limit stops the board rehearsal and the VM together).
+   * Its builders' containers come back with the guest (restart policy) and would take the next run's
+   * CPUs, so they are removed before the lab is handed out, and what was removed is said.
+   */
+  private async sweepDeadRuns(): Promise<void> {
+    const vm = await this.connect();
+    try {
+      const found = await leftovers(vm);
+      if (found.length === 0) return;
+      await this.progress.step(
+        `removing what dead runs left in the VM (${found.length > 19 ? 'many' : found.length}: ${found.slice(0, 3).join(', ')}${found.length > 3 ? ', ...' : ''})`,
+        async () => {
+          const report = await janitor(vm);
+          if (report.failed.length) this.progress.say(`lab: could not remove ${report.failed.join('; ')}`);
+        },
+      );
+    } finally {
+      await vm.close();
     }
   }
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { janitor } from '../../harness/docker/janitor.ts';
+import { janitor, leftovers } from '../../harness/docker/janitor.ts';
 import { LocalTarget } from '../../harness/target/local-target.ts';
 import { localTempDir, removeLeftLocalTempDirs } from '../../harness/target/local-temp.ts';
 import { newRunId, RUN_LABEL } from '../../harness/target/resources.ts';
@@ -84,7 +84,9 @@ describe('cleanup', () => {
     await exited(child);
     expect(existsSync(dir)).toBe(true);
     expect(existsSync(scratch)).toBe(true);
+    expect(await leftovers(local, runId)).toEqual(expect.arrayContaining([dir, scratch]));
     const report = await janitor(local, runId);
+    expect(await leftovers(local, runId)).toEqual([]);
     expect(report.removed).toContain(`temp dir ${dir}`);
     expect(report.removed).toContain(`temp dir ${scratch}`);
     expect(existsSync(dir)).toBe(false);

@@ -61,8 +61,13 @@ func scan(root, dest string) error {
 	name := filepath.Base(root)
 	out := filepath.Join(os.TempDir(), name+".syft-spdx.json")
 	cmd := exec.Command(syft, "scan", "dir:"+root, "--quiet",
-		// A build stage's root filesystem is an image's: installed packages (dpkg, Go binaries, ...).
+		// A build stage's root filesystem is an image's. Of syft's image catalogers, the two for what a
+		// Debian image with Go binaries holds: Debian's package database and the Go binaries' build
+		// info. The others (the binary classifier, ELF notes, language package files) read every
+		// executable's contents and took the scan of the BuildKit image from 20 s to 4 min under TCG,
+		// to find nothing those two do not (docs/lab.md).
 		"--override-default-catalogers", "image",
+		"--select-catalogers", "dpkg,go-module-binary",
 		"--source-name", name,
 		"-o", "spdx-json="+out)
 	cmd.Env = append(os.Environ(),
