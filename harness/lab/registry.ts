@@ -3,7 +3,7 @@
  * and the `busybox` one (busybox.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage } from '../../helpers/errors.ts';
 import { BUSYBOX_REPOSITORY, BUSYBOX_TAG, type BusyboxSources, busyboxRootfs } from './busybox.ts';
@@ -202,6 +202,11 @@ export class LabRegistry {
             createdBy: built.createdBy,
           },
         ]);
+        // Earlier builds of the glue (each about 80 MB with its layer) are replaced by this one.
+        const current = basename(built.dir);
+        for (const entry of await readdir(this.layout.p('scanner')))
+          if (/^scanner-/.test(entry) && entry !== current && entry !== `${current}-riscv64.tar`)
+            await rm(this.layout.p('scanner', entry), { recursive: true, force: true });
       },
     );
     await writeFile(marker, new Date().toISOString());
