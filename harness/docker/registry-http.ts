@@ -81,46 +81,64 @@ async function getJson(
   return { body: JSON.parse(r.body) as Record<string, unknown>, digest };
 }
 
+/** An entry of an index: an image manifest by platform, or an attestation manifest for one. */
+interface IndexEntry {
+  digest: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
 /** An index entry that is BuildKit's attestation manifest for an image of the index. */
-const isAttestation = (m: { annotations?: Record<string, string> }) =>
+const isAttestation = (m: IndexEntry) =>
   m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 
-/** The tag's manifest (or index, and each of its platforms' configs). */
 const platformOf = (p: { os: string; architecture: string; variant?: string }) =>
   [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 
+/** What the registry serves for a ref (`host/repo:tag` or `host/repo@sha256:...`): a manifest or an index. */
+interface ServedManifest {
+  ref: RegistryRef;
+  /** The digest the registry answered with (Docker-Content-Digest). */
+  digest: string | undefined;
+  body: Record<string, unknown>;
+  /** The index's entries; none for a single manifest. */
+  entries: IndexEntry[];
+  /** The entries that are images (not attestations, nor BuildKit's `unknown/unknown` placeholders). */
+  images: IndexEntry[];
+}
+
+async function servedManifest(target: Target, ref: string, insecure: boolean): Promise<ServedManifest> {
+  const at = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
+  const r = parseRef(at ? ref.slice(0, -at.length - 1) : ref, insecure);
+  const top = await getJson(target, `${r.base}/manifests/${at ?? r.tag}`, ACCEPT);
+  const entries = (top.body.manifests as IndexEntry[] | undefined) ?? [];
+  const images = entries.filter((m) => !isAttestation(m) && m.platform?.architecture !== 'unknown');
+  return { ref: { ...r, tag: at ?? r.tag }, digest: top.digest, body: top.body, entries, images };
+}
+
+/** The tag's manifest (or index, and each of its platforms' configs). */
 export async function pushedImage(target: Target, ref: string, insecure: boolean): Promise<PushedImage> {
-  const r = parseRef(ref, insecure);
-  const top = await getJson(target, `${r.base}/manifests/${r.tag}`, ACCEPT);
-  const mediaType = String(top.body.mediaType ?? '');
-  const manifests =
-    (top.body.manifests as
-      | Array<{
-          digest: string;
-          platform?: { os: string; architecture: string; variant?: string };
-          annotations?: Record<string, string>;
-        }>
-      | undefined) ?? [];
-  const images = manifests.length
-    ? manifests.filter((m) => m.platform && !isAttestation(m) && m.platform.architecture !== 'unknown')
-    : [{ digest: r.tag, platform: undefined }];
+  const served = await servedManifest(target, ref, insecure);
+  const r = served.ref;
+  const index = served.entries.length > 0;
+  const images = index ? served.images.filter((m) => m.platform) : [{ digest: r.tag, platform: undefined }];
   const configs = [];
   for (const m of images) {
-    const manifest = manifests.length
+    const manifest = index
       ? (await getJson(target, `${r.base}/manifests/${m.digest}`, ACCEPT)).body
-      : top.body;
+      : served.body;
     const configDigest = (manifest.config as { digest: string }).digest;
     configs.push(
       (await getJson(target, `${r.base}/blobs/${configDigest}`)).body as PushedImage['configs'][number],
     );
   }
   return {
-    digest: top.digest,
-    mediaType,
+    digest: served.digest,
+    mediaType: String(served.body.mediaType ?? ''),
     platforms: configs.map(platformOf),
     configs,
-    indexPlatforms: manifests.length ? images.map((m) => (m.platform ? platformOf(m.platform) : '?')) : [],
-    attestations: manifests.filter(isAttestation).length,
+    indexPlatforms: index ? images.map((m) => (m.platform ? platformOf(m.platform) : '?')) : [],
+    attestations: served.entries.filter(isAttestation).length,
   };
 }
 
@@ -141,23 +159,15 @@ export async function pushedAttestations(
   ref: string,
   insecure: boolean,
 ): Promise<PushedAttestations> {
-  const r = parseRef(ref.replace(/@sha256:[0-9a-f]{64}$/, ''), insecure);
-  const at = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1] ?? r.tag;
-  const top = await getJson(target, `${r.base}/manifests/${at}`, ACCEPT);
-  type Entry = {
-    digest: string;
-    platform?: { os: string; architecture: string; variant?: string };
-    annotations?: Record<string, string>;
-  };
-  const entries = (top.body.manifests as Entry[] | undefined) ?? [];
-  const images = entries.filter((m) => !isAttestation(m) && m.platform?.architecture !== 'unknown');
-  const out: PushedAttestations = { digest: top.digest, images: [] };
+  const served = await servedManifest(target, ref, insecure);
+  const r = served.ref;
+  const out: PushedAttestations = { digest: served.digest, images: [] };
   // A single manifest, not an index: an image with nothing attached.
-  if (entries.length === 0)
-    out.images.push({ platform: 'single manifest', digest: top.digest ?? at, statements: [] });
-  for (const image of images) {
+  if (served.entries.length === 0)
+    out.images.push({ platform: 'single manifest', digest: served.digest ?? r.tag, statements: [] });
+  for (const image of served.images) {
     const statements: AttachedImage['statements'] = [];
-    for (const a of entries.filter(
+    for (const a of served.entries.filter(
       (m) => isAttestation(m) && m.annotations?.['vnd.docker.reference.digest'] === image.digest,
     )) {
       const manifest = (await getJson(target, `${r.base}/manifests/${a.digest}`, ACCEPT)).body;
@@ -191,11 +201,8 @@ export async function servedDigests(
   insecure: boolean,
   platform: string,
 ): Promise<string[]> {
-  const r = parseRef(ref, insecure);
-  const top = await getJson(target, `${r.base}/manifests/${r.tag}`, ACCEPT);
+  const served = await servedManifest(target, ref, insecure);
   const [os, arch] = platform.split('/');
-  const entries =
-    (top.body.manifests as Array<{ digest: string; platform?: { os: string; architecture: string } }>) ?? [];
-  const entry = entries.find((m) => m.platform?.os === os && m.platform?.architecture === arch);
-  return [top.digest, entry?.digest].filter((d): d is string => Boolean(d));
+  const entry = served.entries.find((m) => m.platform?.os === os && m.platform?.architecture === arch);
+  return [served.digest, entry?.digest].filter((d): d is string => Boolean(d));
 }
