@@ -126,16 +126,26 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     if (binaries) env.BKA_BINARIES = await uploadBinaries(vm, binaries, `${checkout}/.rehearsal-binaries`);
     if (options.npmTest) return await npmTest(vm, checkout, env, options, progress, startedAt);
     const values = { 'matrix.board.name': BOARD, 'inputs.phases': options.phases.join(',') };
+    // A step still running in the VM when this process is stopped (CI's time limit, ^C) is stopped with
+    // SIGINT first, so that it removes what it made, as the runner's cancel does; then its checkout goes.
+    const stepPid = `${checkout}/.nightly-step.pid`;
+    resources.defer(`the nightly's step running in ${checkout}`, () => stopStep(vm, stepPid));
     const run = async (name: string) => {
       // The step's own command line: `node bin/buildkit-acceptance.mjs` and its arguments as written.
       const argv = ['node', 'bin/buildkit-acceptance.mjs', ...workflowArgv(WORKFLOW, name, values)];
       const stepVars = { ...stepEnv(WORKFLOW, name, values), ...env };
-      return vm.exec(serviceShell(`cd ${checkout} && exec ${quoteCommand(argv)}`), {
-        env: stepVars,
-        reject: false,
-        timeoutMs: 150 * 60_000,
-        context: `board rehearsal: the nightly's ${name} step`,
-      });
+      const result = await vm.exec(
+        serviceShell(`cd ${checkout} && echo $$ > ${stepPid} && exec ${quoteCommand(argv)}`),
+        {
+          env: stepVars,
+          reject: false,
+          timeoutMs: 150 * 60_000,
+          context: `board rehearsal: the nightly's ${name} step`,
+        },
+      );
+      // Ended: nothing of it is left to stop.
+      await vm.exec(['rm', '-f', stepPid], { reject: false });
+      return result;
     };
     const doctor = await step('the nightly step: doctor', () => run('doctor'));
     process.stderr.write(doctor.stdout + doctor.stderr);
@@ -153,6 +163,17 @@ export async function rehearseBoard(config: Config, options: RehearsalOptions): 
     await vm.close();
     if (!wasRunning && !config.lab.keep) await lab.down();
   }
+}
+
+/**
+ * SIGINT to the nightly's step recorded in `pidFile` when it still runs, then up to 50 s for it to remove
+ * what it made and exit (within the minute an interrupted process gives its cleanup).
+ */
+function stopStep(vm: SshTarget, pidFile: string) {
+  const script =
+    'p=$(cat "$1" 2>/dev/null) || exit 0; kill -INT "$p" 2>/dev/null || exit 0; ' +
+    'i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.1; i=$((i+1)); done';
+  return vm.exec(['sh', '-c', script, 'sh', pidFile], { reject: false, timeoutMs: 55_000 });
 }
 
 /**
