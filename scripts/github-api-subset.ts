@@ -53,7 +53,9 @@ try {
     } else console.log(`github-api-subset: ${SUBSET_FILE} is the slice of @octokit/openapi ${version}`);
   } else {
     writeFileSync(SUBSET_FILE, out);
-    const ops = Object.values(subset.paths).flatMap((p) => Object.keys(p ?? {})).length;
+    const ops = Object.values(subset.paths).flatMap((p) =>
+      Object.values(p ?? {}).filter((op) => op && typeof op === 'object' && 'operationId' in op),
+    ).length;
     console.log(
       `github-api-subset: wrote ${ops} operations of @octokit/openapi ${version} to ${SUBSET_FILE}`,
     );

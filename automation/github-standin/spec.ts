@@ -37,7 +37,7 @@ export function githubApiDescription(): OpenAPIV3.Document {
 
 /** What the description was cut from: `@octokit/openapi 23.0.2 (GitHub v1.1.4)`. */
 export function githubApiVersion(): string {
-  githubApiDescription();
-  const from = (cached as Subset)['x-sliced-from'];
-  return `${from.package} ${from.version} (${cached?.info.version})`;
+  const d = githubApiDescription() as Subset;
+  const from = d['x-sliced-from'];
+  return `${from.package} ${from.version} (${d.info.version})`;
 }

@@ -17,8 +17,7 @@ export interface JanitorReport {
  * buildx builders, systemd units, containerd namespaces, temp dirs and the processes recorded in them. `runId` limits it to one run.
  */
 export async function janitor(target: Target, runId?: string): Promise<JanitorReport> {
-  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
-  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
+  const { label, prefix } = runScope(runId);
   const removed: string[] = [];
   const failed: string[] = [];
   // A failure keeps its stderr's last lines: Buildx says why before its summary line.
@@ -89,11 +88,7 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
     for (const i of new Set(images)) await run(`image ${i}`, ['docker', 'image', 'rm', '-f', i]);
   }
   // systemd units of the run (worker=systemd links them), through sudo unless root: stop, unlink.
-  const units = await list([
-    'sh',
-    '-c',
-    `systemctl list-unit-files --no-legend --plain '${prefix}*' 2>/dev/null | awk '{print $1}'`,
-  ]);
+  const units = await list(['sh', '-c', runUnits(prefix)]);
   const sudo =
     (await target.exec(['id', '-u'], { reject: false })).stdout.trim() === '0' ? [] : ['sudo', '-n'];
   for (const unit of units) {
@@ -137,6 +132,16 @@ export async function janitor(target: Target, runId?: string): Promise<JanitorRe
   return { removed, failed };
 }
 
+/** The label and name prefix of one run's resources, or of every run's. */
+const runScope = (runId?: string) => ({
+  label: runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL,
+  prefix: runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`,
+});
+
+/** A shell listing the runs' systemd units, one name a line. */
+const runUnits = (prefix: string) =>
+  `systemctl list-unit-files --no-legend --plain '${prefix}*' 2>/dev/null | awk '{print $1}'`;
+
 /**
  * A shell listing the runs' directories: temp dirs under /tmp and the board rehearsal's checkout in the
  * runner's home; never the one the janitor works in (the rehearsal's nightly runs it from its checkout).
@@ -150,8 +155,7 @@ const runDirs = (prefix: string) =>
  * Empty when there is nothing for `janitor` (of the same `runId`, or of every run) to remove.
  */
 export async function leftovers(target: Target, runId?: string): Promise<string[]> {
-  const label = runId ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
-  const prefix = runId ? `${NAME_PREFIX}-${runId}-` : `${NAME_PREFIX}-`;
+  const { label, prefix } = runScope(runId);
   const script = [
     ...Object.entries({
       container: 'ps -aq',
@@ -160,7 +164,7 @@ export async function leftovers(target: Target, runId?: string): Promise<string[
       image: 'images -q',
     }).map(([what, ls]) => `docker ${ls} --filter label=${label} 2>/dev/null | sed 's/^/${what} /'`),
     `docker buildx ls --format '{{.Name}}' 2>/dev/null | grep '^${prefix}' | sed 's/^/builder /'`,
-    `systemctl list-unit-files --no-legend --plain '${prefix}*' 2>/dev/null | awk '{print "unit " $1}'`,
+    `${runUnits(prefix)} | sed 's/^/unit /'`,
     runDirs(prefix),
   ].join('; ');
   const r = await target.exec(['sh', '-c', `{ ${script}; } | head -20`], {
