@@ -9,13 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  DOCKERFILE,
-  type ImageContext,
-  imageContext,
-  pushAttested,
-  SBOM_GENERATOR,
-} from '../../build/image.ts';
+import { DOCKERFILE, SBOM_GENERATOR } from '../../build/image.ts';
 import {
   type ContainerExecOptions,
   execIn,
@@ -30,7 +24,6 @@ import {
 } from '../../harness/docker/registry-http.ts';
 import { TrackedContainer } from '../../harness/docker/tracked-container.ts';
 import { defaultImageRepository } from '../../harness/plan/project-repository.ts';
-import { awaitBaseImage } from '../../harness/run/base-images.ts';
 import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
 import { engineRef, type PushRegistry, pushRegistry } from '../../harness/run/run-registry.ts';
@@ -40,10 +33,10 @@ import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
 import {
   type ImageUnderTest,
-  imageBuildInputs,
   imageUnderTest,
   repositoryFor,
 } from '../../harness/subjects/image-under-test.ts';
+import { type PublishedImage, publishedImage, repositoryOf } from '../../harness/subjects/published-image.ts';
 import {
   askedDockerfileVersion,
   baseImageDigests,
@@ -605,13 +598,11 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
 });
 
 /**
- * The image as users get it from a registry, with provenance (mode=max) and an SBOM attached by the
- * BuildKit under test, and signed by digest. Without --image the phase publishes it as build-image
- * --push does: built again on a Buildx builder running the image under test (its apt step from the
- * pushed inline cache), pushed to the run's registry; with --image, the published image is read.
+ * The image as users get it from a registry (harness/subjects/published-image.ts), with provenance
+ * (mode=max) and an SBOM attached by the BuildKit under test, and signed by digest.
  */
 describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']] }, () => {
-  let published: { ref: string; digest: string; http: boolean; context?: ImageContext; ms?: number };
+  let published: PublishedImage;
   let registry: PushRegistry;
   let attached: PushedAttestations;
   const statement = (type: string) =>
@@ -621,42 +612,10 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
 
   beforeAll(async () => {
     registry = await pushRegistry(ctx);
-    if (ctx.config.image) {
-      // The lab's registry (the mirror) speaks plain HTTP; any other is HTTPS.
-      const mirror = ctx.config.registryMirror;
-      const http = Boolean(mirror && ctx.config.image.startsWith(`${mirror}/`));
-      const [digest] = await servedDigests(ctx.target, ctx.config.image, http, 'linux/riscv64');
-      published = { ref: ctx.config.image, digest: digest ?? '', http };
-    } else {
-      const workDir = await ctx.resources.tempDir('attested');
-      const context = await imageContext({
-        ...(await imageBuildInputs(ctx)),
-        target: ctx.target,
-        repository: repositoryFor(ctx.config),
-        workDir,
-        now: image.builtAt,
-      });
-      // In the lab, the SBOM generator is the lab registry's stand-in, pushed once the lab has built it.
-      await awaitBaseImage(ctx, SBOM_GENERATOR, ['linux/riscv64'], { work: 'scanner' });
-      const worker = await startWorker(ctx, 'buildx-docker-container', { image });
-      const name = `${registry.forBuilders}/bka/supply-chain:${ctx.resources.runId}`;
-      const pushed = await withWorkerLogs(worker, () =>
-        pushAttested(context, {
-          buildx: (args, options) => worker.buildx(args, options),
-          names: [name],
-          insecure: true,
-          // The apt step from the inline cache of the tags the distribution check pushed (the lab's registry).
-          cacheFrom: ctx.config.registryMirror ? image.tags : [],
-          workDir,
-          target: ctx.target,
-        }),
-      );
-      await worker.stop();
-      published = { ref: name, digest: pushed.digest, http: true, context, ms: pushed.durationMs };
-    }
+    published = await publishedImage(ctx, image, registry);
     attached = await pushedAttestations(
       ctx.target,
-      `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`,
+      `${repositoryOf(published.ref)}@${published.digest}`,
       published.http,
     );
   }, 45 * 60_000);
@@ -704,10 +663,8 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
     const s = statement(SPDX_PREDICATE);
     expect(s, 'no SPDX SBOM for linux/riscv64').toBeDefined();
     const pkgs = sbomPackages((s!.statement.predicate as Record<string, unknown>) ?? {});
-    const engineRefOf = `${engineRef(registry, published.ref.replace(/:[^:/]+$/, ''))}@${published.digest}`;
-    const pulled = published.http
-      ? engineRefOf
-      : `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`;
+    const engineRefOf = `${engineRef(registry, repositoryOf(published.ref))}@${published.digest}`;
+    const pulled = published.http ? engineRefOf : `${repositoryOf(published.ref)}@${published.digest}`;
     ctx.resources.image(pulled);
     const installed = await installedDebianPackages(ctx, pulled);
     const dockerfile = published.context?.dockerfile ?? readFileSync(DOCKERFILE, 'utf8');
@@ -761,7 +718,7 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
         throw new Error(
           '--image: no project repository (GITHUB_REPOSITORY or the git remote) names the workflow that signs it',
         );
-      const ref = `${published.ref.replace(/:[^:/]+$/, '')}@${published.digest}`;
+      const ref = `${repositoryOf(published.ref)}@${published.digest}`;
       first = {
         what: `${ref}, keyless from ${url}`,
         result: await cosignVerifyKeyless(ctx.target, ref, { repositoryUrl: url, dockerConfig: emptyConfig }),
