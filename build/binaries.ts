@@ -80,6 +80,11 @@ const sha256File = async (path: string) =>
 
 /** The default deadline of one `go build` (see BuildOptions.deadlineMs), and of the other go commands. */
 export const BUILD_DEADLINE_MS = 45 * 60_000;
+/**
+ * How the binaries are built, in the cache key: a changed recipe (flags) is a new build, never an old
+ * build reused. r2: without -trimpath, so the build info records -ldflags and the injected version.
+ */
+const RECIPE = 'r2';
 
 /**
  * The build's manifest.json for binaries laid out as this script lays them out (DIR/bin/buildkitd, or the
@@ -331,7 +336,7 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
   const mode = goarch === hostArch ? 'native' : 'cross-compiled';
   const outRoot = options.outDir ?? join(defaultCacheDir(), 'binaries');
   const replaced = options.replace ? `-replaced${await replacementDigest(options.replace)}` : '';
-  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}${options.versionInjection === false ? '-noversion' : ''}${replaced}`;
+  const key = `${src.version}-${src.revision.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${goVersion}-linux-${goarch}-${RECIPE}${options.versionInjection === false ? '-noversion' : ''}${replaced}`;
   const dir = join(outRoot, key);
   const manifestPath = join(dir, 'manifest.json');
   if (!options.fresh && existsSync(manifestPath)) {
@@ -376,7 +381,11 @@ export async function buildBinaries(options: BuildOptions): Promise<BuildOutput>
       const r = await go(
         [
           'build',
-          '-trimpath',
+          // No -trimpath, as upstream's release build: with it Go leaves -ldflags out of the build info
+          // (go.dev/issue/52372), and SBOM scanners that read the build info (syft's default, in Docker
+          // Hub's buildkit-syft-scanner) then list buildkitd and buildctl as github.com/moby/buildkit
+          // (devel) instead of the version -X injects. The build info then names this module cache's
+          // path; builds are byte-identical on one machine, not across module cache paths.
           '-buildvcs=false',
           ...(modfile ? [`-modfile=${modfile}`] : []),
           '-ldflags',

@@ -25,10 +25,26 @@ export function parseGoBuildInfo(stdout: string): GoBuildInfo | undefined {
     else if (kind === 'dep') info.deps[a] = b;
     else if (kind === 'build') {
       const eq = a.indexOf('=');
-      if (eq > 0) info.settings[a.slice(0, eq)] = a.slice(eq + 1);
+      if (eq > 0) info.settings[a.slice(0, eq)] = unquote(a.slice(eq + 1));
     }
   }
   return info;
+}
+
+/** A setting's value as Go prints it: quoted (strconv.Quote) when it holds spaces, as -ldflags does. */
+function unquote(value: string): string {
+  if (!value.startsWith('"')) return value;
+  try {
+    return JSON.parse(value) as string;
+  } catch {
+    return value;
+  }
+}
+
+/** Whether `ldflags` sets `name` with `-X name=value` (as BuildKit's version.Version is injected). */
+export function ldflagsSet(ldflags: string, name: string, value: string): boolean {
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?:^|\\s)-X[\\s=]+${esc(name)}=${esc(value)}(?:\\s|$)`).test(ldflags);
 }
 
 /**
@@ -65,7 +81,7 @@ export function riscvProfileProblem(profile: string, isa: string): string | unde
 /** What a release binary of the build script must be: its settings against what the build was asked. */
 export function buildInfoProblems(
   info: GoBuildInfo,
-  asked: { goarch: string; goVersion?: string; trimpath?: boolean; cgo: boolean },
+  asked: { goarch: string; goVersion?: string; trimpath?: boolean; cgo: boolean; version?: string },
 ): string[] {
   const s = info.settings;
   const problems: string[] = [];
@@ -79,6 +95,14 @@ export function buildInfoProblems(
     problems.push(`-trimpath=${s['-trimpath'] ?? 'false'}, asked ${asked.trimpath}`);
   if (asked.goVersion && info.goVersion !== asked.goVersion)
     problems.push(`built with ${info.goVersion}, the build says ${asked.goVersion}`);
+  // What SBOM scanners read a Go binary's version from (syft's default: the -ldflags build setting).
+  if (
+    asked.version &&
+    !ldflagsSet(s['-ldflags'] ?? '', 'github.com/moby/buildkit/version.Version', asked.version)
+  )
+    problems.push(
+      `the build info's -ldflags do not name version.Version=${asked.version}${s['-trimpath'] === 'true' ? ' (-trimpath leaves them out)' : ''}: an SBOM scanner reading it lists github.com/moby/buildkit ${info.mainVersion ?? '(devel)'}`,
+    );
   if (info.mainModule !== 'github.com/moby/buildkit')
     problems.push(`main module ${info.mainModule || 'none'}, expected github.com/moby/buildkit`);
   return problems;

@@ -83,7 +83,7 @@ describe('release binaries', { tags: [SERVES['#207']] }, () => {
 
 describe('build facts', { tags: [SERVES['#207']] }, () => {
   for (const name of ['buildkitd', 'buildctl']) {
-    test(`${name}'s Go build facts are as the build was asked, and its RISC-V profile runs on the target's CPU`, async ({
+    test(`${name}'s Go build facts are as the build was asked, its build info names the asked version, and its RISC-V profile runs on the target's CPU`, async ({
       annotate,
       skip,
     }) => {
@@ -98,9 +98,16 @@ describe('build facts', { tags: [SERVES['#207']] }, () => {
       await annotate(
         `${name}: ${info!.goVersion}, ${info!.path}, CGO_ENABLED=${s.CGO_ENABLED}, -trimpath=${s['-trimpath'] ?? 'false'}, GOOS/GOARCH=${s.GOOS}/${s.GOARCH}, GORISCV64=${profile}; target isa ${ctx.facts.isa || 'unknown'}`,
       );
-      // The build script's contract (static, -trimpath, the Go it recorded); given binaries: the platform.
+      // The build script's contract (static, the Go it recorded, and the asked version in the -ldflags the
+      // build info records: what SBOM scanners read); given binaries: the platform.
       const asked = bins.manifest
-        ? { goarch: 'riscv64', goVersion: bins.manifest.goVersion, trimpath: true, cgo: false }
+        ? {
+            goarch: 'riscv64',
+            goVersion: bins.manifest.goVersion,
+            trimpath: false,
+            cgo: false,
+            version: bins.expectedVersion,
+          }
         : { goarch: 'riscv64', cgo: false };
       expect(buildInfoProblems(info!, asked), `the build facts of ${bins.source}`).toEqual([]);
       expect(ctx.facts.isa, "the target's /proc/cpuinfo has no isa line").not.toBe('');

@@ -7,13 +7,26 @@ import {
   riscvProfileProblem,
 } from '../../helpers/go-buildinfo.ts';
 
-/** `go version -m bin/buildctl` of the build script's v0.33.1 riscv64 build (deps cut), 2026-11-30. */
+/** `go version -m bin/buildctl` of the build script's v0.33.1 riscv64 build (deps cut), 2026-12-02. */
 const CAPTURED = `/opt/buildkit/bin/buildctl: go1.26.8
 	path	github.com/moby/buildkit/cmd/buildctl
 	mod	github.com/moby/buildkit	(devel)	
 	dep	github.com/cenkalti/backoff/v5	v5.0.3	h1:ZN+IMa753KfX5hd8vVaMixjnqRZ3y8CuJKRKj1xcsSM=
 	dep	github.com/cespare/xxhash/v2	v2.3.0	h1:UL815xU9SqsFlibzuggzjXhog7bL6oX9BbNZnL2UFvs=
-	dep	github.com/containerd/console	v1.0.5	h1:R0ymNeydRqH2DmakFNdmjR2k0t7UPuiOV/N/27/qqsc=
+	build	-buildmode=exe
+	build	-compiler=gc
+	build	-ldflags="-s -w -buildid= -X github.com/moby/buildkit/version.Version=v0.33.1 -X github.com/moby/buildkit/version.Revision=h1:UUrdifmRdRadykO+f5l8BT1CseUXst2sJHV7AmkjjxE= -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit"
+	build	CGO_ENABLED=0
+	build	GOARCH=riscv64
+	build	GOOS=linux
+	build	GORISCV64=rva20u64
+`;
+
+/** The same build as the script made it before 2026-12-02, with -trimpath (deps cut), 2026-11-30. */
+const CAPTURED_TRIMPATH = `/opt/buildkit/bin/buildctl: go1.26.8
+	path	github.com/moby/buildkit/cmd/buildctl
+	mod	github.com/moby/buildkit	(devel)	
+	dep	github.com/cenkalti/backoff/v5	v5.0.3	h1:ZN+IMa753KfX5hd8vVaMixjnqRZ3y8CuJKRKj1xcsSM=
 	build	-buildmode=exe
 	build	-compiler=gc
 	build	-trimpath=true
@@ -23,7 +36,7 @@ const CAPTURED = `/opt/buildkit/bin/buildctl: go1.26.8
 	build	GORISCV64=rva20u64
 `;
 
-const asked = { goarch: 'riscv64', goVersion: 'go1.26.8', trimpath: true, cgo: false };
+const asked = { goarch: 'riscv64', goVersion: 'go1.26.8', trimpath: false, cgo: false, version: 'v0.33.1' };
 
 describe('Go build facts', () => {
   test("the build script's riscv64 buildctl: Go version, module and settings, as asked", () => {
@@ -35,20 +48,32 @@ describe('Go build facts', () => {
     expect(buildInfoProblems(info, asked)).toEqual([]);
   });
 
-  test('a cgo build, one without -trimpath, another GOARCH or Go each name the setting', () => {
+  test('a cgo build, another GOARCH or Go, or another injected version each name the setting', () => {
     const broken = CAPTURED.replace('CGO_ENABLED=0', 'CGO_ENABLED=1')
-      .replace('-trimpath=true', '-trimpath=false')
       .replace('GOARCH=riscv64', 'GOARCH=arm64')
-      .replace(': go1.26.8', ': go1.24.4');
+      .replace(': go1.26.8', ': go1.24.4')
+      .replace('version.Version=v0.33.1', 'version.Version=v0.33.10');
     expect(buildInfoProblems(parseGoBuildInfo(broken)!, asked)).toEqual([
       'GOARCH=arm64, asked riscv64',
       'CGO_ENABLED=1, asked 0 (a static binary)',
-      '-trimpath=false, asked true',
       'built with go1.24.4, the build says go1.26.8',
+      "the build info's -ldflags do not name version.Version=v0.33.1: an SBOM scanner reading it lists github.com/moby/buildkit (devel)",
     ]);
     expect(
       parseGoBuildInfo('/opt/x: could not read Go build info from /opt/x: not a Go executable'),
     ).toBeUndefined();
+  });
+
+  test('a -trimpath build keeps no -ldflags in its build info: the version SBOM scanners read is named missing', () => {
+    expect(buildInfoProblems(parseGoBuildInfo(CAPTURED_TRIMPATH)!, asked)).toEqual([
+      '-trimpath=true, asked false',
+      "the build info's -ldflags do not name version.Version=v0.33.1 (-trimpath leaves them out): an SBOM scanner reading it lists github.com/moby/buildkit (devel)",
+    ]);
+    // A build without version injection (the phase's broken artefact) is named the same way.
+    const noVersion = CAPTURED.replace(/ -X github\.com\/moby\/buildkit\/version\.Version=\S+/, '');
+    expect(buildInfoProblems(parseGoBuildInfo(noVersion)!, asked)).toEqual([
+      "the build info's -ldflags do not name version.Version=v0.33.1: an SBOM scanner reading it lists github.com/moby/buildkit (devel)",
+    ]);
   });
 
   test('a RISC-V profile runs on a CPU that has its extensions, and names the ones missing', () => {

@@ -191,7 +191,8 @@ describe('the SBOM of the published image', () => {
   };
   test("lists every package dpkg lists, with its version; a scanner that reads only the build info names BuildKit's binaries UNKNOWN", () => {
     expect(INSTALLED.length).toBe(134);
-    // syft's default reads the Go build info only: -trimpath drops the -ldflags that carry the version.
+    // Captured when phase 1 built with -trimpath: Go then records no -ldflags in the build info, and
+    // syft's default (Docker Hub's scanner) reads the version only from them (phase 1 now builds without).
     expect(sbomProblems(sbomPackages(SBOM), want)).toEqual([
       '/usr/local/bin/buildkitd is listed as github.com/moby/buildkit UNKNOWN, not v0.33.1',
       '/usr/local/bin/buildctl is listed as github.com/moby/buildkit UNKNOWN, not v0.33.1',

@@ -68,8 +68,8 @@ func scan(root, dest string) error {
 		// binaries' build info (go-module-binary-cataloger), selected by tag as syft requires (a name
 		// fails the scan, and so does a tag no cataloger has); no file catalogers (-file). The others
 		// (the binary classifier, ELF notes, language package files) read every executable's contents
-		// and took the scan of the BuildKit image from 20 s to 4 min under TCG, to find nothing those
-		// two do not (docs/lab.md).
+		// and took the scan of the BuildKit image to 4 min under TCG, to find nothing those two do not
+		// (docs/lab.md).
 		"--override-default-catalogers", "image",
 		"--select-catalogers", "dpkg,go,-file",
 		"--source-name", name,
@@ -79,11 +79,10 @@ func scan(root, dest string) error {
 		"SYFT_CHECK_FOR_APP_UPDATE=false",
 		// Packages, not a digest of every file they own (minutes under emulation).
 		"SYFT_FILE_METADATA_SELECTION=none",
-		// A Go binary built with -trimpath from module source (no VCS) records its main module as
-		// (devel) and drops its -ldflags from the build info; its version is then read from the binary's
-		// contents (BuildKit's -X version.Version) instead of reported as UNKNOWN.
-		"SYFT_GOLANG_MAIN_MODULE_VERSION_FROM_CONTENTS=true",
 	)
+	// The Go binaries' versions are read as Docker Hub's scanner reads them (syft's defaults): from the
+	// -ldflags the build info records, never guessed from a binary's contents. A binary built with
+	// -trimpath (Go then records no -ldflags) is listed as (devel), in the lab as on a board.
 	// Without a terminal syft logs only its warnings and errors; they are the build step's output only
 	// when the scan fails (quiet on success, syft's own words on failure).
 	var log bytes.Buffer
