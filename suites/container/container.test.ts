@@ -28,6 +28,7 @@ import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
 import { engineRef, type PushRegistry, pushRegistry } from '../../harness/run/run-registry.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { type PublishedImage, publishedImage, repositoryOf } from '../../harness/sandbox/published-image.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
 import { withWorkerLogs } from '../../harness/sandbox/worker.ts';
@@ -36,7 +37,6 @@ import {
   imageUnderTest,
   repositoryFor,
 } from '../../harness/subjects/image-under-test.ts';
-import { type PublishedImage, publishedImage, repositoryOf } from '../../harness/subjects/published-image.ts';
 import {
   askedDockerfileVersion,
   baseImageDigests,
@@ -598,7 +598,7 @@ describe('distribution', { tags: [SERVES['#208']] }, () => {
 });
 
 /**
- * The image as users get it from a registry (harness/subjects/published-image.ts), with provenance
+ * The image as users get it from a registry (harness/sandbox/published-image.ts), with provenance
  * (mode=max) and an SBOM attached by the BuildKit under test, and signed by digest.
  */
 describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']] }, () => {

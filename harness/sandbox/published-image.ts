@@ -9,9 +9,9 @@ import { servedDigests } from '../docker/registry-http.ts';
 import { awaitBaseImage } from '../run/base-images.ts';
 import type { PhaseContext } from '../run/phase-context.ts';
 import type { PushRegistry } from '../run/run-registry.ts';
-import { startWorker } from '../sandbox/sandbox.ts';
-import { withWorkerLogs } from '../sandbox/worker.ts';
-import { type ImageUnderTest, imageBuildInputs, repositoryFor } from './image-under-test.ts';
+import { type ImageUnderTest, imageBuildInputs, repositoryFor } from '../subjects/image-under-test.ts';
+import { startWorker } from './sandbox.ts';
+import { withWorkerLogs } from './worker.ts';
 
 export interface PublishedImage {
   /** `registry/repository:tag`, as it was pushed or given. */
