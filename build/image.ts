@@ -66,6 +66,8 @@ export interface ImageContext {
   buildArgs: string[];
   /** The Dockerfile as sent: what the provenance must name. */
   dockerfile: string;
+  /** Phase 1's output directory on this machine (its SHA256SUMS names the tarball's SHA256). */
+  binariesDir: string;
 }
 
 /** Phase 1's output directory, checked: its manifest names a riscv64 build. */
@@ -101,7 +103,8 @@ export async function imageContext(o: ImageBuildOptions): Promise<ImageContext> 
     BUILDKIT_INLINE_CACHE: '1',
   };
   const buildArgs = Object.entries(args).flatMap(([k, v]) => (v ? ['--build-arg', `${k}=${v}`] : []));
-  return { dir, manifest, tags: tagsFor(manifest.version, o.repository, o.now), buildArgs, dockerfile };
+  const tags = tagsFor(manifest.version, o.repository, o.now);
+  return { dir, manifest, tags, buildArgs, dockerfile, binariesDir: o.binariesDir };
 }
 
 export async function buildImage(o: ImageBuildOptions): Promise<BuiltImage> {
@@ -171,6 +174,11 @@ export interface AttestedPushOptions {
   /** Where buildx writes its metadata file on the target. */
   workDir: string;
   target: Target;
+  /**
+   * Phase 1's tarball as the builder fetches it over HTTP (`BINARIES_SOURCE=http`), checked against
+   * its SHA256 from SHA256SUMS: the provenance then names it among its materials.
+   */
+  binaries: { url: string; sha256: string };
 }
 
 export interface AttestedPush {
@@ -199,6 +207,8 @@ export async function pushAttested(context: ImageContext, o: AttestedPushOptions
       ...['build', '--progress', 'plain', '--platform', 'linux/riscv64'],
       ...['--provenance', 'mode=max', '--sbom', `generator=${o.sbomGenerator ?? SBOM_GENERATOR}`],
       ...context.buildArgs,
+      ...['--build-arg', 'BINARIES_SOURCE=http', '--build-arg', `BINARIES_URL=${o.binaries.url}`],
+      ...['--build-arg', `BINARIES_SHA256=${o.binaries.sha256}`],
       ...(o.cacheFrom ?? []).flatMap((ref) => ['--cache-from', `type=registry,ref=${ref}`]),
       ...['--metadata-file', metadata, '--output', output],
       context.dir,

@@ -83,6 +83,8 @@ export interface ProvenanceExpectation {
   base: { name: string; tag: string; digests: string[] };
   /** The SBOM generator asked for (`docker/buildkit-syft-scanner:stable-1`): the other image it may record. */
   generator?: { name: string; tag: string };
+  /** Phase 1's tarball: its file name and its SHA256 as SHA256SUMS lists it. */
+  binaries?: { tarball: string; sha256: string };
 }
 
 /** What the provenance says that differs from what was asked for; empty when it all agrees. */
@@ -129,6 +131,17 @@ export function provenanceProblems(f: ProvenanceFacts, want: ProvenanceExpectati
     x === base || (want.generator && x.p!.name === want.generator.name && x.p!.tag === want.generator.tag);
   for (const x of images.filter((x) => !asked(x)))
     problems.push(`an image material nobody asked for: ${x.m.uri}`);
+  // Materials that are no image: phase 1's tarball, fetched over HTTP by its SHA256, and nothing else.
+  if (want.binaries) {
+    const others = f.materials.filter((m) => !dockerPurl(m.uri));
+    const tarball = others.find((m) => m.sha256 === want.binaries!.sha256);
+    if (!tarball)
+      problems.push(
+        `no material is phase 1's ${want.binaries.tarball} by its SHA256SUMS entry (sha256:${want.binaries.sha256}); the other materials: ${others.map((m) => `${m.uri} (sha256:${m.sha256 ?? 'none'})`).join(', ') || 'none'}`,
+      );
+    for (const m of others.filter((m) => m !== tarball))
+      problems.push(`a material nobody asked for: ${m.uri} (sha256:${m.sha256 ?? 'none'})`);
+  }
   return problems;
 }
 

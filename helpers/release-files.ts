@@ -15,16 +15,35 @@ export async function sha256Of(path: string): Promise<string> {
     .digest('hex');
 }
 
+/** `SHA256SUMS` text (`<hex>  <path>` lines) -> file -> sha256, or the first line that is not one. */
+export function parseSha256Sums(text: string): Map<string, string> | { bad: string } {
+  const listed = new Map<string, string>();
+  for (const line of text.split('\n').filter(Boolean)) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m) return { bad: line };
+    listed.set(m[2]!, m[1]!);
+  }
+  return listed;
+}
+
+/** The SHA256 `dir/SHA256SUMS` names for `name`; an error saying what is missing otherwise. */
+export async function listedSha256(dir: string, name: string): Promise<string> {
+  const file = join(dir, 'SHA256SUMS');
+  if (!existsSync(file))
+    throw new Error(`no SHA256SUMS in ${dir}: phase 1's output names its tarball's SHA256 there`);
+  const listed = parseSha256Sums(await readFile(file, 'utf8'));
+  if (!(listed instanceof Map)) throw new Error(`${file}: '${listed.bad}' is not '<sha256>  <file>'`);
+  const sum = listed.get(name);
+  if (!sum) throw new Error(`${file} does not list ${name}`);
+  return sum;
+}
+
 /** `SHA256SUMS` lines (`<hex>  <path>`), each checked against the file beside it. */
 export async function sha256SumsProblems(dir: string, required: readonly string[]): Promise<string[]> {
   const file = join(dir, 'SHA256SUMS');
   if (!existsSync(file)) return [`no SHA256SUMS in ${dir}`];
-  const listed = new Map<string, string>();
-  for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (!m) return [`SHA256SUMS: '${line}' is not '<sha256>  <file>'`];
-    listed.set(m[2]!, m[1]!);
-  }
+  const listed = parseSha256Sums(await readFile(file, 'utf8'));
+  if (!(listed instanceof Map)) return [`SHA256SUMS: '${listed.bad}' is not '<sha256>  <file>'`];
   const problems = required.filter((f) => !listed.has(f)).map((f) => `SHA256SUMS does not list ${f}`);
   for (const [name, want] of listed) {
     const path = join(dir, name);

@@ -3,10 +3,13 @@
  * builder runs the image just built (`--driver-opt image=<id>`), builds the same context again (its apt
  * step from the inline cache of the tags Docker's build pushed just before) with provenance (mode=max)
  * and an SBOM, and pushes every tag again with both attached. The builder is registered for removal before it exists.
+ * It fetches phase 1's tarball over HTTP from a run-owned registry, checked by its SHA256 (SHA256SUMS).
  */
 import type { BuiltImage, ImageContext } from '../../build/image.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
+import { binariesBlob } from '../docker/registry-blob.ts';
 import type { Config } from '../plan/config.ts';
+import { startRegistry } from '../run/run-registry.ts';
 import { buildxOn, createBuilder } from '../sandbox/buildx-builder.ts';
 import type { ResourceTracker } from '../target/resources.ts';
 import type { Target } from '../target/target.ts';
@@ -40,7 +43,16 @@ export async function publishAttested(
   const insecure = Boolean(
     o.config.registryMirror && built.tags[0]!.startsWith(`${o.config.registryMirror}/`),
   );
+  // Phase 1's tarball reaches the builder over HTTP, from a registry of this run's own (removed with
+  // it), by its SHA256 in SHA256SUMS: the provenance names it among the materials.
+  const served = await startRegistry(o);
+  const binaries = await binariesBlob(o.target, served.forBuilders, {
+    contextDir: context.dir,
+    binariesDir: context.binariesDir,
+    tarball: context.manifest.tarball,
+  });
   const pushed = await pushAttested(context, {
+    binaries,
     buildx: (a, options) => buildxOn(o.target, name, a, options),
     names: built.tags,
     insecure,

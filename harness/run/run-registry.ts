@@ -58,7 +58,8 @@ export function pushRegistryAhead(ctx: PhaseContext): void {
   pushRegistry(ctx).catch(() => undefined);
 }
 
-async function startRegistry(ctx: PhaseContext): Promise<PushRegistry> {
+/** A run-owned registry on the target, removed with `ctx.resources` (also what `build-image --push` serves phase 1's tarball from). */
+export async function startRegistry(ctx: Pick<PhaseContext, 'target' | 'resources'>): Promise<PushRegistry> {
   const { target, resources } = ctx;
   const t0 = performance.now();
   const docker = (args: string[], context: string, timeoutMs = 120_000) =>

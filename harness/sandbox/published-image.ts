@@ -4,7 +4,11 @@
  * where it is; otherwise the phase publishes it as `build-image --push` does: built again on a Buildx
  * builder running the image under test, pushed to the run's registry.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ImageContext, imageContext, pushAttested, SBOM_GENERATOR } from '../../build/image.ts';
+import { listedSha256 } from '../../helpers/release-files.ts';
+import { binariesBlob } from '../docker/registry-blob.ts';
 import { servedDigests } from '../docker/registry-http.ts';
 import { awaitBaseImage } from '../run/base-images.ts';
 import type { PhaseContext } from '../run/phase-context.ts';
@@ -24,6 +28,11 @@ export interface PublishedImage {
   context?: ImageContext;
   /** How long the attested build and push took (absent for `--image`). */
   ms?: number;
+  /**
+   * Phase 1's tarball the provenance must name, by its SHA256SUMS entry: the one this run published it
+   * from, or for `--image` the one `--binaries` gives (absent without it: nothing says which it was).
+   */
+  binaries?: { tarball: string; sha256: string };
 }
 
 /** `ref` without its tag: the repository a digest is appended to. */
@@ -41,7 +50,9 @@ export async function publishedImage(
     const http = Boolean(mirror && ctx.config.image.startsWith(`${mirror}/`));
     const [digest] = await servedDigests(ctx.target, ctx.config.image, http, 'linux/riscv64');
     if (!digest) throw new Error(`${ctx.config.image}: the registry serves no linux/riscv64 digest for it`);
-    return { ref: ctx.config.image, digest, http };
+    const given = ctx.config.binaries;
+    const binaries = given ? await phase1Tarball(given) : undefined;
+    return { ref: ctx.config.image, digest, http, binaries };
   }
   const workDir = await ctx.resources.tempDir('attested');
   const context = await imageContext({
@@ -53,6 +64,12 @@ export async function publishedImage(
   });
   // In the lab, the SBOM generator is the lab registry's stand-in, pushed once the lab has built it.
   await awaitBaseImage(ctx, SBOM_GENERATOR, ['linux/riscv64'], { work: 'scanner' });
+  // Phase 1's tarball as the builder fetches it, from the run's registry: the provenance names it.
+  const binaries = await binariesBlob(ctx.target, registry.forBuilders, {
+    contextDir: context.dir,
+    binariesDir: context.binariesDir,
+    tarball: context.manifest.tarball,
+  });
   const worker = await startWorker(ctx, 'buildx-docker-container', { image });
   const name = `${registry.forBuilders}/bka/supply-chain:${ctx.resources.runId}`;
   const pushed = await withWorkerLogs(worker, () =>
@@ -64,8 +81,28 @@ export async function publishedImage(
       cacheFrom: ctx.config.registryMirror ? image.tags : [],
       workDir,
       target: ctx.target,
+      binaries,
     }),
   );
   await worker.stop();
-  return { ref: name, digest: pushed.digest, http: true, context, ms: pushed.durationMs };
+  return {
+    ref: name,
+    digest: pushed.digest,
+    http: true,
+    context,
+    ms: pushed.durationMs,
+    binaries: { tarball: context.manifest.tarball, sha256: binaries.sha256 },
+  };
+}
+
+/** The tarball phase 1's output directory names (manifest.json) and its SHA256SUMS entry. */
+async function phase1Tarball(dir: string): Promise<{ tarball: string; sha256: string }> {
+  const manifest = join(dir, 'manifest.json');
+  const { tarball } = JSON.parse(
+    await readFile(manifest, 'utf8').catch((err: Error) => {
+      throw new Error(`--binaries ${dir}: no manifest.json naming its tarball (${err.message})`);
+    }),
+  ) as { tarball?: string };
+  if (!tarball) throw new Error(`--binaries ${dir}: manifest.json names no tarball`);
+  return { tarball, sha256: await listedSha256(dir, tarball) };
 }

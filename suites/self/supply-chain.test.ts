@@ -116,17 +116,21 @@ describe("what cosign verify's answer means", () => {
 });
 
 /**
- * Captured 2026-12-02 from the lab: `build-image --push` of BuildKit v0.33.1 (the image's own BuildKit
- * publishing it with provenance and an SBOM), read back from the lab registry; the SBOM cut to its Debian
- * packages and github.com/moby/buildkit; dpkg-query run in the same image.
+ * Captured from the lab: `build-image --push` of BuildKit v0.33.1 (the image's own BuildKit publishing it
+ * with provenance and an SBOM), read back from the lab registry; the SBOMs cut to their Debian packages
+ * and github.com/moby/buildkit; dpkg-query run in the image (the same 134 packages both days).
+ * - provenance.json, sbom-r2.spdx.json: 2026-12-03, phase 1's output `-r2` (no -trimpath), its tarball
+ *   fetched over HTTP from the run's registry by its SHA256SUMS entry (`BINARIES_SOURCE=http`).
+ * - sbom.spdx.json: 2026-12-02, phase 1 then built with -trimpath (a broken artefact now).
  */
 const CAPTURED = fileURLToPath(new URL('./fixtures/supply-chain/', import.meta.url));
 const captured = (f: string) => readFileSync(join(CAPTURED, f), 'utf8');
 const PROVENANCE = JSON.parse(captured('provenance.json')) as Record<string, unknown>;
 const SBOM = JSON.parse(captured('sbom.spdx.json')) as Record<string, unknown>;
+const SBOM_R2 = JSON.parse(captured('sbom-r2.spdx.json')) as Record<string, unknown>;
 const INSTALLED = parseDpkgQuery(captured('dpkg-query.txt'));
-const DEBIAN = `sha256:3afdf3f38aeb68b950d4454e9ddf6836d4bc7a5ee69d301d500c3f4f087a2d7c`;
-/** What build-image asked for: the Dockerfile sent, BuildKit v0.33.1 (frontend 1.27), debian:trixie-slim. */
+const DEBIAN = `sha256:98619b9dbcc8536d0c7de281f908031574b526e4566819afd886a304b9bd8532`;
+/** What build-image asked for: the Dockerfile sent, BuildKit v0.33.1 (frontend 1.27), debian:trixie-slim, phase 1's tarball. */
 const ASKED = {
   frontend: 'dockerfile.v0',
   platform: 'linux/riscv64',
@@ -134,6 +138,11 @@ const ASKED = {
   dockerfileVersion: '1.27.0',
   base: { name: 'debian', tag: 'trixie-slim', digests: [`sha256:${'0'.repeat(64)}`, DEBIAN] },
   generator: { name: 'docker/buildkit-syft-scanner', tag: 'stable-1' },
+  // That day's phase 1 output's SHA256SUMS entry for its tarball.
+  binaries: {
+    tarball: 'buildkit-v0.33.1.linux-riscv64.tar.gz',
+    sha256: 'd00f483dde2cae645dc6c6817f9c8d94fa58a637e44edd0777c34d2faf78df72',
+  },
 };
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
@@ -154,13 +163,50 @@ describe('the provenance of the published image', () => {
     expect(problems.join('\n')).toMatch(/no material is debian:trixie-slim/);
     expect(problems.join('\n')).toMatch(/nobody asked for: pkg:docker\/debian@bookworm-slim/);
   });
+  test("phase 1's tarball is a material by its SHA256SUMS entry; another tarball, an image built from the context, or a material nobody asked for: each named", () => {
+    type Deps = { predicate: { buildDefinition: { resolvedDependencies: Array<Record<string, unknown>> } } };
+    const facts = (edit: (deps: Array<Record<string, unknown>>) => Array<Record<string, unknown>>) => {
+      const p = clone(PROVENANCE) as Deps;
+      p.predicate.buildDefinition.resolvedDependencies = edit(
+        p.predicate.buildDefinition.resolvedDependencies,
+      );
+      return provenanceFacts(p as unknown as Record<string, unknown>);
+    };
+    // SHA256SUMS of another phase 1 output (the tarball rebuilt with one more file in it).
+    const other = {
+      ...ASKED,
+      binaries: {
+        ...ASKED.binaries,
+        sha256: '06360ceca76cfa66aca8551a50804a8252d1cbbb6806e7f96dee8b5112d10647',
+      },
+    };
+    const another = provenanceProblems(provenanceFacts(PROVENANCE), other).join('\n');
+    expect(another).toMatch(
+      /no material is phase 1's buildkit-v0.33.1.linux-riscv64.tar.gz .*sha256:06360cec/,
+    );
+    expect(another).toMatch(
+      /nobody asked for: http:\/\/172.17.0.3:5000\/v2\/bka\/buildkit-v0.33.1.*sha256:d00f483d/,
+    );
+    // Built from the context (BINARIES_SOURCE=context): the tarball is no material at all.
+    const fromContext = facts((deps) => deps.filter((d) => String(d.uri).startsWith('pkg:docker/')));
+    expect(provenanceProblems(fromContext, ASKED)).toEqual([
+      expect.stringMatching(/no material is phase 1's .*sha256:d00f483d.*the other materials: none$/),
+    ]);
+    const extra = facts((deps) => [
+      ...deps,
+      { uri: 'https://example.org/x.tar.gz', digest: { sha256: 'b'.repeat(64) } },
+    ]);
+    expect(provenanceProblems(extra, ASKED)).toEqual([
+      `a material nobody asked for: https://example.org/x.tar.gz (sha256:${'b'.repeat(64)})`,
+    ]);
+  });
   test('a base image at a digest the registry does not serve is named', () => {
     const problems = provenanceProblems(provenanceFacts(PROVENANCE), {
       ...ASKED,
       base: { ...ASKED.base, digests: [`sha256:${'9'.repeat(64)}`] },
     });
     expect(problems.join('\n')).toMatch(
-      /recorded as sha256:3afdf3f3.*the registry serves debian:trixie-slim as sha256:9999/,
+      /recorded as sha256:98619b9d.*the registry serves debian:trixie-slim as sha256:9999/,
     );
   });
   test('another BuildKit (another Dockerfile frontend), another Dockerfile, mode=min: each named', () => {
@@ -198,6 +244,9 @@ describe('the SBOM of the published image', () => {
       '/usr/local/bin/buildctl is listed as github.com/moby/buildkit UNKNOWN, not v0.33.1',
     ]);
   });
+  test('built without -trimpath (phase 1 now), the SBOM syft made with its defaults agrees: every package, and buildkitd and buildctl at v0.33.1', () => {
+    expect(sbomProblems(sbomPackages(SBOM_R2), want)).toEqual([]);
+  });
   test('with the version read from the binaries, it agrees; a package the image holds but the SBOM misses is named', () => {
     const fixed = clone(SBOM) as {
       packages: Array<{
@@ -219,7 +268,7 @@ describe('the SBOM of the published image', () => {
 });
 
 describe('what a pushed image carries', () => {
-  const image = `sha256:fed02096800df03c316b9d4ac23dc3bc7916bcd65fa3cfeedb126348ddb4d6d5`;
+  const image = `sha256:e3c6cefca36c4173525ea99e96e541b19ca1c87cc1821df17548fe2b876a5ad5`;
   const types = [SLSA_V1, SPDX_PREDICATE];
   test('the captured image: both statements, each naming it', () => {
     const statements = [
