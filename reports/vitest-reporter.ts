@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import type {
   Reporter,
   SerializedError,
@@ -44,7 +45,7 @@ function toTestResult(test: TestCase, phase: string, root: string): TestResult {
   if (result.state === 'failed') {
     const errors = result.errors ?? [];
     const first = errors[0];
-    base.message = firstLine(first?.message ?? 'failed');
+    base.message = headline(first);
     base.details = errors.map((e) => errorText(e)).join('\n\n');
     base.errorType = errorType(first);
   } else if (result.state === 'skipped') {
@@ -94,14 +95,43 @@ function suitePath(suite: TestSuite): string[] {
   return names;
 }
 
-function errorText(e: SerializedError | { message?: string; stack?: string }): string {
+/** An assertion's diff, uncoloured: for `expect(problems).toEqual([])`, the problems themselves. */
+function diffOf(e: object): string {
+  const diff = (e as { diff?: unknown }).diff;
+  return typeof diff === 'string' ? stripVTControlCharacters(diff).trim() : '';
+}
+
+/** The first entry the assertion received that was not expected (`+   "..."`), unquoted. */
+export function firstReceived(diff: string): string | undefined {
+  const line = diff
+    .split('\n')
+    .map((l) => /^\+ {2,}(.+?),?$/.exec(l)?.[1])
+    .find(Boolean);
+  if (!line) return undefined;
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'string' ? v : line;
+  } catch {
+    return line;
+  }
+}
+
+/** The failure's headline: the assertion's message and, where it received problems, the first of them. */
+function headline(e: SerializedError | undefined): string {
+  const message = firstLine(e?.message ?? 'failed');
+  const received = e ? firstReceived(diffOf(e)) : undefined;
+  return received ? `${message}: ${received}` : message;
+}
+
+function errorText(e: SerializedError | { message?: string; stack?: string; diff?: unknown }): string {
   const message = e.message ?? '';
+  const diff = diffOf(e);
   const stack = (e.stack ?? '')
     .split('\n')
     .filter((l) => /^\s+at /.test(l))
     .slice(0, 4)
     .join('\n');
-  return stack ? `${message}\n${stack}` : message;
+  return [message, diff, stack].filter(Boolean).join('\n');
 }
 
 export function collectResults(

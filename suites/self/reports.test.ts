@@ -15,6 +15,7 @@ import { redact, registerSecret } from '../../helpers/redact.ts';
 import { toJUnit } from '../../reports/junit.ts';
 import { toMarkdown } from '../../reports/markdown.ts';
 import { notImplementedPhase, type RunResults, verdict } from '../../reports/model.ts';
+import { firstReceived } from '../../reports/vitest-reporter.ts';
 
 const evidence = new CommandError(
   makeResult({
@@ -409,5 +410,26 @@ describe('the vitest reporter, on a real vitest run', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("a failure's headline names what the assertion received", () => {
+  // Captured 2026-12-03: the provenance check's diff (vitest 4.1, uncoloured) when --binaries named another tarball.
+  const DIFF = [
+    '- Expected',
+    '+ Received',
+    '',
+    '- []',
+    '+ [',
+    `+   "no material is phase 1's buildkit-v0.33.1.linux-riscv64.tar.gz by its SHA256SUMS entry (sha256:06360cec); the other materials: http://172.17.0.3:5000/v2/bka/x (sha256:d00f483d)",`,
+    '+   "a material nobody asked for: http://172.17.0.3:5000/v2/bka/x (sha256:d00f483d)",',
+    '+ ]',
+  ].join('\n');
+  test('the first problem of `toEqual([])`, unquoted; nothing from a diff that received none', () => {
+    expect(firstReceived(DIFF)).toBe(
+      "no material is phase 1's buildkit-v0.33.1.linux-riscv64.tar.gz by its SHA256SUMS entry (sha256:06360cec); the other materials: http://172.17.0.3:5000/v2/bka/x (sha256:d00f483d)",
+    );
+    expect(firstReceived('- Expected\n+ Received\n\n- 1\n+ 2')).toBeUndefined();
+    expect(firstReceived('')).toBeUndefined();
   });
 });
