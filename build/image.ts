@@ -8,10 +8,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pushBlob } from '../harness/docker/registry-blob.ts';
 import type { Target } from '../harness/target/target.ts';
 import { CommandError, type CommandResult } from '../helpers/command-result.ts';
 import { debianMirrorSyncHint } from '../helpers/errors.ts';
 import { tagsFor } from '../helpers/image-tags.ts';
+import { listedSha256 } from '../helpers/release-files.ts';
 import type { BuildManifest } from './binaries.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -175,10 +177,11 @@ export interface AttestedPushOptions {
   workDir: string;
   target: Target;
   /**
-   * Phase 1's tarball as the builder fetches it over HTTP (`BINARIES_SOURCE=http`), checked against
-   * its SHA256 from SHA256SUMS: the provenance then names it among its materials.
+   * host:port of a plain-HTTP registry the builder reaches (the run's own): phase 1's tarball is
+   * uploaded there as a blob by its SHA256SUMS entry and fetched over HTTP (`BINARIES_SOURCE=http`),
+   * checked against that SHA256, so the provenance names it among its materials.
    */
-  binaries: { url: string; sha256: string };
+  binariesRegistry: string;
 }
 
 export interface AttestedPush {
@@ -187,6 +190,19 @@ export interface AttestedPush {
   names: string[];
   durationMs: number;
   progress: string;
+  /** Phase 1's tarball the build fetched, by its SHA256SUMS entry: what the provenance must name. */
+  binaries: Phase1Tarball;
+}
+
+export interface Phase1Tarball {
+  tarball: string;
+  sha256: string;
+}
+
+/** The tarball phase 1's output directory names (manifest.json) and its SHA256SUMS entry. */
+export async function phase1Tarball(binariesDir: string): Promise<Phase1Tarball> {
+  const { tarball } = await phase1Manifest(binariesDir);
+  return { tarball, sha256: await listedSha256(binariesDir, tarball) };
 }
 
 /**
@@ -195,6 +211,13 @@ export interface AttestedPush {
  * image with both attached. Returns the pushed index's digest, from buildx's metadata file.
  */
 export async function pushAttested(context: ImageContext, o: AttestedPushOptions): Promise<AttestedPush> {
+  const binaries = await phase1Tarball(context.binariesDir);
+  const binariesUrl = await pushBlob(o.target, {
+    registry: o.binariesRegistry,
+    repository: `bka/${binaries.tarball}`,
+    file: `${context.dir}/${binaries.tarball}`,
+    sha256: binaries.sha256,
+  });
   const metadata = `${o.workDir}/attested-metadata.json`;
   const output = [
     'type=image',
@@ -207,8 +230,8 @@ export async function pushAttested(context: ImageContext, o: AttestedPushOptions
       ...['build', '--progress', 'plain', '--platform', 'linux/riscv64'],
       ...['--provenance', 'mode=max', '--sbom', `generator=${o.sbomGenerator ?? SBOM_GENERATOR}`],
       ...context.buildArgs,
-      ...['--build-arg', 'BINARIES_SOURCE=http', '--build-arg', `BINARIES_URL=${o.binaries.url}`],
-      ...['--build-arg', `BINARIES_SHA256=${o.binaries.sha256}`],
+      ...['--build-arg', 'BINARIES_SOURCE=http', '--build-arg', `BINARIES_URL=${binariesUrl}`],
+      ...['--build-arg', `BINARIES_SHA256=${binaries.sha256}`],
       ...(o.cacheFrom ?? []).flatMap((ref) => ['--cache-from', `type=registry,ref=${ref}`]),
       ...['--metadata-file', metadata, '--output', output],
       context.dir,
@@ -228,5 +251,5 @@ export async function pushAttested(context: ImageContext, o: AttestedPushOptions
     throw new Error(
       `buildx's metadata names no pushed digest (containerimage.digest): ${JSON.stringify(meta).slice(0, 500)}`,
     );
-  return { digest, names: o.names, durationMs: r.durationMs, progress: r.stderr };
+  return { digest, names: o.names, durationMs: r.durationMs, progress: r.stderr, binaries };
 }

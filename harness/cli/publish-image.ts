@@ -7,7 +7,6 @@
  */
 import type { BuiltImage, ImageContext } from '../../build/image.ts';
 import { buildkitdToml } from '../../helpers/buildkitd-toml.ts';
-import { binariesBlob } from '../docker/registry-blob.ts';
 import type { Config } from '../plan/config.ts';
 import { startRegistry } from '../run/run-registry.ts';
 import { buildxOn, createBuilder } from '../sandbox/buildx-builder.ts';
@@ -46,13 +45,8 @@ export async function publishAttested(
   // Phase 1's tarball reaches the builder over HTTP, from a registry of this run's own (removed with
   // it), by its SHA256 in SHA256SUMS: the provenance names it among the materials.
   const served = await startRegistry(o);
-  const binaries = await binariesBlob(o.target, served.forBuilders, {
-    contextDir: context.dir,
-    binariesDir: context.binariesDir,
-    tarball: context.manifest.tarball,
-  });
   const pushed = await pushAttested(context, {
-    binaries,
+    binariesRegistry: served.forBuilders,
     buildx: (a, options) => buildxOn(o.target, name, a, options),
     names: built.tags,
     insecure,

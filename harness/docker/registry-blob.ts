@@ -6,7 +6,6 @@
  * `ADD --checksum=sha256:<sum> <url>` fetches, and what the build's provenance names as a material.
  */
 import { CommandError } from '../../helpers/command-result.ts';
-import { listedSha256 } from '../../helpers/release-files.ts';
 import type { Target } from '../target/target.ts';
 
 export interface BlobPush {
@@ -50,19 +49,4 @@ export async function pushBlob(target: Target, o: BlobPush): Promise<string> {
         : undefined,
     });
   return `${base}/${digest}`;
-}
-
-/**
- * Phase 1's tarball, uploaded from the build context on the target to `registry` under its own name, by
- * its SHA256 as `binariesDir/SHA256SUMS` lists it: what the attested build fetches.
- */
-export async function binariesBlob(
-  target: Target,
-  registry: string,
-  o: { contextDir: string; binariesDir: string; tarball: string },
-): Promise<{ url: string; sha256: string }> {
-  const sha256 = await listedSha256(o.binariesDir, o.tarball);
-  const file = `${o.contextDir}/${o.tarball}`;
-  const url = await pushBlob(target, { registry, repository: `bka/${o.tarball}`, file, sha256 });
-  return { url, sha256 };
 }

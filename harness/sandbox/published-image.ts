@@ -4,11 +4,14 @@
  * where it is; otherwise the phase publishes it as `build-image --push` does: built again on a Buildx
  * builder running the image under test, pushed to the run's registry.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type ImageContext, imageContext, pushAttested, SBOM_GENERATOR } from '../../build/image.ts';
-import { listedSha256 } from '../../helpers/release-files.ts';
-import { binariesBlob } from '../docker/registry-blob.ts';
+import {
+  type ImageContext,
+  imageContext,
+  type Phase1Tarball,
+  phase1Tarball,
+  pushAttested,
+  SBOM_GENERATOR,
+} from '../../build/image.ts';
 import { servedDigests } from '../docker/registry-http.ts';
 import { awaitBaseImage } from '../run/base-images.ts';
 import type { PhaseContext } from '../run/phase-context.ts';
@@ -32,7 +35,7 @@ export interface PublishedImage {
    * Phase 1's tarball the provenance must name, by its SHA256SUMS entry: the one this run published it
    * from, or for `--image` the one `--binaries` gives (absent without it: nothing says which it was).
    */
-  binaries?: { tarball: string; sha256: string };
+  binaries?: Phase1Tarball;
 }
 
 /** `ref` without its tag: the repository a digest is appended to. */
@@ -64,12 +67,6 @@ export async function publishedImage(
   });
   // In the lab, the SBOM generator is the lab registry's stand-in, pushed once the lab has built it.
   await awaitBaseImage(ctx, SBOM_GENERATOR, ['linux/riscv64'], { work: 'scanner' });
-  // Phase 1's tarball as the builder fetches it, from the run's registry: the provenance names it.
-  const binaries = await binariesBlob(ctx.target, registry.forBuilders, {
-    contextDir: context.dir,
-    binariesDir: context.binariesDir,
-    tarball: context.manifest.tarball,
-  });
   const worker = await startWorker(ctx, 'buildx-docker-container', { image });
   const name = `${registry.forBuilders}/bka/supply-chain:${ctx.resources.runId}`;
   const pushed = await withWorkerLogs(worker, () =>
@@ -81,7 +78,8 @@ export async function publishedImage(
       cacheFrom: ctx.config.registryMirror ? image.tags : [],
       workDir,
       target: ctx.target,
-      binaries,
+      // Phase 1's tarball as the builder fetches it, from the run's registry: the provenance names it.
+      binariesRegistry: registry.forBuilders,
     }),
   );
   await worker.stop();
@@ -91,18 +89,6 @@ export async function publishedImage(
     http: true,
     context,
     ms: pushed.durationMs,
-    binaries: { tarball: context.manifest.tarball, sha256: binaries.sha256 },
+    binaries: pushed.binaries,
   };
-}
-
-/** The tarball phase 1's output directory names (manifest.json) and its SHA256SUMS entry. */
-async function phase1Tarball(dir: string): Promise<{ tarball: string; sha256: string }> {
-  const manifest = join(dir, 'manifest.json');
-  const { tarball } = JSON.parse(
-    await readFile(manifest, 'utf8').catch((err: Error) => {
-      throw new Error(`--binaries ${dir}: no manifest.json naming its tarball (${err.message})`);
-    }),
-  ) as { tarball?: string };
-  if (!tarball) throw new Error(`--binaries ${dir}: manifest.json names no tarball`);
-  return { tarball, sha256: await listedSha256(dir, tarball) };
 }
