@@ -60,19 +60,63 @@ export const ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 export const WEEKLY_WORKFLOW = '.github/workflows/buildkit-weekly-build.yml';
 
 /**
+ * Where cosign finds Sigstore when it is not the public instance: a Fulcio and Rekor URL (both reached
+ * on the target) and the trust files on the target that replace Sigstore's TUF root
+ * (`SIGSTORE_ROOT_FILE`, `SIGSTORE_REKOR_PUBLIC_KEY`, `SIGSTORE_CT_LOG_PUBLIC_KEY_FILE`).
+ */
+export interface SigstoreInstance {
+  fulcioUrl: string;
+  rekorUrl: string;
+  trustEnv: Record<string, string>;
+}
+const envArgs = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * The weekly workflow's `cosign sign --yes ref@digest`, keyless: the identity token is read from a
+ * file on the target (never on the command line). With `tlog: false`, no transparency-log entry.
+ */
+export function cosignSignKeyless(
+  target: Target,
+  byDigest: string,
+  o: { sigstore: SigstoreInstance; identityTokenFile: string; http: boolean; tlog?: boolean },
+): Promise<CommandResult> {
+  if (!/@sha256:[0-9a-f]{64}$/.test(byDigest)) throw new Error(`cosign: sign by digest, not ${byDigest}`);
+  return target.exec(
+    [
+      ...['env', ...envArgs(o.sigstore.trustEnv), 'cosign', 'sign', '--yes'],
+      ...['--fulcio-url', o.sigstore.fulcioUrl, '--rekor-url', o.sigstore.rekorUrl],
+      ...['--identity-token', o.identityTokenFile],
+      ...(o.tlog === false ? ['--tlog-upload=false'] : []),
+      ...httpFlag(o.http),
+      byDigest,
+    ],
+    { context: `cosign sign (keyless) ${byDigest}`, timeoutMs: TIMEOUT_MS },
+  );
+}
+
+/**
  * `cosign verify` of a keyless signature made by `repositoryUrl`'s weekly workflow (any ref), with the
- * transparency log checked, as a user with no credentials.
+ * transparency log checked, as a user with no credentials. Against public Sigstore unless `sigstore`
+ * names another instance.
  */
 export function cosignVerifyKeyless(
   target: Target,
   ref: string,
-  o: { repositoryUrl: string; dockerConfig: string },
+  o: { repositoryUrl: string; dockerConfig: string; sigstore?: SigstoreInstance; http?: boolean },
 ): Promise<CommandResult> {
   const identity = `^${o.repositoryUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${WEEKLY_WORKFLOW.replace(/\./g, '\\.')}@`;
   return target.exec(
     [
-      ...['env', `DOCKER_CONFIG=${o.dockerConfig}`, 'cosign', 'verify'],
+      ...[
+        'env',
+        `DOCKER_CONFIG=${o.dockerConfig}`,
+        ...envArgs(o.sigstore?.trustEnv ?? {}),
+        'cosign',
+        'verify',
+      ],
       ...['--certificate-identity-regexp', identity, '--certificate-oidc-issuer', ACTIONS_ISSUER],
+      ...(o.sigstore ? ['--rekor-url', o.sigstore.rekorUrl] : []),
+      ...httpFlag(o.http ?? false),
       ref,
     ],
     { reject: false, timeoutMs: TIMEOUT_MS },

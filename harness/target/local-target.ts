@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { CommandError, type CommandResult, makeResult } from '../../helpers/command-result.ts';
 import { TailBuffer } from '../../helpers/tail-buffer.ts';
 import { killTree, trackProcessGroup } from './process-tree.ts';
-import { DEFAULT_TIMEOUT_MS, type ExecOptions, type Target } from './target.ts';
+import { DEFAULT_TIMEOUT_MS, type ExecOptions, type ReachBack, type Target } from './target.ts';
 
 /** This machine as the target: commands run through execa, each in its own process group. */
 export class LocalTarget implements Target {
@@ -91,6 +91,11 @@ export class LocalTarget implements Target {
     const host = process.env.DOCKER_HOST;
     if (host?.startsWith('unix://')) return host.slice('unix://'.length);
     return '/var/run/docker.sock';
+  }
+
+  /** This machine is the target: its loopback port is already there. */
+  async reachBack(localPort: number): Promise<ReachBack> {
+    return { port: localPort, close: async () => {} };
   }
 
   async close(): Promise<void> {}

@@ -5,7 +5,7 @@
  * (the client, the channel semaphore, reconnect after a loss, close).
  */
 import { readFile, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
@@ -18,7 +18,7 @@ import { TailBuffer } from '../../helpers/tail-buffer.ts';
 import { type HostKeyPolicy, verifyHostKey } from './host-key.ts';
 import { localTempDir } from './local-temp.ts';
 import { Semaphore } from './semaphore.ts';
-import { DEFAULT_TIMEOUT_MS, type ExecOptions, type Target } from './target.ts';
+import { DEFAULT_TIMEOUT_MS, type ExecOptions, type ReachBack, type Target } from './target.ts';
 
 const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -66,6 +66,9 @@ export class SshTarget implements Target {
   private readonly channels: Semaphore;
   private dockerForward: { server: Server; dir: string; path: string; sockets: Set<Socket> } | undefined;
   private closed = false;
+  /** Remote forwards (`ssh -R`): the target's port to this machine's, and the client that holds them. */
+  private readonly reverse = new Map<number, number>();
+  private reverseOn: Client | undefined;
   private everConnected = false;
   reconnects = 0;
   hostKeyVerifiedBy = '';
@@ -426,6 +429,45 @@ export class SshTarget implements Target {
     });
     this.dockerForward = { server, dir, path, sockets };
     return path;
+  }
+
+  /**
+   * `ssh -R 127.0.0.1:0:127.0.0.1:localPort` over this connection: the server picks the port. Lost with
+   * the connection (a reconnect does not restore it; the command that used it then fails, saying so).
+   */
+  async reachBack(localPort: number): Promise<ReachBack> {
+    const client = await this.connect();
+    if (this.reverseOn !== client) {
+      this.reverseOn = client;
+      client.on('tcp connection', (details, accept, reject) => {
+        const local = this.reverse.get(details.destPort);
+        if (local === undefined) return reject();
+        const channel = accept();
+        const socket = createConnection(local, '127.0.0.1');
+        socket.pipe(channel).pipe(socket);
+        socket.on('error', () => channel.close());
+        channel.on('error', () => socket.destroy());
+      });
+    }
+    const port = await new Promise<number>((resolve, reject) =>
+      client.forwardIn('127.0.0.1', 0, (err, p) =>
+        err
+          ? reject(
+              new TargetUnreachableError(
+                `ssh ${this.host}: the server refused a remote forward to this machine's port ${localPort} (sshd's AllowTcpForwarding): ${err.message}`,
+              ),
+            )
+          : resolve(p),
+      ),
+    );
+    this.reverse.set(port, localPort);
+    return {
+      port,
+      close: async () => {
+        if (!this.reverse.delete(port) || this.client !== client) return;
+        await new Promise<void>((resolve) => client.unforwardIn('127.0.0.1', port, () => resolve()));
+      },
+    };
   }
 
   /** Drops the connection without closing the target (tests use it to prove the reconnect). */

@@ -34,6 +34,18 @@ export interface Target extends AsyncDisposable {
   readFile(remotePath: string): Promise<Buffer>;
   /** A local unix socket path that reaches the Docker engine of the target. */
   dockerSocket(): Promise<string>;
+  /**
+   * A port on the target's loopback whose connections reach `localPort` on this machine's loopback
+   * (the same port for the local target; `ssh -R` over the connection for SSH). Closed with the target.
+   */
+  reachBack(localPort: number): Promise<ReachBack>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ReachBack {
+  /** The port on the target's 127.0.0.1. */
+  port: number;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -15,7 +15,14 @@ import {
   execIn,
   runToCompletion,
 } from '../../harness/docker/container-commands.ts';
-import { cosignKeyPair, cosignSign, cosignVerify, cosignVerifyKeyless } from '../../harness/docker/cosign.ts';
+import {
+  cosignKeyPair,
+  cosignSign,
+  cosignSignKeyless,
+  cosignVerify,
+  cosignVerifyKeyless,
+  WEEKLY_WORKFLOW,
+} from '../../harness/docker/cosign.ts';
 import { type DockerEndpoint, dockerFor } from '../../harness/docker/docker-endpoint.ts';
 import {
   type PushedAttestations,
@@ -28,6 +35,7 @@ import { benchNote } from '../../harness/run/bench-note.ts';
 import { usePhase } from '../../harness/run/phase-context.ts';
 import { engineRef, type PushRegistry, pushRegistry } from '../../harness/run/run-registry.ts';
 import { requireFeature } from '../../harness/sandbox/features.ts';
+import { keylessSigning, STANDIN_PROJECT } from '../../harness/sandbox/keyless-signing.ts';
 import { type PublishedImage, publishedImage, repositoryOf } from '../../harness/sandbox/published-image.ts';
 import { startWorker, type WorkerOf, workerName } from '../../harness/sandbox/sandbox.ts';
 import { certsOnTarget } from '../../harness/sandbox/target-certs.ts';
@@ -610,6 +618,22 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
       .find((i) => i.platform === 'linux/riscv64')
       ?.statements.find((s) => s.predicateType === type);
 
+  const caseRepo = () => `${registry.forBuilders}/bka/supply-chain`;
+  // Small images of their own in the run's registry (the scratch fixture, a label per case: each its
+  // own config, so its own digest), pushed under the engine's name for it.
+  const pushCase = async (tag: string, label: string) => {
+    const local = `${registry.forEngine}/bka/supply-chain:${tag}`;
+    ctx.resources.image(local);
+    await docker([
+      ...['build', '-q', ...ctx.resources.labelFlags, '--label', `bka.case=${label}`],
+      ...['-t', local, `${fixtures}/scratch`],
+    ]);
+    const push = await docker(['push', local], `pushing ${local}`);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
+    if (!digest) throw new Error(`pushing ${local}: no digest in its output:\n${push.stdout}`);
+    return digest;
+  };
+
   beforeAll(async () => {
     registry = await pushRegistry(ctx);
     published = await publishedImage(ctx, image, registry);
@@ -700,23 +724,9 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
     await ctx.target.exec(['mkdir', '-p', `${dir}/a`, `${dir}/b`]);
     const ours = await cosignKeyPair(ctx.target, `${dir}/a`);
     const other = await cosignKeyPair(ctx.target, `${dir}/b`);
-    const repo = `${registry.forBuilders}/bka/supply-chain`;
+    const repo = caseRepo();
     const keyed = (ref: string) =>
       cosignVerify(ctx.target, ref, { pub: ours.pub, http: true, dockerConfig: emptyConfig });
-    // Small images of their own in the run's registry (the scratch fixture, a label per case: each its
-    // own config, so its own digest), pushed under the engine's name for it.
-    const pushCase = async (tag: string, label: string) => {
-      const local = `${registry.forEngine}/bka/supply-chain:${tag}`;
-      ctx.resources.image(local);
-      await docker([
-        ...['build', '-q', ...ctx.resources.labelFlags, '--label', `bka.case=${label}`],
-        ...['-t', local, `${fixtures}/scratch`],
-      ]);
-      const push = await docker(['push', local], `pushing ${local}`);
-      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1];
-      if (!digest) throw new Error(`pushing ${local}: no digest in its output:\n${push.stdout}`);
-      return digest;
-    };
     // The published image: keyless from the weekly workflow (--image), else signed by digest with the run's key.
     let first: { what: string; result: CommandResult };
     if (ctx.config.image) {
@@ -779,6 +789,75 @@ describe('supply chain: provenance, SBOM and signature', { tags: [SERVES['#208']
     expect(
       verdicts.map((v) => v.why),
       `${seen.join('\n')}\n${formatEvidence(cases[0]!.result)}`,
+    ).toEqual(cases.map((c) => c.want));
+  });
+
+  test("a keyless signature made as the weekly workflow makes it (GitHub Actions' OIDC, Fulcio, a CT log and Rekor: the Sigstore stand-in) verifies for that workflow with its log entry, and names each failure: another workflow, an untrusted authority, no log entry", async ({
+    annotate,
+    skip,
+  }) => {
+    requireFeature(skip, ctx.facts, 'cosign');
+    const signing = await keylessSigning(ctx, 'keyless');
+    const emptyConfig = await ctx.resources.tempDir('docker-config');
+    const project = ctx.config.projectRepository ?? STANDIN_PROJECT;
+    const asWorkflow = (workflowPath: string) => ({
+      repository: `${project.owner}/${project.name}`,
+      workflowPath,
+      ref: 'refs/heads/main',
+      sha: '0'.repeat(40),
+      eventName: 'schedule',
+    });
+    const sign = async (digest: string, o: { workflow?: string; untrusted?: boolean; tlog?: boolean } = {}) =>
+      cosignSignKeyless(ctx.target, `${caseRepo()}@${digest}`, {
+        sigstore: o.untrusted ? signing.untrusted : signing.sigstore,
+        identityTokenFile: await signing.tokenFile(asWorkflow(o.workflow ?? WEEKLY_WORKFLOW)),
+        http: true,
+        tlog: o.tlog,
+      });
+    // The run's own published image (an --image lives elsewhere: a small image of its own stands in).
+    const first = ctx.config.image ? await pushCase('keyless-signed', 'keyless-signed') : published.digest;
+    await sign(first);
+    const otherWorkflow = await pushCase('keyless-other-workflow', 'keyless-other-workflow');
+    await sign(otherWorkflow, { workflow: '.github/workflows/release-tracker.yml' });
+    const untrusted = await pushCase('keyless-untrusted', 'keyless-untrusted');
+    await sign(untrusted, { untrusted: true });
+    const unlogged = await pushCase('keyless-unlogged', 'keyless-unlogged');
+    await sign(unlogged, { tlog: false });
+    const cases = [
+      { what: `${first} (signed by the weekly workflow)`, want: 'verified', digest: first },
+      {
+        what: `${otherWorkflow} (signed by the release tracker)`,
+        want: 'another identity',
+        digest: otherWorkflow,
+      },
+      {
+        what: `${untrusted} (a certificate from another root)`,
+        want: 'untrusted certificate',
+        digest: untrusted,
+      },
+      { what: `${unlogged} (signed with --tlog-upload=false)`, want: 'no log entry', digest: unlogged },
+    ];
+    const results: CommandResult[] = [];
+    for (const c of cases)
+      results.push(
+        await cosignVerifyKeyless(ctx.target, `${caseRepo()}@${c.digest}`, {
+          repositoryUrl: project.url,
+          dockerConfig: emptyConfig,
+          sigstore: signing.sigstore,
+          http: true,
+        }),
+      );
+    const verdicts = cases.map((c, i) =>
+      signatureVerdict(results[i]!, { signed: c.digest, resolved: c.digest }),
+    );
+    const seen = cases.map(
+      (c, i) =>
+        `${c.what}: ${verdicts[i]!.why}${verdicts[i]!.verified ? '' : ` (${verdicts[i]!.detail.slice(0, 300)})`}`,
+    );
+    await annotate(`cosign verify (keyless, ${project.url}'s ${WEEKLY_WORKFLOW}): ${seen.join('; ')}`);
+    expect(
+      verdicts.map((v) => v.why),
+      `${seen.join('\n')}\n${formatEvidence(results[0]!)}\nthe stand-in refused: ${signing.refusals.join('\n') || 'nothing'}`,
     ).toEqual(cases.map((c) => c.want));
   });
 });

@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -78,6 +80,22 @@ describe('ssh target against a real OpenSSH server', () => {
     expect((await target.readFile(join(scratch, 'remote', 'note.txt'))).toString()).toBe('hello');
     const mode = await target.exec(['stat', '-c', '%a', remote]);
     expect(mode.stdout.trim()).toBe('755');
+  });
+
+  test("reaches back to this machine's loopback through a remote forward, until it is closed", async () => {
+    const server = createServer((_req, res) => res.end('from this machine'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const back = await target.reachBack((server.address() as AddressInfo).port);
+      const get = () =>
+        target.exec(['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${back.port}/`], { reject: false });
+      expect((await get()).stdout).toBe('from this machine');
+      await back.close();
+      await back.close();
+      expect((await get()).exitCode).not.toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   test('fails the command in flight when the connection drops, then reconnects once and says so', async () => {

@@ -113,6 +113,18 @@ describe("what cosign verify's answer means", () => {
       'unreadable',
     );
   });
+  // cosign 2.5.0 on the lab (riscv64), verifying keyless signatures made through the Sigstore stand-in.
+  test('keyless: a certificate for another workflow, from an untrusted authority, and no log entry, each named', () => {
+    const keyless = {
+      'another identity':
+        'Error: no matching signatures: none of the expected identities matched what was in the certificate, got subjects [https://github.com/example/buildkit-riscv64/.github/workflows/release-tracker.yml@refs/heads/main] with issuer https://token.actions.githubusercontent.com',
+      'untrusted certificate':
+        'Error: no matching signatures: cert verification failed: x509: certificate signed by unknown authority (possibly because of "x509: ECDSA verification failure" while trying to verify candidate authority certificate "sigstore stand-in"). Check your TUF root (see cosign initialize) or set a custom root with env var SIGSTORE_ROOT_FILE',
+      'no log entry': 'Error: no matching signatures: signature not found in transparency log',
+    };
+    for (const [why, stderr] of Object.entries(keyless))
+      expect(signatureVerdict(failed(stderr), { signed: d1, resolved: d1 }).why, stderr).toBe(why);
+  });
 });
 
 /**
