@@ -34,7 +34,13 @@ export async function labCommand(
     case 'down': {
       const t0 = performance.now();
       await lab.down();
-      process.stdout.write(`lab: down in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`);
+      // `down` means no lab VM left: one of another flavour than the configured one goes down too.
+      const others = await lab.otherFlavoursRunning();
+      for (const { docker } of others) await new Lab({ ...config.lab, docker }).down();
+      const also = others
+        .map((o) => ` (and the ${o.docker} VM that was running, qemu pid ${o.qemuPid})`)
+        .join('');
+      process.stdout.write(`lab: down in ${((performance.now() - t0) / 1000).toFixed(1)}s${also}\n`);
       return EXIT.ok;
     }
     case 'destroy':

@@ -11,7 +11,7 @@ import { arch } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../helpers/errors.ts';
 import { janitor, leftovers } from '../docker/janitor.ts';
-import { LAB_DOCKER_FLAVOURS, type LabConfig } from '../plan/config.ts';
+import { LAB_DOCKER_FLAVOURS, type LabConfig, type LabDockerFlavour } from '../plan/config.ts';
 import { untilExit } from '../target/background-work.ts';
 import { LocalTarget } from '../target/local-target.ts';
 import type { SshTarget } from '../target/ssh-target.ts';
@@ -239,18 +239,26 @@ export class Lab {
     }
   }
 
+  /** The VMs of the other Docker flavours that are running (there is at most one). */
+  async otherFlavoursRunning(): Promise<{ docker: LabDockerFlavour; qemuPid: number }[]> {
+    const running = [];
+    for (const docker of LAB_DOCKER_FLAVOURS.filter((d) => d !== this.config.docker)) {
+      const other = await new LabVm(new LabLayout({ ...this.config, docker }), this.progress).running();
+      if (other) running.push({ docker, qemuPid: other.qemuPid });
+    }
+    return running;
+  }
+
   /**
    * One lab VM at a time (they share the SSH, registry and mirror ports): a VM of another Docker flavour
    * still running is named, with the command that stops it, instead of being used in this one's place.
    */
   private async refuseOtherFlavour(): Promise<void> {
-    for (const docker of LAB_DOCKER_FLAVOURS.filter((d) => d !== this.config.docker)) {
-      const other = await new LabVm(new LabLayout({ ...this.config, docker }), this.progress).running();
-      if (other)
-        throw new Error(
-          `lab: the lab's ${docker} VM is running (qemu pid ${other.qemuPid}); this run asks for ${this.config.docker}. Stop it first: buildkit-acceptance lab down --lab-docker ${docker}`,
-        );
-    }
+    const [other] = await this.otherFlavoursRunning();
+    if (other)
+      throw new Error(
+        `lab: the lab's ${other.docker} VM is running (qemu pid ${other.qemuPid}); this run asks for ${this.config.docker}. Stop it first: buildkit-acceptance lab down --lab-docker ${other.docker}`,
+      );
   }
 
   /**
