@@ -11,6 +11,7 @@ import type { ActionsClaims, ActionsOidc } from './actions-oidc.ts';
 import { contractProblem, FULCIO_SIGNING_CERT_REQUEST, parseRequest } from './contracts.ts';
 import type { CtLog } from './ct-log.ts';
 import { utf8 } from './der.ts';
+import { refuse, type StandinResponse } from './response.ts';
 import {
   authorityKeyId,
   caConstraints,
@@ -25,17 +26,6 @@ import {
   tbs,
   uriSan,
 } from './x509.ts';
-
-export interface StandinResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-const refuse = (status: number, message: string): StandinResponse => ({
-  status,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ code: status, message }),
-});
 
 const FULCIO = '1.3.6.1.4.1.57264.1';
 /** Fulcio's github-workflow extensions: deprecated ones hold the raw string, the rest a DER UTF8String. */

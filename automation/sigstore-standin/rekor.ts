@@ -20,8 +20,8 @@ import {
   REKOR_PROPOSED_HASHEDREKORD,
   REKOR_SEARCH_LOG_QUERY,
 } from './contracts.ts';
-import type { StandinResponse } from './fulcio.ts';
 import { p256Point, verifyP256Digest } from './p256.ts';
+import { refuse, type StandinResponse } from './response.ts';
 import { spki } from './x509.ts';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
@@ -55,12 +55,6 @@ export function canonicalJson(v: unknown): string {
       .join(',')}}`;
   return JSON.stringify(v);
 }
-
-const refuse = (status: number, message: string): StandinResponse => ({
-  status,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ code: status, message }),
-});
 
 /** What Rekor stores: the entry canonicalized, only the fields its type defines. */
 function canonicalEntry({ spec }: Proposed): Buffer {

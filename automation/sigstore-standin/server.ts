@@ -8,8 +8,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ActionsOidc, type WorkflowRun } from './actions-oidc.ts';
 import { CtLog } from './ct-log.ts';
-import { FulcioStandin, type StandinResponse } from './fulcio.ts';
+import { FulcioStandin } from './fulcio.ts';
 import { RekorStandin } from './rekor.ts';
+import type { StandinResponse } from './response.ts';
 
 export interface SigstoreTrust {
   /** PEM of the Fulcio root. */
@@ -83,9 +84,9 @@ export class SigstoreStandin implements AsyncDisposable {
     };
   }
 
-  /** An ID token from the stand-in Actions issuer for `run`, audience `sigstore`. */
-  token(run: WorkflowRun): string {
-    return this.oidc.mint(run);
+  /** An ID token from the stand-in Actions issuer for `run` (audience `sigstore`, as cosign asks). */
+  token(run: WorkflowRun, audience = 'sigstore'): string {
+    return this.oidc.mint(run, audience);
   }
 
   private async handle(req: IncomingMessage): Promise<StandinResponse> {

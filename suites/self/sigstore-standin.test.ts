@@ -91,7 +91,7 @@ describe('the Fulcio stand-in', () => {
     expect(said[1]).toContain("not signed by https://token.actions.githubusercontent.com's key");
     expect(said[3]).toContain('proof of possession');
     expect(said[4]).toContain('fulciov1betaCreateSigningCertificateRequest');
-    const wrongAudience = (standin as unknown as { oidc: ActionsOidc }).oidc.mint(RUN, 'someone-else');
+    const wrongAudience = standin.token(RUN, 'someone-else');
     const r = await post('/api/v1/signingCert', certRequest(key), wrongAudience);
     expect([r.status, await r.text()]).toEqual([401, expect.stringContaining('audience is someone-else')]);
   });
