@@ -115,7 +115,7 @@ export class RekorStandin {
     const leaf = leafHash(canonical);
     const uuid = leaf.toString('hex');
     const location = `/api/v1/log/entries/${uuid}`;
-    if (this.leaves.some((l) => l.equals(leaf)))
+    if (this.entries.has(uuid))
       return {
         ...refuse(409, 'an equivalent entry already exists in the transparency log'),
         headers: { location },

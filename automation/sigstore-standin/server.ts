@@ -47,33 +47,31 @@ export class SigstoreStandin implements AsyncDisposable {
   private readonly rekor = new RekorStandin();
   /** `METHOD path -> status: why`, for each request refused. */
   readonly refusals: string[] = [];
-  private server: Server | undefined;
+  private server: Server | undefined = createServer((req, res) => {
+    this.handle(req).then(
+      (r) => res.writeHead(r.status, r.headers).end(r.body),
+      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(e.message),
+    );
+  });
+  /** The port it listens on (127.0.0.1). */
+  port = 0;
 
-  private constructor(readonly url: string) {}
+  private constructor() {}
 
   /** Listens on 127.0.0.1 (an ephemeral port). */
   static async start(): Promise<SigstoreStandin> {
-    const holder: { s?: SigstoreStandin } = {};
-    const server = createServer((req, res) => {
-      const s = holder.s;
-      if (!s) return res.writeHead(503).end();
-      s.handle(req).then(
-        (r) => res.writeHead(r.status, r.headers).end(r.body),
-        (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(e.message),
-      );
-    });
+    const s = new SigstoreStandin();
+    const server = s.server as Server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    const s = new SigstoreStandin(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    s.server = server;
-    holder.s = s;
+    s.port = (server.address() as AddressInfo).port;
     return s;
   }
 
-  get port(): number {
-    return Number(new URL(this.url).port);
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
   }
 
   trust(): SigstoreTrust {
